@@ -1,0 +1,39 @@
+# Two commands set up everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint venv migrate seed worker beat simulate clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The embedded portal: SQLite under var/, Celery tasks in-process, demo data and a demo login.
+run: export DJANGO_DEBUG ?= true
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	DJANGO_SETTINGS_MODULE=cpo_portal.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
+
+worker: $(STAMP)
+	$(BIN)/celery -A cpo_portal worker --loglevel=INFO
+
+beat: $(STAMP)
+	$(BIN)/celery -A cpo_portal beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""Settings for the test suite: the normal settings with a fixed key and no TLS redirect."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Tasks run in-process unless a test starts a real worker against Redis.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
