@@ -1,0 +1,750 @@
+"""Pricing a metered session (or reservation) against an OCPI tariff.
+
+The session is cut into segments at every instant where a restriction may change its mind
+(samples, local time-of-day/day boundaries, duration thresholds, kWh thresholds crossed by
+linear interpolation between samples). In each segment every dimension takes the first tariff
+element whose restrictions all hold (mod_tariffs, Tariff object); consecutive segments with the
+same components become one charging period. step_size is then applied once per session per
+dimension group (mod_cdrs, CDR object, "step_size"), taxes are computed per component and
+min/max price applied to the total, and only the reported figures are rounded.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from tariffs.engine.localtime import MINUTES_PER_DAY, from_us, local_date, local_to_us, to_us, zone
+from tariffs.engine.model import (
+    Dimension,
+    MeterSample,
+    PriceComponent,
+    Reservation,
+    ReservationRestriction,
+    Tariff,
+    TariffElement,
+    TariffError,
+    TariffType,
+    TaxIncluded,
+)
+from tariffs.engine.money import HUNDRED, ZERO, ZERO_AMOUNT, Amount, TaxAmount
+
+US_PER_SECOND = 1_000_000
+US_PER_HOUR = Decimal(3_600_000_000)
+WH_PER_KWH = Decimal(1000)
+
+# CdrDimensionType values for the volumes of a charging period (mod_cdrs, CdrDimensionType).
+# FLAT is not a CdrDimensionType; the engine reports it so that a period shows its start fee.
+RESERVATION_TIME = "RESERVATION_TIME"
+
+# Which CDR subtotal a dimension's cost belongs to (mod_cdrs, CDR object: total_*_cost).
+FIXED, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
+    "total_fixed_cost",
+    "total_energy_cost",
+    "total_time_cost",
+    "total_parking_cost",
+    "total_reservation_cost",
+)
+SUBTOTALS = (FIXED, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class CdrDimension:
+    """A volume of a charging period: kWh for ENERGY, hours for the times, 1 for FLAT."""
+
+    type: str
+    volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingPeriod:
+    """OCPI ChargingPeriod: it ends where the next one starts (or where the session ends)."""
+
+    start_date_time: datetime
+    dimensions: tuple[CdrDimension, ...]
+    tariff_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    """What one price component cost in one period, after step_size; `cost` is unrounded."""
+
+    start_date_time: datetime
+    dimension: str
+    volume: Decimal
+    price: Decimal
+    vat: Decimal | None
+    step_size: int
+    cost: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPrice:
+    """Everything a CDR, a live session and finance need from one pricing.
+
+    Money fields are rounded to the currency's minor unit; `total_cost_exact` and each
+    `CostLine.cost` are not. Times are in hours, energy in kWh.
+    """
+
+    tariff_id: str
+    currency: str
+    charging_periods: tuple[ChargingPeriod, ...]
+    cost_lines: tuple[CostLine, ...]
+    cost_by_dimension: Mapping[str, Amount]
+    total_fixed_cost: Amount
+    total_energy_cost: Amount
+    total_time_cost: Amount
+    total_parking_cost: Amount
+    total_reservation_cost: Amount
+    total_cost: Amount
+    total_cost_exact: Amount
+    total_energy: Decimal
+    total_time: Decimal
+    total_parking_time: Decimal
+    total_reservation_time: Decimal
+    min_price_applied: bool
+    max_price_applied: bool
+
+    @property
+    def taxes(self) -> tuple[TaxAmount, ...]:
+        """The taxes of the total cost, rounded (one per rate)."""
+        return self.total_cost.taxes
+
+
+# --------------------------------------------------------------------------- compiled tariff
+
+
+class _Element:
+    """A tariff element flattened for fast matching."""
+
+    __slots__ = (
+        "components",
+        "element",
+        "index",
+        "max_current",
+        "max_duration_us",
+        "max_kwh",
+        "max_power",
+        "min_current",
+        "min_duration_us",
+        "min_kwh",
+        "min_power",
+        "reservation",
+        "windowed",
+    )
+
+    def __init__(self, index: int, element: TariffElement) -> None:
+        self.index = index
+        self.element = element
+        components: dict[Dimension, PriceComponent] = {}
+        for component in element.price_components:
+            # "Only one Price Component per dimension can be active" (mod_tariffs, Tariff object):
+            # within one element the first one for a dimension is the one that counts.
+            components.setdefault(component.type, component)
+        self.components = components
+        r = element.restrictions
+        self.reservation = r.reservation if r else None
+        self.windowed = bool(
+            r and (r.start_time or r.end_time or r.start_date or r.end_date or r.day_of_week)
+        )
+        self.min_kwh = r.min_kwh if r else None
+        self.max_kwh = r.max_kwh if r else None
+        self.min_power = r.min_power if r else None
+        self.max_power = r.max_power if r else None
+        self.min_current = r.min_current if r else None
+        self.max_current = r.max_current if r else None
+        self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
+        self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
+
+    def windows(self, tz: ZoneInfo, first_us: int, last_us: int) -> tuple[list[int], list[int]]:
+        """UTC intervals (starts, ends) covering [first_us, last_us] where the local-time rules hold.
+
+        Evaluated per instant: day_of_week and the dates are those of the instant itself, so a
+        22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday 22:00-24:00.
+        """
+        r = self.element.restrictions
+        assert r is not None  # noqa: S101 - only windowed elements get here
+        start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
+        end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
+        if end_minute == 0:
+            end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
+        if start_minute == end_minute:
+            spans = [(0, MINUTES_PER_DAY)]
+        elif end_minute < start_minute:
+            spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
+        else:
+            spans = [(start_minute, end_minute)]
+        weekdays = {day.weekday for day in r.day_of_week}
+        starts: list[int] = []
+        ends: list[int] = []
+        day = local_date(first_us, tz) - timedelta(days=1)
+        last_day = local_date(last_us, tz) + timedelta(days=1)
+        while day <= last_day:
+            if (
+                (not weekdays or day.weekday() in weekdays)
+                and (r.start_date is None or day >= r.start_date)
+                and (r.end_date is None or day < r.end_date)
+            ):
+                for low, high in spans:
+                    begin, finish = local_to_us(tz, day, low), local_to_us(tz, day, high)
+                    if finish <= begin:
+                        continue
+                    if ends and ends[-1] >= begin:
+                        ends[-1] = max(ends[-1], finish)
+                    else:
+                        starts.append(begin)
+                        ends.append(finish)
+            day += timedelta(days=1)
+        return starts, ends
+
+
+class _Compiled:
+    """Per-tariff lookups prepared once and reused for every session priced with it."""
+
+    __slots__ = (
+        "duration_thresholds_us",
+        "energy_thresholds",
+        "reservation_elements",
+        "session_elements",
+        "tariff",
+        "uniform_vat",
+    )
+
+    def __init__(self, tariff: Tariff) -> None:
+        self.tariff = tariff
+        elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
+        self.session_elements = [e for e in elements if e.reservation is None]
+        booked = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION]
+        expires = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
+        # mod_tariffs, ReservationRestrictionType NOTE: for an expired reservation the
+        # RESERVATION_EXPIRES element wins over the RESERVATION one, whatever their order.
+        self.reservation_elements = {False: booked, True: expires + booked}
+        self.energy_thresholds = sorted(
+            {v for e in self.session_elements for v in (e.min_kwh, e.max_kwh) if v is not None}
+        )
+        self.duration_thresholds_us = sorted(
+            {v for e in elements for v in (e.min_duration_us, e.max_duration_us) if v is not None}
+        )
+        vats = {c.vat for element in tariff.elements for c in element.price_components}
+        self.uniform_vat = next(iter(vats)) if len(vats) == 1 else None
+
+
+_COMPILED: dict[int, tuple[Tariff, _Compiled]] = {}
+
+
+def _compiled(tariff: Tariff) -> _Compiled:
+    # Keyed by identity: hashing a frozen tariff costs more than compiling a small one. The
+    # entry keeps the tariff alive, so an id cannot be reused while it is cached.
+    entry = _COMPILED.get(id(tariff))
+    if entry is not None and entry[0] is tariff:
+        return entry[1]
+    if len(_COMPILED) >= 1024:
+        _COMPILED.clear()
+    compiled = _Compiled(tariff)
+    _COMPILED[id(tariff)] = (tariff, compiled)
+    return compiled
+
+
+# --------------------------------------------------------------------------- tariff choice
+
+
+def select_tariff(
+    tariffs: Sequence[Tariff], *, at: datetime, tariff_type: TariffType | None = None
+) -> Tariff | None:
+    """The tariff of a connector that applies to a session starting at `at`, or None.
+
+    Valid means start_date_time <= at < end_date_time (mod_tariffs, Tariff object). The type
+    asked for wins, then an untyped tariff ("valid for all sessions"); a PROFILE_* session falls
+    back to REGULAR last. Ties go to the latest start_date_time, then to list order.
+    """
+    if at.utcoffset() is None:
+        raise TariffError("`at` must be timezone-aware")
+    wanted = tariff_type or TariffType.REGULAR
+    preference: list[TariffType | None] = [wanted, None]
+    if wanted.startswith("PROFILE_"):
+        preference.append(TariffType.REGULAR)
+    for kind in preference:
+        valid = [
+            t
+            for t in tariffs
+            if t.type == kind
+            and (t.start_date_time is None or t.start_date_time <= at)
+            and (t.end_date_time is None or at < t.end_date_time)
+        ]
+        if valid:
+            return max(enumerate(valid), key=lambda pair: (_start_key(pair[1]), -pair[0]))[1]
+    return None
+
+
+def _start_key(tariff: Tariff) -> int:
+    return to_us(tariff.start_date_time) if tariff.start_date_time else -(2**62)
+
+
+# --------------------------------------------------------------------------- segments
+
+
+class _Period:
+    """Consecutive segments priced by the same components; mutable while it is being built."""
+
+    __slots__ = ("charging", "end_us", "energy", "energy_el", "flat_el", "reservation", "start_us", "time_el")
+
+    def __init__(
+        self,
+        start_us: int,
+        charging: bool,
+        reservation: bool,
+        energy_el: _Element | None,
+        time_el: _Element | None,
+    ) -> None:
+        self.start_us = start_us
+        self.end_us = start_us
+        self.energy = ZERO
+        self.charging = charging
+        self.reservation = reservation
+        self.energy_el = energy_el
+        self.time_el = time_el
+        self.flat_el: _Element | None = None
+
+    @property
+    def time_dimension(self) -> Dimension:
+        return Dimension.TIME if self.charging else Dimension.PARKING_TIME
+
+
+def _first(elements: list[_Element], dimension: Dimension, holds: list[bool]) -> _Element | None:
+    for element in elements:
+        if dimension in element.components and holds[element.index]:
+            return element
+    return None
+
+
+def _matches(
+    e: _Element,
+    at_us: int,
+    energy: Decimal,
+    duration_us: int,
+    power: Decimal,
+    current: Decimal | None,
+    windows: dict[int, tuple[list[int], list[int]]],
+) -> bool:
+    if e.windowed:
+        starts, ends = windows[e.index]
+        i = bisect_right(starts, at_us) - 1
+        if i < 0 or at_us >= ends[i]:
+            return False
+    # min_* inclusive, max_* exclusive (mod_tariffs, TariffRestrictions class).
+    if e.min_kwh is not None and energy < e.min_kwh:
+        return False
+    if e.max_kwh is not None and energy >= e.max_kwh:
+        return False
+    if e.min_duration_us is not None and duration_us < e.min_duration_us:
+        return False
+    if e.max_duration_us is not None and duration_us >= e.max_duration_us:
+        return False
+    if e.min_power is not None and power < e.min_power:
+        return False
+    if e.max_power is not None and power >= e.max_power:
+        return False
+    if e.min_current is not None and (current is None or current < e.min_current):
+        return False
+    return not (e.max_current is not None and (current is None or current >= e.max_current))
+
+
+def _window_breakpoints(
+    elements: list[_Element], tz: ZoneInfo, first_us: int, last_us: int
+) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:
+    windows = {e.index: e.windows(tz, first_us, last_us) for e in elements if e.windowed}
+    points = {p for starts, ends in windows.values() for p in (*starts, *ends) if first_us < p < last_us}
+    return windows, sorted(points)
+
+
+def _session_periods(
+    compiled: _Compiled, samples: list[MeterSample], end_us: int, tz: ZoneInfo
+) -> list[_Period]:
+    elements = compiled.session_elements
+    times = [to_us(s.timestamp) for s in samples]
+    start_us = times[0]
+    base = samples[0].energy_kwh
+    energies = [s.energy_kwh - base for s in samples]
+    windows, breakpoints = _window_breakpoints(elements, tz, start_us, end_us)
+    for threshold in compiled.duration_thresholds_us:
+        if start_us < start_us + threshold < end_us:
+            breakpoints.append(start_us + threshold)
+    breakpoints.sort()
+    thresholds = compiled.energy_thresholds
+    periods: list[_Period] = []
+    flat_done = False
+    n = len(samples)
+    for i in range(n):
+        t0 = times[i]
+        t1 = times[i + 1] if i + 1 < n else end_us
+        if t1 <= t0 and (periods or i + 1 < n):
+            continue  # a zero-length interval; kept only when it is all the session has
+        e0 = energies[i]
+        e1 = energies[i + 1] if i + 1 < n else e0
+        span, delta = t1 - t0, e1 - e0
+        sample = samples[i]
+        if sample.power_kw is not None:
+            power = sample.power_kw
+        else:
+            power = delta * US_PER_HOUR / span if span else ZERO
+        points = [(t0, e0)]
+        for bp in breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)]:
+            points.append((bp, e0 + delta * (bp - t0) / span if delta else e0))
+        if delta:
+            low, high = (e0, e1) if delta > 0 else (e1, e0)
+            for threshold in thresholds:
+                if low < threshold < high:
+                    # The crossing instant, rounded up to the µs: at it, exactly `threshold` kWh
+                    # has been used, so a min_kwh equal to the sum of the samples does hold.
+                    offset = ((threshold - e0) * span / delta).to_integral_value(rounding=ROUND_CEILING)
+                    points.append((min(t1, t0 + int(offset)), threshold))
+            points.sort()
+        points.append((t1, e1))
+        charging = sample.charging
+        dimension = Dimension.TIME if charging else Dimension.PARKING_TIME
+        for (a, ea), (b, eb) in pairwise(points):
+            holds = [False] * len(compiled.tariff.elements)
+            for e in elements:
+                holds[e.index] = _matches(e, a, ea, a - start_us, power, sample.current_a, windows)
+            energy_el = _first(elements, Dimension.ENERGY, holds)
+            time_el = _first(elements, dimension, holds)
+            last = periods[-1] if periods else None
+            if (
+                last is None
+                or last.charging is not charging
+                or last.energy_el is not energy_el
+                or last.time_el is not time_el
+            ):
+                last = _Period(a, charging, False, energy_el, time_el)
+                periods.append(last)
+            last.end_us = b
+            last.energy += eb - ea
+            if not flat_done:
+                flat_el = _first(elements, Dimension.FLAT, holds)
+                if flat_el is not None:
+                    last.flat_el, flat_done = flat_el, True
+    return periods
+
+
+def _reservation_periods(
+    compiled: _Compiled, reservation: Reservation, end: datetime, tz: ZoneInfo
+) -> list[_Period]:
+    elements = compiled.reservation_elements[reservation.expired]
+    start_us, end_us = to_us(reservation.start), to_us(min(reservation.end, end))
+    windows, breakpoints = _window_breakpoints(elements, tz, start_us, end_us)
+    for threshold in compiled.duration_thresholds_us:
+        if start_us < start_us + threshold < end_us:
+            breakpoints.append(start_us + threshold)
+    points = [start_us, *sorted(breakpoints), end_us]
+    periods: list[_Period] = []
+    flat_done = False
+    for a, b in pairwise(points):
+        holds = [False] * len(compiled.tariff.elements)
+        for e in elements:
+            # Energy, power and current are nil while reserved; duration counts from the booking.
+            holds[e.index] = _matches(e, a, ZERO, a - start_us, ZERO, None, windows)
+        time_el = _first(elements, Dimension.TIME, holds)
+        last = periods[-1] if periods else None
+        if last is None or last.time_el is not time_el:
+            last = _Period(a, False, True, None, time_el)
+            periods.append(last)
+        last.end_us = b
+        if not flat_done:
+            flat_el = _first(elements, Dimension.FLAT, holds)
+            if flat_el is not None:
+                last.flat_el, flat_done = flat_el, True
+    return periods
+
+
+# --------------------------------------------------------------------------- step_size
+
+
+def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, int]]:
+    """Extra kWh and extra µs that step_size adds, keyed by the index of the period that gets them.
+
+    mod_cdrs, CDR object, "step_size": applied once per session for ENERGY and once for TIME and
+    PARKING_TIME combined, to the session total of that dimension, with the step of the last
+    component that priced it; the rounding is added to that last period. When parking is billed
+    only the parking total is rounded (the charging time "is followed by another time based
+    period"). Reservation time is rounded on its own, like a separate session.
+    """
+    extra_energy: dict[int, Decimal] = {}
+    extra_time: dict[int, int] = {}
+    billed_energy = [
+        i for i, p in enumerate(periods) if not p.reservation and p.energy_el is not None and p.energy > 0
+    ]
+    if billed_energy:
+        total = sum((periods[i].energy for i in billed_energy), ZERO)
+        last = billed_energy[-1]
+        energy_el = periods[last].energy_el
+        assert energy_el is not None  # noqa: S101 - billed_energy only holds priced periods
+        step = Decimal(max(energy_el.components[Dimension.ENERGY].step_size, 1)) / WH_PER_KWH
+        rounded = (total / step).to_integral_value(rounding=ROUND_CEILING) * step
+        extra_energy[last] = rounded - total
+
+    def timed(reservation: bool, charging: bool) -> list[int]:
+        return [
+            i
+            for i, p in enumerate(periods)
+            if p.reservation is reservation
+            and (reservation or p.charging is charging)
+            and p.time_el is not None
+            and p.end_us > p.start_us
+        ]
+
+    for group in (timed(False, False) or timed(False, True), timed(True, False)):
+        if not group:
+            continue
+        total_us = sum(periods[i].end_us - periods[i].start_us for i in group)
+        last = group[-1]
+        period = periods[last]
+        dimension = Dimension.TIME if period.reservation else period.time_dimension
+        assert period.time_el is not None  # noqa: S101 - the group only holds priced periods
+        step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
+        extra_time[last] = -total_us % step_us
+    return extra_energy, extra_time
+
+
+# --------------------------------------------------------------------------- money
+
+
+def _line_amount(raw: Decimal, component: PriceComponent, tax_included: TaxIncluded) -> Amount:
+    vat = component.vat
+    if tax_included is TaxIncluded.NOT_APPLICABLE:
+        return Amount(raw, raw, ())
+    if tax_included is TaxIncluded.YES:
+        if vat is None:
+            return Amount(None, raw, ())
+        before = raw * HUNDRED / (HUNDRED + vat)
+        return Amount(before, raw, (TaxAmount(vat, raw - before),))
+    if vat is None:
+        return Amount(raw, None, ())
+    tax = raw * vat / HUNDRED
+    return Amount(raw, raw + tax, (TaxAmount(vat, tax),))
+
+
+def _apply_limits(total: Amount, compiled: _Compiled) -> tuple[Amount, bool, bool]:
+    """min_price and max_price, before and after taxes each on its own (mod_tariffs, NOTEs)."""
+    tariff = compiled.tariff
+    if tariff.min_price is None and tariff.max_price is None:
+        return total, False, False
+    before, after = total.before_taxes, total.after_taxes
+    ratio: Decimal | None = None
+    if before is not None and after is not None and before > 0:
+        ratio = after / before
+    elif tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
+        ratio = Decimal(1)
+    elif compiled.uniform_vat is not None:
+        ratio = (HUNDRED + compiled.uniform_vat) / HUNDRED
+
+    def bounds(limit_before: Decimal, limit_after: Decimal | None) -> tuple[Decimal, Decimal | None]:
+        # A limit without an after-taxes figure keeps the session's own tax ratio, so that the
+        # after-taxes total does not escape a bound that was only given before taxes.
+        if limit_after is None and ratio is not None:
+            limit_after = limit_before * ratio
+        return limit_before, limit_after
+
+    min_applied = max_applied = False
+    if tariff.min_price is not None:
+        low_before, low_after = bounds(tariff.min_price.before_taxes, tariff.min_price.after_taxes)
+        if before is not None and before < low_before:
+            before, min_applied = low_before, True
+        if after is not None and low_after is not None and after < low_after:
+            after, min_applied = low_after, True
+    if tariff.max_price is not None:
+        high_before, high_after = bounds(tariff.max_price.before_taxes, tariff.max_price.after_taxes)
+        if before is not None and before > high_before:
+            before, max_applied = high_before, True
+        if after is not None and high_after is not None and after > high_after:
+            after, max_applied = high_after, True
+    if not (min_applied or max_applied):
+        return total, False, False
+    taxes = total.taxes
+    if before is not None and after is not None:
+        old = sum((t.amount for t in taxes), ZERO)
+        new = after - before
+        if old:
+            taxes = tuple(
+                TaxAmount(t.percentage, t.amount * new / old, t.name, t.account_number) for t in taxes
+            )
+        elif new:
+            taxes = (TaxAmount(compiled.uniform_vat, new),)
+    return Amount(before, after, taxes), min_applied, max_applied
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def price_session(
+    tariff: Tariff | Sequence[Tariff],
+    samples: Sequence[MeterSample],
+    *,
+    time_zone: str | ZoneInfo,
+    end: datetime | None = None,
+    reservation: Reservation | None = None,
+    tariff_type: TariffType | None = None,
+    rounding: str = ROUND_HALF_UP,
+) -> SessionPrice:
+    """Price a session (finished, or so far when live) and return its CDR figures.
+
+    `tariff` is one tariff or a connector's list, from which `select_tariff` picks the one valid
+    at the start with `tariff_type`. The session runs from the first sample to `end` (default:
+    the last sample). A `reservation` adds its reservation costs; an expired reservation may
+    come without samples.
+    """
+    tz = zone(time_zone) if isinstance(time_zone, str) else time_zone
+    ordered = _ordered(samples)
+    if not ordered and reservation is None:
+        raise TariffError("a session needs at least one meter sample")
+    first = ordered[0].timestamp if ordered else reservation.start  # type: ignore[union-attr]
+    if isinstance(tariff, Tariff):
+        chosen = tariff
+    else:
+        at = reservation.start if reservation is not None else first
+        found = select_tariff(tariff, at=at, tariff_type=tariff_type)
+        if found is None:
+            raise TariffError(f"no tariff of type {tariff_type or 'REGULAR'} is valid at {at.isoformat()}")
+        chosen = found
+    compiled = _compiled(chosen)
+    if end is not None and end.utcoffset() is None:
+        raise TariffError("`end` must be timezone-aware")
+    with localcontext() as ctx:
+        # Our own context: enough digits that 1 s at a price per hour stays exact, whatever
+        # context the caller runs in, and no trap on inexact division.
+        ctx.prec = 40
+        ctx.rounding = ROUND_HALF_EVEN
+        periods: list[_Period] = []
+        if reservation is not None:
+            reservation_end = reservation.end if reservation.expired or not ordered else first
+            periods += _reservation_periods(compiled, reservation, reservation_end, tz)
+        session_end_us = 0
+        if ordered:
+            session_end_us = (
+                max(to_us(end), to_us(ordered[-1].timestamp)) if end else to_us(ordered[-1].timestamp)
+            )
+            periods += _session_periods(compiled, ordered, session_end_us, tz)
+        return _result(compiled, periods, ordered, session_end_us, rounding)
+
+
+def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
+    """Samples in time order; of samples sharing a timestamp the one with most energy is kept."""
+    ordered = sorted(samples, key=lambda s: (s.timestamp, s.energy_kwh, s.charging))
+    unique: list[MeterSample] = []
+    for sample in ordered:
+        if unique and unique[-1].timestamp == sample.timestamp:
+            unique[-1] = sample
+        else:
+            unique.append(sample)
+    return unique
+
+
+def _result(
+    compiled: _Compiled,
+    periods: list[_Period],
+    samples: list[MeterSample],
+    end_us: int,
+    rounding: str,
+) -> SessionPrice:
+    tariff = compiled.tariff
+    extra_energy, extra_time = _step_extras(periods)
+    lines: list[CostLine] = []
+    subtotals = dict.fromkeys(SUBTOTALS, ZERO_AMOUNT)
+    by_dimension: dict[str, Amount] = {}
+    charging_periods: list[ChargingPeriod] = []
+    total_parking_us = total_reservation_us = 0
+    for index, period in enumerate(periods):
+        start = from_us(period.start_us)
+        duration_us = period.end_us - period.start_us
+        dimensions: list[CdrDimension] = []
+        if period.reservation:
+            total_reservation_us += duration_us
+            dimensions.append(CdrDimension(RESERVATION_TIME, duration_us / US_PER_HOUR))
+        else:
+            dimensions.append(CdrDimension(Dimension.ENERGY, period.energy))
+            dimensions.append(CdrDimension(period.time_dimension, duration_us / US_PER_HOUR))
+            if not period.charging:
+                total_parking_us += duration_us
+        priced: list[tuple[str, str, Decimal, PriceComponent, Decimal]] = []
+        if period.energy_el is not None:
+            volume = period.energy + extra_energy.get(index, ZERO)
+            component = period.energy_el.components[Dimension.ENERGY]
+            if volume:
+                priced.append((Dimension.ENERGY, ENERGY_COST, volume, component, component.price * volume))
+        if period.time_el is not None:
+            billed_us = duration_us + extra_time.get(index, 0)
+            if period.reservation:
+                name, subtotal, component = (
+                    RESERVATION_TIME,
+                    RESERVATION_COST,
+                    period.time_el.components[Dimension.TIME],
+                )
+            else:
+                dimension = period.time_dimension
+                name = dimension
+                subtotal = TIME_COST if dimension is Dimension.TIME else PARKING_COST
+                component = period.time_el.components[dimension]
+            if billed_us:
+                priced.append(
+                    (
+                        name,
+                        subtotal,
+                        billed_us / US_PER_HOUR,
+                        component,
+                        component.price * billed_us / US_PER_HOUR,
+                    )
+                )
+        if period.flat_el is not None:
+            component = period.flat_el.components[Dimension.FLAT]
+            dimensions.append(CdrDimension(Dimension.FLAT, Decimal(1)))
+            kinds = period.flat_el.components.keys()
+            if period.reservation:
+                subtotal = RESERVATION_COST
+            elif Dimension.PARKING_TIME in kinds and not kinds & {Dimension.ENERGY, Dimension.TIME}:
+                # total_parking_cost includes "fixed price components" of parking (mod_cdrs, CDR).
+                subtotal = PARKING_COST
+            else:
+                subtotal = FIXED
+            priced.append((Dimension.FLAT, subtotal, Decimal(1), component, component.price))
+        for name, subtotal, volume, component, raw in priced:
+            amount = _line_amount(raw, component, tariff.tax_included)
+            lines.append(
+                CostLine(start, name, volume, component.price, component.vat, component.step_size, amount)
+            )
+            subtotals[subtotal] = subtotals[subtotal] + amount
+            by_dimension[name] = by_dimension.get(name, ZERO_AMOUNT) + amount
+        charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
+    total = ZERO_AMOUNT
+    for amount in subtotals.values():
+        total = total + amount
+    total, min_applied, max_applied = _apply_limits(total, compiled)
+    currency = tariff.currency
+    start_us = to_us(samples[0].timestamp) if samples else end_us
+    energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
+    return SessionPrice(
+        tariff_id=tariff.id,
+        currency=currency,
+        charging_periods=tuple(charging_periods),
+        cost_lines=tuple(lines),
+        cost_by_dimension=by_dimension,
+        total_fixed_cost=subtotals[FIXED].rounded(currency, rounding),
+        total_energy_cost=subtotals[ENERGY_COST].rounded(currency, rounding),
+        total_time_cost=subtotals[TIME_COST].rounded(currency, rounding),
+        total_parking_cost=subtotals[PARKING_COST].rounded(currency, rounding),
+        total_reservation_cost=subtotals[RESERVATION_COST].rounded(currency, rounding),
+        total_cost=total.rounded(currency, rounding),
+        total_cost_exact=total,
+        total_energy=energy,
+        total_time=(end_us - start_us) / US_PER_HOUR,
+        total_parking_time=total_parking_us / US_PER_HOUR,
+        total_reservation_time=total_reservation_us / US_PER_HOUR,
+        min_price_applied=min_applied,
+        max_price_applied=max_applied,
+    )
