@@ -1,0 +1,159 @@
+"""Command line: ``python -m ptp_simulator serve|crawl``.
+
+``serve`` prints its base URL as the first line of stdout (flushed) so a fixture that asked for
+port 0 can read where it listens; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import timedelta
+from types import FrameType
+
+from ptp_simulator.client import CRAWLABLE_MODULES, CpoClient, OcpiClientError
+from ptp_simulator.ocpi import format_datetime, now_utc
+from ptp_simulator.server import SimServer, is_loopback_host
+from ptp_simulator.state import Config, SimState, new_id
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ptp_simulator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve OCPI as a PTP plus the /_sim/ control API")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9100, help="port; 0 picks a free one (default 9100)")
+    serve.add_argument("--token-a", help="credentials token A a CPO may use to register with us")
+    serve.add_argument(
+        "--token", action="append", default=[], help="pre-shared full-access token (repeatable)"
+    )
+    serve.add_argument("--country-code", default="NL")
+    serve.add_argument("--party-id", default="PTR")
+    serve.add_argument("--page-limit", type=int, default=10, help="default page size of our lists")
+    serve.add_argument("--seed-terminals", type=int, default=0, help="create this many terminals we own")
+    serve.add_argument("--register-with", metavar="VERSIONS_URL", help="register with this CPO on start")
+    serve.add_argument("--register-token", help="token A the CPO gave us, with --register-with")
+    serve.add_argument("--version", choices=("2.2.1", "2.3.0"), help="version to register with")
+    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+    crawl = sub.add_parser("crawl", help="crawl a CPO's Sender endpoints and print a summary")
+    crawl.add_argument("--versions-url", required=True)
+    crawl.add_argument("--token", required=True, help="a token the CPO accepts (token C)")
+    crawl.add_argument("--version", choices=("2.2.1", "2.3.0"))
+    crawl.add_argument("--module", action="append", choices=CRAWLABLE_MODULES, help="repeatable; default all")
+    crawl.add_argument("--date-from")
+    crawl.add_argument("--date-to")
+    crawl.add_argument("--limit", type=int)
+    crawl.add_argument("--timeout", type=float, default=10.0, help="seconds per HTTP call")
+    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not is_loopback_host(args.host):
+        print(f"refusing to bind {args.host}: the simulator listens on loopback only", file=sys.stderr)
+        return 2
+    state = SimState(
+        Config(
+            country_code=args.country_code.upper(),
+            party_id=args.party_id.upper(),
+            token_a=args.token_a,
+            static_tokens=list(args.token),
+            page_limit=args.page_limit,
+            preferred_version=args.version,
+        )
+    )
+    server = SimServer(args.host, args.port, state, verbose=args.verbose)
+    if args.seed_terminals:
+        for index in range(args.seed_terminals):
+            state.put_terminal(_seed_terminal(state, index))
+    print(state.base_url, flush=True)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    if args.register_with:
+
+        def register() -> None:
+            try:
+                peer = server.client.register(args.register_with, args.register_token or "", args.version)
+                print(
+                    f"registered with {args.register_with} using {peer.version}", file=sys.stderr, flush=True
+                )
+            except OcpiClientError as exc:
+                print(f"registration failed: {exc}", file=sys.stderr, flush=True)
+
+        threading.Thread(target=register, daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _seed_terminal(state: SimState, index: int) -> dict[str, object]:
+    # Distinct, increasing last_updated so date filters and ordering are meaningful.
+    stamp = now_utc() - timedelta(minutes=10_000 - index)
+    return {
+        "terminal_id": new_id(),
+        "country_code": state.config.country_code,
+        "party_id": state.config.party_id,
+        "reference": f"SIM-{index:05d}",
+        "invoice_creator": "PTP",
+        "location_ids": [],
+        "last_updated": format_datetime(stamp),
+    }
+
+
+def _crawl(args: argparse.Namespace) -> int:
+    state = SimState(Config(http_timeout=args.timeout))
+    client = CpoClient(state)
+    try:
+        peer = client.connect(args.versions_url, args.token, args.version)
+    except OcpiClientError as exc:
+        print(f"cannot connect: {exc}", file=sys.stderr)
+        return 1
+    summaries = {}
+    failed = False
+    for module in args.module or CRAWLABLE_MODULES:
+        try:
+            result = client.crawl(module, date_from=args.date_from, date_to=args.date_to, limit=args.limit)
+        except OcpiClientError as exc:
+            failed = True
+            summaries[module] = {"error": str(exc)}
+            continue
+        summaries[module] = result.summary()
+        failed = failed or bool(result.warnings) or not result.complete
+    if args.json:
+        print(json.dumps({"version": peer.version, "modules": summaries}, indent=2))
+    else:
+        print(f"OCPI {peer.version} at {peer.version_url}")
+        for module, summary in summaries.items():
+            if "error" in summary:
+                print(f"  {module}: ERROR {summary['error']}")
+                continue
+            print(
+                f"  {module}: {summary['object_count']} objects in {summary['pages']} pages"
+                f" (X-Total-Count {summary['total_count']})"
+            )
+            for warning in summary["warnings"]:
+                print(f"    warning: {warning}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _crawl(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
