@@ -158,6 +158,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # OCPI. The public base URL under which partners reach our OCPI endpoints.
 OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="http://127.0.0.1:8000/ocpi")
+# Request logs of OCPI calls (both directions): days kept, and characters kept of each body.
+OCPI_REQUEST_LOG_RETENTION_DAYS = env.int("OCPI_REQUEST_LOG_RETENTION_DAYS", default=30)
+OCPI_REQUEST_LOG_BODY_LIMIT = env.int("OCPI_REQUEST_LOG_BODY_LIMIT", default=4000)
+# The most objects one page of an OCPI list returns (X-Limit), and the page size without ?limit=.
+OCPI_PAGE_MAX_LIMIT = env.int("OCPI_PAGE_MAX_LIMIT", default=100)
+# Outbound OCPI calls: seconds to connect and to wait for an answer.
+OCPI_CLIENT_CONNECT_TIMEOUT = env.float("OCPI_CLIENT_CONNECT_TIMEOUT", default=5.0)
+OCPI_CLIENT_READ_TIMEOUT = env.float("OCPI_CLIENT_READ_TIMEOUT", default=30.0)
+CELERY_BEAT_SCHEDULE["ocpi-request-logs-purge"] = {
+    "task": "ocpi_api.tasks.request_logs_purge",
+    "schedule": 6 * 60 * 60,
+}
 
 LOGGING = {
     "version": 1,

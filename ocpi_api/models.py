@@ -1,0 +1,55 @@
+"""Records of every OCPI call, inbound (a partner called us) and outbound (we called a partner).
+
+Both are append-only, read-only in the admin, and purged after ``OCPI_REQUEST_LOG_RETENTION_DAYS``
+(see ``ocpi_api.services.request_logs_purge``). Bodies are cut to ``OCPI_REQUEST_LOG_BODY_LIMIT``
+characters so that a large page never bloats the table.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RequestLog(models.Model):
+    """What both directions record about one HTTP exchange."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=10)
+    url = models.CharField(max_length=2000)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    ocpi_status = models.PositiveIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    correlation_id = models.CharField(max_length=100, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=500, blank=True, help_text="Transport failure or exception, if any.")
+
+    class Meta:
+        abstract = True
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} {self.http_status or '-'}"
+
+
+class InboundRequestLog(RequestLog):
+    """One request a partner made to our OCPI endpoints."""
+
+    class Meta(RequestLog.Meta):
+        verbose_name = "inbound OCPI request"
+        indexes = (
+            # The admin lists a partner's requests newest first.
+            models.Index(fields=("partner", "-created_at"), name="inbound_log_partner_idx"),
+        )
+
+
+class OutboundRequestLog(RequestLog):
+    """One request we made to a partner's OCPI endpoints."""
+
+    class Meta(RequestLog.Meta):
+        verbose_name = "outbound OCPI request"
+        indexes = (models.Index(fields=("partner", "-created_at"), name="outbound_log_partner_idx"),)
