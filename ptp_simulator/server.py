@@ -127,6 +127,9 @@ class SimHandler(BaseHTTPRequestHandler):
     server: SimServer
     protocol_version = "HTTP/1.1"
     server_version = "PtpSimulator/1.0"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus delayed ACKs
+    # add ~40 ms to every keep-alive answer on loopback.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()

@@ -106,6 +106,7 @@ class FakeCpo(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: FakeCpo
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
