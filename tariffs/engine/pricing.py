@@ -14,12 +14,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from itertools import pairwise
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from tariffs.engine.localtime import MINUTES_PER_DAY, from_us, local_date, local_to_us, to_us, zone
+from tariffs.engine.localtime import MINUTES_PER_DAY, from_us, local_to_us, to_us, zone
 from tariffs.engine.model import (
     Dimension,
     MeterSample,
@@ -32,15 +33,19 @@ from tariffs.engine.model import (
     TariffType,
     TaxIncluded,
 )
-from tariffs.engine.money import HUNDRED, ZERO, ZERO_AMOUNT, Amount, TaxAmount
+from tariffs.engine.money import HUNDRED, ZERO, Amount, TaxAmount
 
 US_PER_SECOND = 1_000_000
+US_PER_DAY = 86_400 * US_PER_SECOND
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 US_PER_HOUR = Decimal(3_600_000_000)
 WH_PER_KWH = Decimal(1000)
 
 # CdrDimensionType values for the volumes of a charging period (mod_cdrs, CdrDimensionType).
 # FLAT is not a CdrDimensionType; the engine reports it so that a period shows its start fee.
 RESERVATION_TIME = "RESERVATION_TIME"
+_ENERGY, _TIME, _PARKING_TIME, _FLAT = "ENERGY", "TIME", "PARKING_TIME", "FLAT"
+_ONE = Decimal(1)
 
 # Which CDR subtotal a dimension's cost belongs to (mod_cdrs, CDR object: total_*_cost).
 FIXED, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
@@ -56,16 +61,14 @@ SUBTOTALS = (FIXED, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST)
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True, slots=True)
-class CdrDimension:
+class CdrDimension(NamedTuple):
     """A volume of a charging period: kWh for ENERGY, hours for the times, 1 for FLAT."""
 
     type: str
     volume: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class ChargingPeriod:
+class ChargingPeriod(NamedTuple):
     """OCPI ChargingPeriod: it ends where the next one starts (or where the session ends)."""
 
     start_date_time: datetime
@@ -73,8 +76,7 @@ class ChargingPeriod:
     tariff_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class CostLine:
+class CostLine(NamedTuple):
     """What one price component cost in one period, after step_size; `cost` is unrounded."""
 
     start_date_time: datetime
@@ -128,6 +130,7 @@ class _Element:
     __slots__ = (
         "components",
         "element",
+        "flat_subtotal",
         "index",
         "max_current",
         "max_duration_us",
@@ -150,6 +153,11 @@ class _Element:
             # within one element the first one for a dimension is the one that counts.
             components.setdefault(component.type, component)
         self.components = components
+        kinds = components.keys()
+        # total_parking_cost includes the "fixed price components" of parking (mod_cdrs, CDR
+        # object); a FLAT beside only a PARKING_TIME price is taken to be such a parking fee.
+        parking_fee = Dimension.PARKING_TIME in kinds and not kinds & {Dimension.ENERGY, Dimension.TIME}
+        self.flat_subtotal = PARKING_COST if parking_fee else FIXED
         r = element.restrictions
         self.reservation = r.reservation if r else None
         self.windowed = bool(
@@ -164,8 +172,8 @@ class _Element:
         self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
         self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
 
-    def windows(self, tz: ZoneInfo, first_us: int, last_us: int) -> tuple[list[int], list[int]]:
-        """UTC intervals (starts, ends) covering [first_us, last_us] where the local-time rules hold.
+    def windows(self, tz: ZoneInfo, first_day: date, last_day: date) -> tuple[list[int], list[int]]:
+        """UTC intervals (starts, ends) over the local days first_day..last_day where the rules hold.
 
         Evaluated per instant: day_of_week and the dates are those of the instant itself, so a
         22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday 22:00-24:00.
@@ -185,8 +193,7 @@ class _Element:
         weekdays = {day.weekday for day in r.day_of_week}
         starts: list[int] = []
         ends: list[int] = []
-        day = local_date(first_us, tz) - timedelta(days=1)
-        last_day = local_date(last_us, tz) + timedelta(days=1)
+        day = first_day
         while day <= last_day:
             if (
                 (not weekdays or day.weekday() in weekdays)
@@ -216,6 +223,7 @@ class _Compiled:
         "session_elements",
         "tariff",
         "uniform_vat",
+        "window_cache",
     )
 
     def __init__(self, tariff: Tariff) -> None:
@@ -235,6 +243,9 @@ class _Compiled:
         )
         vats = {c.vat for element in tariff.elements for c in element.price_components}
         self.uniform_vat = next(iter(vats)) if len(vats) == 1 else None
+        self.window_cache: dict[
+            tuple[ZoneInfo, int, int, bool], tuple[dict[int, tuple[list[int], list[int]]], list[int]]
+        ] = {}
 
 
 _COMPILED: dict[int, tuple[Tariff, _Compiled]] = {}
@@ -358,11 +369,28 @@ def _matches(
 
 
 def _window_breakpoints(
-    elements: list[_Element], tz: ZoneInfo, first_us: int, last_us: int
+    compiled: _Compiled, elements: list[_Element], tz: ZoneInfo, first_us: int, last_us: int
 ) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:
-    windows = {e.index: e.windows(tz, first_us, last_us) for e in elements if e.windowed}
-    points = {p for starts, ends in windows.values() for p in (*starts, *ends) if first_us < p < last_us}
-    return windows, sorted(points)
+    """The local-time windows of `elements` around [first_us, last_us] and the boundaries inside it.
+
+    Cached per tariff, zone and UTC days: sessions of the same days share them, so the zone
+    database is consulted once per boundary per day rather than once per sample.
+    """
+    first_day, last_day = first_us // US_PER_DAY, last_us // US_PER_DAY
+    key = (tz, first_day, last_day, elements is compiled.session_elements)
+    cached = compiled.window_cache.get(key)
+    if cached is None:
+        if len(compiled.window_cache) >= 256:
+            compiled.window_cache.clear()
+        # A local date is within one day of the UTC date (offsets stay within +-14 h); one
+        # more day on each side covers windows that wrap past midnight.
+        low = date.fromordinal(EPOCH_ORDINAL + first_day - 2)
+        high = date.fromordinal(EPOCH_ORDINAL + last_day + 2)
+        windows = {e.index: e.windows(tz, low, high) for e in elements if e.windowed}
+        points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
+        cached = compiled.window_cache[key] = (windows, points)
+    windows, points = cached
+    return windows, points[bisect_right(points, first_us) : bisect_left(points, last_us)]
 
 
 def _session_periods(
@@ -373,7 +401,7 @@ def _session_periods(
     start_us = times[0]
     base = samples[0].energy_kwh
     energies = [s.energy_kwh - base for s in samples]
-    windows, breakpoints = _window_breakpoints(elements, tz, start_us, end_us)
+    windows, breakpoints = _window_breakpoints(compiled, elements, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:
             breakpoints.append(start_us + threshold)
@@ -439,7 +467,7 @@ def _reservation_periods(
 ) -> list[_Period]:
     elements = compiled.reservation_elements[reservation.expired]
     start_us, end_us = to_us(reservation.start), to_us(min(reservation.end, end))
-    windows, breakpoints = _window_breakpoints(elements, tz, start_us, end_us)
+    windows, breakpoints = _window_breakpoints(compiled, elements, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:
             breakpoints.append(start_us + threshold)
@@ -517,6 +545,7 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
 
 
 def _line_amount(raw: Decimal, component: PriceComponent, tax_included: TaxIncluded) -> Amount:
+    """One component's cost with its tax: prices are excl. taxes unless `tax_included` is YES."""
     vat = component.vat
     if tax_included is TaxIncluded.NOT_APPLICABLE:
         return Amount(raw, raw, ())
@@ -646,6 +675,26 @@ def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
     return unique
 
 
+def _total(amounts: list[Amount]) -> Amount:
+    """The sum of amounts: unknown (None) stays unknown, one tax line per rate."""
+    before: Decimal | None = ZERO
+    after: Decimal | None = ZERO
+    taxes: dict[Decimal | None, Decimal] = {}
+    for amount in amounts:
+        if before is not None:
+            before = None if amount.before_taxes is None else before + amount.before_taxes
+        if after is not None:
+            after = None if amount.after_taxes is None else after + amount.after_taxes
+        for tax in amount.taxes:
+            taxes[tax.percentage] = taxes.get(tax.percentage, ZERO) + tax.amount
+    rates = sorted(taxes, key=_rate_order) if len(taxes) > 1 else list(taxes)
+    return Amount(before, after, tuple([TaxAmount(rate, taxes[rate]) for rate in rates]))
+
+
+def _rate_order(rate: Decimal | None) -> Decimal:
+    return Decimal(-1) if rate is None else rate
+
+
 def _result(
     compiled: _Compiled,
     periods: list[_Period],
@@ -654,91 +703,81 @@ def _result(
     rounding: str,
 ) -> SessionPrice:
     tariff = compiled.tariff
+    tax_included = tariff.tax_included
     extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
-    subtotals = dict.fromkeys(SUBTOTALS, ZERO_AMOUNT)
-    by_dimension: dict[str, Amount] = {}
+    by_subtotal: dict[str, list[Amount]] = {name: [] for name in SUBTOTALS}
+    by_dimension: dict[str, list[Amount]] = {}
+    everything: list[Amount] = []
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
+
+    def bill(
+        start: datetime, name: str, subtotal: str, volume: Decimal, component: PriceComponent, raw: Decimal
+    ) -> None:
+        amount = _line_amount(raw, component, tax_included)
+        lines.append(
+            CostLine(start, name, volume, component.price, component.vat, component.step_size, amount)
+        )
+        by_subtotal[subtotal].append(amount)
+        by_dimension.setdefault(name, []).append(amount)
+        everything.append(amount)
+
     for index, period in enumerate(periods):
         start = from_us(period.start_us)
         duration_us = period.end_us - period.start_us
-        dimensions: list[CdrDimension] = []
+        hours = duration_us / US_PER_HOUR
         if period.reservation:
             total_reservation_us += duration_us
-            dimensions.append(CdrDimension(RESERVATION_TIME, duration_us / US_PER_HOUR))
+            dimensions = [CdrDimension(RESERVATION_TIME, hours)]
+            time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, Dimension.TIME
+        elif period.charging:
+            dimensions = [CdrDimension(_ENERGY, period.energy), CdrDimension(_TIME, hours)]
+            time_name, time_subtotal, time_kind = _TIME, TIME_COST, Dimension.TIME
         else:
-            dimensions.append(CdrDimension(Dimension.ENERGY, period.energy))
-            dimensions.append(CdrDimension(period.time_dimension, duration_us / US_PER_HOUR))
-            if not period.charging:
-                total_parking_us += duration_us
-        priced: list[tuple[str, str, Decimal, PriceComponent, Decimal]] = []
+            total_parking_us += duration_us
+            dimensions = [CdrDimension(_ENERGY, period.energy), CdrDimension(_PARKING_TIME, hours)]
+            time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, Dimension.PARKING_TIME
         if period.energy_el is not None:
-            volume = period.energy + extra_energy.get(index, ZERO)
-            component = period.energy_el.components[Dimension.ENERGY]
+            volume = period.energy + extra_energy[index] if index in extra_energy else period.energy
             if volume:
-                priced.append((Dimension.ENERGY, ENERGY_COST, volume, component, component.price * volume))
+                component = period.energy_el.components[Dimension.ENERGY]
+                bill(start, _ENERGY, ENERGY_COST, volume, component, component.price * volume)
         if period.time_el is not None:
-            billed_us = duration_us + extra_time.get(index, 0)
-            if period.reservation:
-                name, subtotal, component = (
-                    RESERVATION_TIME,
-                    RESERVATION_COST,
-                    period.time_el.components[Dimension.TIME],
-                )
-            else:
-                dimension = period.time_dimension
-                name = dimension
-                subtotal = TIME_COST if dimension is Dimension.TIME else PARKING_COST
-                component = period.time_el.components[dimension]
+            billed_us = duration_us + extra_time[index] if index in extra_time else duration_us
             if billed_us:
-                priced.append(
-                    (
-                        name,
-                        subtotal,
-                        billed_us / US_PER_HOUR,
-                        component,
-                        component.price * billed_us / US_PER_HOUR,
-                    )
+                component = period.time_el.components[time_kind]
+                billed = billed_us / US_PER_HOUR
+                bill(
+                    start,
+                    time_name,
+                    time_subtotal,
+                    billed,
+                    component,
+                    component.price * billed_us / US_PER_HOUR,
                 )
         if period.flat_el is not None:
             component = period.flat_el.components[Dimension.FLAT]
-            dimensions.append(CdrDimension(Dimension.FLAT, Decimal(1)))
-            kinds = period.flat_el.components.keys()
-            if period.reservation:
-                subtotal = RESERVATION_COST
-            elif Dimension.PARKING_TIME in kinds and not kinds & {Dimension.ENERGY, Dimension.TIME}:
-                # total_parking_cost includes "fixed price components" of parking (mod_cdrs, CDR).
-                subtotal = PARKING_COST
-            else:
-                subtotal = FIXED
-            priced.append((Dimension.FLAT, subtotal, Decimal(1), component, component.price))
-        for name, subtotal, volume, component, raw in priced:
-            amount = _line_amount(raw, component, tariff.tax_included)
-            lines.append(
-                CostLine(start, name, volume, component.price, component.vat, component.step_size, amount)
-            )
-            subtotals[subtotal] = subtotals[subtotal] + amount
-            by_dimension[name] = by_dimension.get(name, ZERO_AMOUNT) + amount
+            dimensions.append(CdrDimension(_FLAT, _ONE))
+            subtotal = RESERVATION_COST if period.reservation else period.flat_el.flat_subtotal
+            bill(start, _FLAT, subtotal, _ONE, component, component.price)
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
-    total = ZERO_AMOUNT
-    for amount in subtotals.values():
-        total = total + amount
-    total, min_applied, max_applied = _apply_limits(total, compiled)
+    total, min_applied, max_applied = _apply_limits(_total(everything), compiled)
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
+    subtotals = {name: _total(amounts).rounded(currency, rounding) for name, amounts in by_subtotal.items()}
     return SessionPrice(
         tariff_id=tariff.id,
         currency=currency,
         charging_periods=tuple(charging_periods),
         cost_lines=tuple(lines),
-        cost_by_dimension=by_dimension,
-        total_fixed_cost=subtotals[FIXED].rounded(currency, rounding),
-        total_energy_cost=subtotals[ENERGY_COST].rounded(currency, rounding),
-        total_time_cost=subtotals[TIME_COST].rounded(currency, rounding),
-        total_parking_cost=subtotals[PARKING_COST].rounded(currency, rounding),
-        total_reservation_cost=subtotals[RESERVATION_COST].rounded(currency, rounding),
+        cost_by_dimension={name: _total(amounts) for name, amounts in by_dimension.items()},
+        total_fixed_cost=subtotals[FIXED],
+        total_energy_cost=subtotals[ENERGY_COST],
+        total_time_cost=subtotals[TIME_COST],
+        total_parking_cost=subtotals[PARKING_COST],
+        total_reservation_cost=subtotals[RESERVATION_COST],
         total_cost=total.rounded(currency, rounding),
         total_cost_exact=total,
         total_energy=energy,
