@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tariffs",
     "sessions.apps.ChargingSessionsConfig",
     "payments",
+    "chargers",
     "ocpi_api",
 ]
 

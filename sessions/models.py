@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from cpo_portal.fields import LastUpdatedModel, currency_validator, printable_ascii
 from locations.models import Connector, Evse, Location
@@ -99,6 +100,14 @@ class ChargingSession(AuthorisedByToken, LastUpdatedModel):
     total_cost_incl_vat = amount_field("total cost incl. taxes")
     total_cost_taxes = taxes_field()
     status = models.CharField(max_length=11, choices=SessionStatus.choices, default=SessionStatus.PENDING)
+    # Set when the session is created from a command; the live price and the CDR use this tariff.
+    tariff = models.ForeignKey(
+        "tariffs.Tariff", on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+    )
+    preauthorized_amount = amount_field("pre-authorised amount")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         verbose_name = "charging session"
@@ -121,6 +130,8 @@ class ChargingSession(AuthorisedByToken, LastUpdatedModel):
             models.Index(fields=("partner", "last_updated", "id"), name="session_partner_paging_idx"),
             # Financial advice confirmations find their session by the PTP's reference.
             models.Index(fields=("authorization_reference",), name="session_authorization_ref_idx"),
+            # The expiry sweep looks for PENDING sessions created before a cut-off.
+            models.Index(fields=("status", "created_at"), name="session_status_created_idx"),
         )
 
     def __str__(self) -> str:
@@ -222,3 +233,120 @@ class Cdr(AuthorisedByToken, LastUpdatedModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise CdrImmutableError(f"CDR {self.cdr_id} is immutable and cannot be deleted.")
+
+
+class MeterReading(models.Model):
+    """One meter value reported by the charger; the tariff engine prices the session from these."""
+
+    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="meter_readings")
+    timestamp = models.DateTimeField()
+    energy_kwh = models.DecimalField(
+        "cumulative energy (kWh)", max_digits=14, decimal_places=4, help_text="Meter register, not a delta."
+    )
+    power_kw = models.DecimalField("power (kW)", max_digits=10, decimal_places=3, null=True, blank=True)
+    current_a = models.DecimalField("current (A)", max_digits=10, decimal_places=2, null=True, blank=True)
+    charging = models.BooleanField(
+        default=True, help_text="False: the vehicle is connected but draws no power (parking time)."
+    )
+
+    class Meta:
+        ordering = ("session", "timestamp")
+        constraints = (
+            # A replayed meter value is the same reading: one per session and instant.
+            models.UniqueConstraint(fields=("session", "timestamp"), name="meter_reading_unique_instant"),
+            models.CheckConstraint(
+                condition=Q(energy_kwh__gte=0),
+                name="meter_reading_energy_not_negative",
+                violation_error_message="The meter register cannot be negative.",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.timestamp.isoformat()} {self.energy_kwh} kWh"
+
+
+class CommandType(models.TextChoices):
+    CANCEL_RESERVATION = "CANCEL_RESERVATION", "Cancel reservation"
+    RESERVE_NOW = "RESERVE_NOW", "Reserve now"
+    START_SESSION = "START_SESSION", "Start session"
+    STOP_SESSION = "STOP_SESSION", "Stop session"
+    UNLOCK_CONNECTOR = "UNLOCK_CONNECTOR", "Unlock connector"
+
+
+class CommandResponseType(models.TextChoices):
+    """mod_commands, CommandResponseType: our synchronous answer."""
+
+    ACCEPTED = "ACCEPTED", "Accepted"
+    NOT_SUPPORTED = "NOT_SUPPORTED", "Not supported"
+    REJECTED = "REJECTED", "Rejected"
+    UNKNOWN_SESSION = "UNKNOWN_SESSION", "Unknown session"
+
+
+class CommandResultType(models.TextChoices):
+    """mod_commands, CommandResultType: the charger's answer, POSTed to response_url."""
+
+    ACCEPTED = "ACCEPTED", "Accepted"
+    CANCELED_RESERVATION = "CANCELED_RESERVATION", "Canceled reservation"
+    EVSE_OCCUPIED = "EVSE_OCCUPIED", "EVSE occupied"
+    EVSE_INOPERATIVE = "EVSE_INOPERATIVE", "EVSE inoperative"
+    FAILED = "FAILED", "Failed"
+    NOT_SUPPORTED = "NOT_SUPPORTED", "Not supported"
+    REJECTED = "REJECTED", "Rejected"
+    TIMEOUT = "TIMEOUT", "Timeout"
+    UNKNOWN_RESERVATION = "UNKNOWN_RESERVATION", "Unknown reservation"
+
+
+class ReceivedCommand(models.Model):
+    """A command a partner sent us, our answer, and the delivery of the charger's result."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="commands")
+    command = models.CharField(max_length=18, choices=CommandType.choices)
+    version = models.CharField(max_length=10, help_text="The OCPI version the command arrived in.")
+    # The partner's response_url is unique per request (mod_commands, Sender interface), so a
+    # replay of the same request carries the same one: the key makes a replay return our first answer.
+    idempotency_key = models.CharField(max_length=64, editable=False)
+    request_body = models.JSONField()
+    response_url = models.URLField(max_length=255)
+    response_result = models.CharField(max_length=15, choices=CommandResponseType.choices)
+    response_timeout = models.PositiveIntegerField(help_text="Seconds, as answered.")
+    response_message = models.CharField(max_length=512, blank=True)
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="commands"
+    )
+    result = models.CharField(max_length=20, choices=CommandResultType.choices, blank=True)
+    result_message = models.CharField(max_length=512, blank=True)
+    result_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    last_delivery_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("partner", "idempotency_key"), name="received_command_unique_request"
+            ),
+        )
+        indexes = (
+            # The redelivery sweep looks for results decided but not yet delivered.
+            models.Index(fields=("delivered_at", "result_at"), name="command_undelivered_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.command} {self.response_result} {self.result or '-'}"
+
+    @property
+    def command_response(self) -> dict[str, Any]:
+        """The CommandResponse object we answered (mod_commands, CommandResponse)."""
+        body: dict[str, Any] = {"result": self.response_result, "timeout": self.response_timeout}
+        if self.response_message:
+            body["message"] = [{"language": "en", "text": self.response_message}]
+        return body
+
+    @property
+    def command_result(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"result": self.result}
+        if self.result_message:
+            body["message"] = [{"language": "en", "text": self.result_message}]
+        return body

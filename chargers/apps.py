@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ChargersConfig(AppConfig):
+    name = "chargers"
+    verbose_name = "Chargers"
