@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic Django classes (ModelAdmin[Location], ...) become subscriptable for our type annotations.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var"
@@ -57,6 +61,7 @@ INSTALLED_APPS = [
     "payments",
     "chargers",
     "ocpi_api",
+    "finance",
 ]
 
 MIDDLEWARE = [

@@ -14,3 +14,17 @@ def staff_client(db: None) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def finance_client(db: None) -> Client:
+    """A finance clerk: may view the CDR reconciliation and nothing else."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("finance", "finance@example.com", "correct horse battery")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(Permission.objects.get(codename="view_cdrreconciliation"))
+    client = Client()
+    client.force_login(user)
+    return client
