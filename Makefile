@@ -26,6 +26,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
+	mkdir -p var
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=cpo_portal.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
