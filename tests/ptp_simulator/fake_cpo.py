@@ -40,6 +40,8 @@ class FakeCpo(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.received: list[dict[str, Any]] = []
         self.command_result = "ACCEPTED"
+        self.total_count_bump = 0  # added to X-Total-Count, to play a CPO that miscounts
+        self.grow_after_first_page = False  # add an object once the first page is served
         self.objects: dict[str, list[dict[str, Any]]] = {
             "locations": [
                 {
@@ -204,7 +206,17 @@ class _Handler(BaseHTTPRequestHandler):
         offset = int(query.get("offset", 0))
         limit = min(int(query.get("limit", PAGE_SIZE)), PAGE_SIZE)
         page = objects[offset : offset + limit]
-        headers = {"X-Total-Count": str(len(objects)), "X-Limit": str(limit)}
+        headers = {"X-Total-Count": str(len(objects) + self.server.total_count_bump), "X-Limit": str(limit)}
+        if self.server.grow_after_first_page and offset == 0:
+            self.server.grow_after_first_page = False
+            objects.append(
+                {
+                    "id": "LOC-NEW",
+                    "country_code": "NL",
+                    "party_id": "CPO",
+                    "last_updated": "2025-01-01T00:00:00Z",
+                }
+            )
         if offset + limit < len(objects):
             params = {k: v for k, v in query.items() if k in ("date_from", "date_to")}
             params.update(offset=str(offset + limit), limit=str(limit))
