@@ -10,7 +10,8 @@ Entry points:
   CDR subtotals, total cost and taxes; on a partial timeline it is the live price.
 - `time_to_reach(tariff, samples, amount, *, time_zone, ...)`: when a session continuing at its
   current power reaches `amount`, or None.
-- `price_lines(tariff, language)`: human-readable price lines (en, nl, de, fr).
+- `price_lines(tariff, language, *, with_taxes=False)`: human-readable price lines (en, nl, de,
+  fr), the tariff's own alt text in that language first; `format_money` for single amounts.
 
 Input types are frozen dataclasses (`Tariff`, `TariffElement`, `PriceComponent`,
 `Restrictions`, `PriceLimit`, `MeterSample`, `Reservation`); money in results is an `Amount`
@@ -19,6 +20,8 @@ that renders as 2.2.1 `Price` (`as_ocpi_221()`) or 2.3.0 `Price` (`as_ocpi_230()
 
 from __future__ import annotations
 
+from tariffs.engine.display import SUPPORTED_LANGUAGES, format_money, price_lines
+from tariffs.engine.live import time_to_reach
 from tariffs.engine.loader import tariff_from_ocpi
 from tariffs.engine.model import (
     DayOfWeek,
@@ -48,6 +51,7 @@ from tariffs.engine.pricing import (
 
 __all__ = [
     "MINOR_UNITS",
+    "SUPPORTED_LANGUAGES",
     "Amount",
     "CdrDimension",
     "ChargingPeriod",
@@ -68,8 +72,11 @@ __all__ = [
     "TariffType",
     "TaxAmount",
     "TaxIncluded",
+    "format_money",
+    "price_lines",
     "price_session",
     "round_money",
     "select_tariff",
     "tariff_from_ocpi",
+    "time_to_reach",
 ]

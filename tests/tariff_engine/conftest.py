@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +24,8 @@ Leg = tuple[float | int | Decimal, Decimal | str | int, bool, Decimal | None, De
 
 def _build(start: datetime, legs: Sequence[Leg]) -> tuple[list[MeterSample], datetime]:
     samples: list[MeterSample] = []
-    at, energy = start, Decimal(0)
+    # In UTC: adding a timedelta to a ZoneInfo datetime is wall-clock arithmetic across DST.
+    at, energy = start.astimezone(UTC), Decimal(0)
     for minutes, kwh, charging, current, power in legs:
         samples.append(MeterSample(at, energy, charging, power_kw=power, current_a=current))
         at += (

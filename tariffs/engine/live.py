@@ -1,0 +1,104 @@
+"""Live questions about a running session: when will it cost a given amount?
+
+Used to stop a card-paid session before it exceeds the pre-authorised amount: the session is
+extended at its current power and state, and priced again, until the total reaches the amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tariffs.engine.model import MeterSample, Reservation, Tariff, TariffError, TariffType
+from tariffs.engine.pricing import US_PER_HOUR, price_session
+
+_ZERO = Decimal(0)
+
+
+def time_to_reach(
+    tariff: Tariff | Sequence[Tariff],
+    samples: Sequence[MeterSample],
+    amount: Decimal,
+    *,
+    time_zone: str | ZoneInfo,
+    now: datetime | None = None,
+    power_kw: Decimal | None = None,
+    after_taxes: bool = True,
+    reservation: Reservation | None = None,
+    tariff_type: TariffType | None = None,
+    horizon: timedelta = timedelta(days=7),
+) -> datetime | None:
+    """The first whole second at which the session's exact total reaches `amount`, or None.
+
+    The session continues from its last sample in the same state (charging or not) at
+    `power_kw` (default: the last sample's power, else the average over the last interval).
+    The total compared is after taxes when known (`after_taxes`), else before taxes. None when
+    `amount` is not reached within `horizon` (e.g. because of `max_price`). Found by bisection,
+    which is exact while the cost only grows with time, as it does for a session continuing
+    in one state (step_size can make it dip at an element switch; the answer is then a second
+    at which the amount is reached, not necessarily the first).
+    """
+    if type(amount) is not Decimal:
+        raise TariffError(f"amount must be a Decimal, got {type(amount).__name__}")
+    ordered = sorted(samples, key=lambda s: s.timestamp)
+    if not ordered:
+        raise TariffError("a live session needs at least one meter sample")
+    last = ordered[-1]
+    start = max(now or last.timestamp, last.timestamp)
+    rate = power_kw if power_kw is not None else _current_power(ordered)
+    if not last.charging:
+        rate = _ZERO
+
+    def cost_at(moment: datetime) -> Decimal:
+        elapsed_us = (moment - last.timestamp) // timedelta(microseconds=1)
+        energy = last.energy_kwh + rate * elapsed_us / US_PER_HOUR
+        future = MeterSample(moment, energy, last.charging, power_kw=last.power_kw, current_a=last.current_a)
+        result = price_session(
+            tariff,
+            [*ordered, future] if moment > last.timestamp else ordered,
+            time_zone=time_zone,
+            end=moment,
+            reservation=reservation,
+            tariff_type=tariff_type,
+        )
+        total = result.total_cost_exact
+        if after_taxes and total.after_taxes is not None:
+            return total.after_taxes
+        if total.before_taxes is None:
+            return total.after_taxes or _ZERO
+        return total.before_taxes
+
+    def reached(seconds: int) -> bool:
+        return cost_at(start + timedelta(seconds=seconds)) >= amount
+
+    if reached(0):
+        return start
+    limit = int(horizon.total_seconds())
+    low, high = 0, min(60, limit)
+    while not reached(high):
+        if high >= limit:
+            return None
+        low, high = high, min(limit, high * 2)
+    # Bisect on whole seconds: `low` never reaches the amount, `high` does.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle
+    return start + timedelta(seconds=high)
+
+
+def _current_power(samples: list[MeterSample]) -> Decimal:
+    last = samples[-1]
+    if last.power_kw is not None:
+        return last.power_kw
+    if len(samples) < 2:
+        return _ZERO
+    before = samples[-2]
+    elapsed_us = (last.timestamp - before.timestamp) // timedelta(microseconds=1)
+    if elapsed_us <= 0:
+        return _ZERO
+    return max(_ZERO, (last.energy_kwh - before.energy_kwh) * US_PER_HOUR / elapsed_us)
