@@ -10,6 +10,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,6 +43,14 @@ class OcpiClientError(Exception):
         super().__init__(message)
         self.http_status = http_status
         self.body = body
+
+
+class UnsupportedVersionError(OcpiClientError):
+    """The CPO offers no version we speak, or not the one asked for (OCPI status 3002)."""
+
+
+class MissingEndpointsError(OcpiClientError):
+    """The CPO lacks endpoints we require (OCPI status 3003, credentials.asciidoc)."""
 
 
 @dataclass
@@ -196,12 +205,14 @@ class CpoClient:
         offered = {str(v.get("version")): str(v.get("url")) for v in versions if isinstance(v, dict)}
         if version is not None:
             if version not in offered:
-                raise OcpiClientError(f"the CPO does not offer version {version} (offers {sorted(offered)})")
+                raise UnsupportedVersionError(
+                    f"the CPO does not offer version {version} (offers {sorted(offered)})"
+                )
             chosen = version
         else:
             mutual = [v for v in offered if v in SUPPORTED_VERSIONS]
             if not mutual:
-                raise OcpiClientError(f"no mutual version: CPO offers {sorted(offered)}")
+                raise UnsupportedVersionError(f"no mutual version: CPO offers {sorted(offered)}")
             chosen = max(mutual, key=version_key)
         details = self._expect_success(
             self.request("GET", offered[chosen], token=token), f"GET version details {chosen}"
@@ -209,7 +220,18 @@ class CpoClient:
         endpoints = details.get("endpoints") if isinstance(details, dict) else None
         if not isinstance(endpoints, list):
             raise OcpiClientError("version details without endpoints", body=details)
+        self._check_required(endpoints)
         return chosen, offered[chosen], endpoints
+
+    def _check_required(self, endpoints: list[dict[str, Any]]) -> None:
+        """Refuse a CPO without the endpoints the config requires ("locations" or "locations:SENDER")."""
+        missing = []
+        for requirement in self.state.config.required_cpo_endpoints:
+            identifier, _, role = requirement.partition(":")
+            if _find_endpoint(endpoints, identifier, role.upper() or None) is None:
+                missing.append(requirement)
+        if missing:
+            raise MissingEndpointsError(f"the CPO lacks required endpoints: {', '.join(missing)}")
 
     def connect(self, versions_url: str, token: str, version: str | None = None) -> Peer:
         """Use an already exchanged token without a handshake (for crawling a CPO)."""
@@ -322,6 +344,19 @@ class CpoClient:
         self._expect_success(self.request("DELETE", credentials_url, token=peer.token), "DELETE credentials")
         self.state.revoke_token(peer.our_token)
         self.state.set_peer(None)
+
+    def get_object(self, module: str, ids: list[str]) -> OcpiResponse:
+        """GET one object from a CPO Sender, e.g. locations + [location_id, evse_uid, connector_id].
+
+        Payter pulls the connector the driver picked and then its tariff (Payter README, 'The
+        transaction'); this is that pull, returned as answered (no status check).
+        """
+        peer = self._peer()
+        url = peer.endpoint(module, "SENDER")
+        if url is None:
+            raise OcpiClientError(f"the CPO lists no {module} SENDER endpoint")
+        path = "/".join(quote(str(part), safe="") for part in ids)
+        return self.request("GET", f"{url.rstrip('/')}/{path}", token=peer.token)
 
     # -- crawling --------------------------------------------------------------------------------
 

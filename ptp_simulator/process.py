@@ -191,14 +191,10 @@ class SimulatorProcess:
         try:
             line = first_line.get(timeout=self.startup_timeout)
         except queue.Empty as exc:
-            self.stop()
-            raise SimulatorError(
-                f"no base URL within {self.startup_timeout} s; log:\n{self.log_text()}"
-            ) from exc
+            raise self._failed(f"no base URL within {self.startup_timeout} s") from exc
         self.base_url = line.decode("utf-8").strip()
         if not self.base_url.startswith("http://"):
-            self.stop()
-            raise SimulatorError(f"unexpected first line {line!r}; log:\n{self.log_text()}")
+            raise self._failed(f"unexpected first line {line!r}")
         self._control = ControlClient(self.base_url)
         self._wait_ready()
         return self
@@ -214,9 +210,15 @@ class SimulatorProcess:
             if time.monotonic() > deadline or (
                 self._process is not None and self._process.poll() is not None
             ):
-                self.stop()
-                raise SimulatorError(f"simulator not ready; log:\n{self.log_text()}")
+                raise self._failed("simulator not ready")
             time.sleep(0.05)
+
+    def _failed(self, reason: str) -> SimulatorError:
+        # __exit__ does not run when __enter__ raises, so release everything here.
+        self.stop()
+        error = SimulatorError(f"{reason}; log:\n{self.log_text()}")
+        self._log.close()
+        return error
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._control is not None:

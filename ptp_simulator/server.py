@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,11 +20,18 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from ptp_simulator import SUPPORTED_VERSIONS
-from ptp_simulator.client import CRAWLABLE_MODULES, CpoClient, OcpiClientError
+from ptp_simulator.client import (
+    CRAWLABLE_MODULES,
+    CpoClient,
+    MissingEndpointsError,
+    OcpiClientError,
+    UnsupportedVersionError,
+)
 from ptp_simulator.ocpi import (
     CLIENT_ERROR,
     INVALID_PARAMETERS,
     JSON_CONTENT_TYPE,
+    NO_MATCHING_ENDPOINTS,
     SERVER_ERROR,
     SUCCESS,
     UNABLE_TO_USE_CLIENT_API,
@@ -207,7 +215,14 @@ class SimHandler(BaseHTTPRequestHandler):
                 return
             if fault.mode == "slow":
                 time.sleep(min(max(fault.seconds, 0.0), MAX_SLOW_SECONDS))
-        answer = self._ocpi(path, query, raw)
+        try:
+            answer = self._ocpi(path, query, raw)
+        except Exception as exc:
+            # A bug in the simulator should reach the test as an answer, not a dropped connection.
+            traceback.print_exc(file=sys.stderr)
+            answer = ocpi_answer(
+                500, code=SERVER_ERROR, message=f"Simulator error: {type(exc).__name__}: {exc}"
+            )
         self.state.log_request(
             {
                 "time": format_datetime(now_utc()),
@@ -341,6 +356,10 @@ class SimHandler(BaseHTTPRequestHandler):
             chosen, version_url, endpoints = self.server.client.discover(
                 str(body["url"]), str(body["token"]), request.version
             )
+        except UnsupportedVersionError as exc:
+            return ocpi_answer(200, code=UNSUPPORTED_VERSION, message=str(exc))
+        except MissingEndpointsError as exc:
+            return ocpi_answer(200, code=NO_MATCHING_ENDPOINTS, message=str(exc))
         except OcpiClientError as exc:
             # credentials.asciidoc, 'Errors during registration': 3001 when we cannot use their API.
             return ocpi_answer(200, code=UNABLE_TO_USE_CLIENT_API, message=str(exc))
@@ -673,6 +692,9 @@ class SimHandler(BaseHTTPRequestHandler):
             )
         except (KeyError, ValueError, TypeError) as exc:
             return Answer(400, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            return Answer(500, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
 
     def _control_route(
         self, method: str, parts: list[str], query: dict[str, str], body: dict[str, Any]
@@ -837,6 +859,10 @@ class SimHandler(BaseHTTPRequestHandler):
                 fac_id=body.get("id"),
             )
             return Answer(200, sent)
+        if action == "get":
+            ids = body.get("ids") or [s for s in str(body.get("path", "")).split("/") if s]
+            response = client.get_object(str(body["module"]), [str(i) for i in ids])
+            return Answer(200, {"http_status": response.http_status, "response": response.body})
         if action == "terminal":
             sent = client.push_terminal(dict(body.get("terminal") or {}), str(body.get("method", "POST")))
             return Answer(200, sent)

@@ -11,7 +11,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
 
@@ -40,6 +40,7 @@ class FakeCpo(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.received: list[dict[str, Any]] = []
         self.command_result = "ACCEPTED"
+        self.offered_versions: tuple[str, ...] = ("2.2.1", "2.3.0")
         self.total_count_bump = 0  # added to X-Total-Count, to play a CPO that miscounts
         self.grow_after_first_page = False  # add an object once the first page is served
         self.objects: dict[str, list[dict[str, Any]]] = {
@@ -154,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = split.path.strip("/").split("/")
         if parts == ["cpo", "versions"]:
             self._reply(
-                200, envelope([{"version": v, "url": f"{cpo.base_url}/cpo/{v}"} for v in ("2.2.1", "2.3.0")])
+                200,
+                envelope([{"version": v, "url": f"{cpo.base_url}/cpo/{v}"} for v in cpo.offered_versions]),
             )
             return
         version = parts[1]
@@ -164,8 +166,14 @@ class _Handler(BaseHTTPRequestHandler):
         module = parts[2]
         if module == "credentials":
             self._credentials(body)
-        elif module in cpo.objects and self.command == "GET":
+        elif module in cpo.objects and self.command == "GET" and len(parts) == 3:
             self._list(module, query)
+        elif module in cpo.objects and self.command == "GET":
+            found = next((o for o in cpo.objects[module] if o["id"] == unquote(parts[3])), None)
+            if found is None:
+                self._reply(404, envelope(None, status_code=2000, include_data=False))
+            else:
+                self._reply(200, envelope(found))
         elif module == "commands":
             self._command(parts[3], body)
         elif module == "payments":

@@ -237,3 +237,17 @@ def test_an_activation_is_followed_by_a_terminal_post_to_the_cpo(
     pushed = next(r for r in fake_cpo.received if r["path"].endswith("/payments/terminals"))
     assert pushed["body"]["terminal_id"] == activated["terminal_id"]
     assert pushed["body"]["location_ids"] == ["LOC1"]
+
+
+def test_get_pulls_one_object_from_the_cpo_with_escaped_ids(sim: SimulatorProcess, fake_cpo: FakeCpo) -> None:
+    _register(sim, fake_cpo)
+    fake_cpo.objects["locations"].append({"id": "LOC 1", "country_code": "NL", "party_id": "CPO"})
+
+    found = sim.control.action("get", module="locations", path="LOC 1")
+    missing = sim.control.action("get", module="locations", ids=["NOPE", "EVSE1", "1"])
+
+    assert found["http_status"] == 200
+    assert found["response"]["data"]["id"] == "LOC 1"
+    assert fake_cpo.received[-2]["path"] == "/cpo/2.3.0/locations/LOC%201"
+    assert missing["http_status"] == 404
+    assert fake_cpo.received[-1]["path"] == "/cpo/2.3.0/locations/NOPE/EVSE1/1"

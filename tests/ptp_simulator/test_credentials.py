@@ -173,3 +173,45 @@ def test_two_simulators_complete_a_handshake(sim: SimulatorProcess, other_sim: S
     assert ours["token"] == theirs["our_token"]
     assert ours["roles"][0]["role"] == "PTP"
     assert _get(f"{other_sim.base_url}/ocpi/2.3.0/payments/terminals", ours["token"]).status_code == 200
+
+
+def test_a_registration_on_a_version_the_cpo_lacks_is_3002(sim: SimulatorProcess) -> None:
+    with FakeCpo() as cpo:
+        cpo_versions_only_221 = cpo.versions_url
+        body = {"token": cpo.token_c, "url": cpo_versions_only_221, "roles": CPO_ROLES}
+        cpo.offered_versions = ("2.2.1",)
+
+        response = httpx.post(
+            f"{sim.base_url}/ocpi/2.3.0/credentials",
+            json=body,
+            headers={"Authorization": encode_token(TOKEN_A)},
+            timeout=10,
+        )
+
+    assert response.json()["status_code"] == 3002
+
+
+def test_a_cpo_without_required_endpoints_is_refused_both_ways(
+    sim: SimulatorProcess, fake_cpo: FakeCpo
+) -> None:
+    sim.control.config(required_cpo_endpoints=["commands:RECEIVER", "tokens:SENDER"])
+    body = {"token": fake_cpo.token_c, "url": fake_cpo.versions_url, "roles": CPO_ROLES}
+
+    accepted = httpx.post(
+        f"{sim.base_url}/ocpi/2.3.0/credentials",
+        json=body,
+        headers={"Authorization": encode_token(TOKEN_A)},
+        timeout=10,
+    )
+    refused = sim.control.call(
+        "POST",
+        "/actions/register",
+        json={"versions_url": fake_cpo.versions_url, "token": fake_cpo.token_a},
+        check=False,
+    )
+
+    assert accepted.json()["status_code"] == 3003
+    assert "tokens:SENDER" in accepted.json()["status_message"]
+    assert "tokens:SENDER" in refused["error"]
+    # credentials.asciidoc: the Sender does not POST when the endpoints it expects are missing.
+    assert not any(r["method"] == "POST" for r in fake_cpo.received)

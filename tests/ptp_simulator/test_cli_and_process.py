@@ -1,0 +1,149 @@
+"""The command line and the SimulatorProcess helper, as separate processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ptp_simulator.ocpi import encode_token
+from ptp_simulator.process import PACKAGE_PARENT, SimulatorError, SimulatorProcess
+from tests.ptp_simulator.fake_cpo import FakeCpo
+
+
+def _run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our interpreter and module)
+        [sys.executable, "-m", "ptp_simulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PACKAGE_PARENT,
+        check=False,
+    )
+
+
+def test_crawl_prints_a_summary_per_module(fake_cpo: FakeCpo) -> None:
+    result = _run("crawl", "--versions-url", fake_cpo.versions_url, "--token", fake_cpo.token_c)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("OCPI 2.3.0 at ")
+    assert "  locations: 10 objects in 3 pages (X-Total-Count 10)" in lines
+    assert "  sessions: 5 objects in 2 pages (X-Total-Count 5)" in lines
+    assert "  cdrs: 0 objects in 1 pages (X-Total-Count 0)" in lines
+
+
+def test_crawl_can_print_json_and_fails_on_a_miscount(fake_cpo: FakeCpo) -> None:
+    fake_cpo.total_count_bump = 2
+
+    result = _run(
+        "crawl",
+        "--versions-url",
+        fake_cpo.versions_url,
+        "--token",
+        fake_cpo.token_c,
+        "--version",
+        "2.2.1",
+        "--module",
+        "locations",
+        "--json",
+    )
+
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert summary["version"] == "2.2.1"
+    assert summary["modules"]["locations"]["warnings"] == ["received 10 objects but X-Total-Count is 12"]
+
+
+def test_crawl_with_a_wrong_token_fails_cleanly(fake_cpo: FakeCpo) -> None:
+    result = _run("crawl", "--versions-url", fake_cpo.versions_url, "--token", "nope")
+
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr
+    assert "HTTP 401" in result.stderr
+
+
+def test_serve_refuses_a_non_loopback_address() -> None:
+    result = _run("serve", "--host", "0.0.0.0", "--port", "0", timeout=10)  # noqa: S104 (the address refused)
+
+    assert result.returncode == 2
+    assert "loopback only" in result.stderr
+
+
+def test_serve_on_port_0_prints_its_base_url_first_and_stops_on_terminate() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ptp_simulator",
+            "serve",
+            "--port",
+            "0",
+            "--token",
+            "t",
+            "--seed-terminals",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=PACKAGE_PARENT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        response = httpx.get(
+            f"{base_url}/ocpi/2.3.0/payments/terminals", headers={"Authorization": encode_token("t")}
+        )
+        assert response.headers["X-Total-Count"] == "3"
+        references = [t["reference"] for t in response.json()["data"]]
+        assert references == ["SIM-00000", "SIM-00001", "SIM-00002"]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_serve_can_register_with_a_cpo_on_start(fake_cpo: FakeCpo) -> None:
+    with SimulatorProcess(
+        extra_args=[
+            "--register-with",
+            fake_cpo.versions_url,
+            "--register-token",
+            fake_cpo.token_a,
+            "--version",
+            "2.2.1",
+        ]
+    ) as sim:
+        peer = None
+        for _ in range(100):  # bounded: 100 times 50 ms
+            peer = sim.control.state()["credentials"]["peer"]
+            if peer is not None:
+                break
+            time.sleep(0.05)
+    assert peer is not None
+    assert (peer["registered_by"], peer["version"]) == ("us", "2.2.1")
+
+
+def test_the_process_helper_exposes_urls_and_its_log() -> None:
+    with SimulatorProcess(extra_args=["--verbose"], tokens=["t"]) as sim:
+        assert sim.versions_url == sim.base_url + "/ocpi/versions"
+        httpx.get(sim.versions_url, headers={"Authorization": encode_token("t")}, timeout=5)
+        log = sim.log_text()
+        health = sim.control.health()
+    assert health["versions_url"] == sim.versions_url
+    assert "GET /ocpi/versions" in log
+
+
+def test_the_process_helper_reports_a_failed_start() -> None:
+    with (
+        pytest.raises(SimulatorError, match="loopback only"),
+        SimulatorProcess(extra_args=["--host", "0.0.0.0"]),  # noqa: S104 (the address refused)
+    ):
+        pass
