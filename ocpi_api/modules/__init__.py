@@ -1,0 +1,1 @@
+"""One file per OCPI module: its serializers (plain functions) and its views (``urlpatterns``)."""

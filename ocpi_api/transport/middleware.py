@@ -1,0 +1,129 @@
+"""Request ids, the envelope for errors raised outside DRF, and the inbound request log.
+
+For every request under ``/ocpi/``:
+- ``X-Request-ID`` and ``X-Correlation-ID`` are echoed, or generated when absent
+  (transport_and_format, "Unique message IDs");
+- a trailing slash is ignored, so ``/ocpi/versions/`` and ``/ocpi/versions`` are the same endpoint
+  (no redirect: a redirected POST would lose its body);
+- a 404/500 produced by Django itself (no route, an exception outside a view) becomes an envelope;
+- an ``InboundRequestLog`` row is written with bodies cut to ``OCPI_REQUEST_LOG_BODY_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from ocpi_api.formatting import dumps
+from ocpi_api.models import InboundRequestLog
+from ocpi_api.transport.envelope import GENERIC_CLIENT_ERROR, GENERIC_SERVER_ERROR, envelope
+
+logger = logging.getLogger(__name__)
+
+OCPI_PREFIX = "/ocpi/"
+_HEADER_ID_LIMIT = 100
+
+
+def _header_id(request: HttpRequest, name: str) -> str:
+    value = request.headers.get(name, "").strip()
+    # Keep a partner's id if it is sane; otherwise make our own (ids go into logs and headers).
+    if value and len(value) <= _HEADER_ID_LIMIT and value.isprintable():
+        return value
+    return str(uuid.uuid4())
+
+
+def _cut(text: str) -> str:
+    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+def _cut_bytes(content: bytes) -> str:
+    """Decode only what the log keeps: a page of 100 locations need not be decoded whole."""
+    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
+    if len(content) <= limit:
+        return content.decode("utf-8", errors="replace")
+    return content[:limit].decode("utf-8", errors="replace") + f"... [{len(content)} bytes in all]"
+
+
+class OcpiRequestMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(OCPI_PREFIX):
+            return self.get_response(request)
+        started = time.monotonic()
+        if request.path_info != OCPI_PREFIX and request.path_info.endswith("/"):
+            request.path_info = request.path_info.rstrip("/")
+        request_id = _header_id(request, "X-Request-ID")
+        correlation_id = _header_id(request, "X-Correlation-ID")
+        request.ocpi_request_id = request_id  # type: ignore[attr-defined]
+        request.ocpi_correlation_id = correlation_id  # type: ignore[attr-defined]
+        # Read the body now so that it stays available for the log after DRF has parsed it.
+        try:
+            request_body = request.body.decode("utf-8", errors="replace")
+        except Exception:  # an unreadable body is DRF's to report; the log only loses it
+            request_body = ""
+        response = self.get_response(request)
+        response = self._envelope_django_errors(response)
+        response["X-Request-ID"] = request_id
+        response["X-Correlation-ID"] = correlation_id
+        self._log(request, response, request_body, request_id, correlation_id, started)
+        return response
+
+    @staticmethod
+    def _envelope_django_errors(response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+            return response
+        if response.status_code >= 500:
+            body = envelope(status_code=GENERIC_SERVER_ERROR, status_message="Internal server error")
+        elif response.status_code == 404:
+            body = envelope(status_code=GENERIC_CLIENT_ERROR, status_message="Unknown OCPI endpoint")
+        else:
+            body = envelope(status_code=GENERIC_CLIENT_ERROR, status_message=response.reason_phrase)
+        replaced = HttpResponse(
+            dumps(body), status=response.status_code, content_type="application/json; charset=utf-8"
+        )
+        replaced.ocpi_status = body["status_code"]  # type: ignore[attr-defined]
+        return replaced
+
+    @staticmethod
+    def _log(
+        request: HttpRequest,
+        response: HttpResponse,
+        request_body: str,
+        request_id: str,
+        correlation_id: str,
+        started: float,
+    ) -> None:
+        data = getattr(response, "data", None)
+        ocpi_status = data.get("status_code") if isinstance(data, dict) else None
+        ocpi_status = ocpi_status or getattr(response, "ocpi_status", None)
+        response_body = "" if response.streaming else _cut_bytes(response.content)
+        if ocpi_status is None and response_body.startswith("{"):
+            try:
+                ocpi_status = json.loads(response.content).get("status_code")
+            except (ValueError, AttributeError):
+                ocpi_status = None
+        try:
+            InboundRequestLog.objects.create(
+                partner=getattr(request, "ocpi_partner", None),
+                method=request.method or "",
+                url=request.get_full_path()[:2000],
+                http_status=response.status_code,
+                ocpi_status=ocpi_status if isinstance(ocpi_status, int) else None,
+                request_id=request_id,
+                correlation_id=correlation_id,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                request_body=_cut(request_body),
+                response_body=_cut(response_body),
+            )
+        except Exception:
+            # A failed log write must never turn a good answer into an error.
+            logger.exception("Could not record the inbound OCPI request %s", request_id)

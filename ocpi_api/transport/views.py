@@ -1,0 +1,93 @@
+"""Base views for OCPI modules: token authentication, the envelope, errors, paging, routing headers.
+
+A module view subclasses ``OcpiView`` (one object) or ``OcpiListView`` (a paginated list) and only
+says what to read and how to serialise it; ``self.partner`` and ``self.profile`` are set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ocpi_api.transport.authentication import OcpiTokenAuthentication, TokenCRequired
+from ocpi_api.transport.envelope import OcpiJSONRenderer, ocpi_response
+from ocpi_api.transport.exceptions import ocpi_exception_handler
+from ocpi_api.transport.pagination import PageRequest, paginate
+from ocpi_api.versions import VersionProfile, profile_for
+from partners.models import Partner, Party
+
+
+class OcpiView(APIView):
+    authentication_classes = (OcpiTokenAuthentication,)
+    permission_classes = (TokenCRequired,)
+    renderer_classes = (OcpiJSONRenderer,)
+    parser_classes = (JSONParser,)
+    # Module responses carry OCPI-from/to headers (transport_and_format, "Message Routing").
+    routing_headers: ClassVar[bool] = True
+
+    @property
+    def partner(self) -> Partner:
+        return self.request.user  # type: ignore[return-value]
+
+    @property
+    def profile(self) -> VersionProfile:
+        return profile_for(self.kwargs["version"])
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
+        return ocpi_exception_handler
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        partner = request.user if isinstance(request.user, Partner) else None
+        if self.routing_headers and partner is not None:
+            for name, value in routing_headers(request, partner).items():
+                response[name] = value
+        return response
+
+
+def routing_headers(request: Request, partner: Partner) -> dict[str, str]:
+    """OCPI-from (our party that answers) and OCPI-to (the partner's party that asked)."""
+    headers: dict[str, str] = {}
+    asked_country = request.headers.get("OCPI-to-country-code", "")
+    asked_party = request.headers.get("OCPI-to-party-id", "")
+    ours = list(partner.parties.all()) or list(Party.objects.all()[:1])
+    own = next(
+        (party for party in ours if (party.country_code, party.party_id) == (asked_country, asked_party)),
+        ours[0] if ours else None,
+    )
+    if own is not None:
+        headers["OCPI-from-country-code"] = own.country_code
+        headers["OCPI-from-party-id"] = own.party_id
+    their_country = request.headers.get("OCPI-from-country-code", "")
+    their_party = request.headers.get("OCPI-from-party-id", "")
+    if not (their_country and their_party):
+        role = partner.roles.first()
+        if role is not None:
+            their_country, their_party = role.country_code, role.party_id
+    if their_country and their_party:
+        headers["OCPI-to-country-code"] = their_country
+        headers["OCPI-to-party-id"] = their_party
+    return headers
+
+
+class OcpiListView(OcpiView):
+    """GET of a Sender list: subclasses give ``get_queryset`` and ``serialize``."""
+
+    date_from_required: ClassVar[bool] = False
+
+    def get_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def serialize(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request, version: str) -> Response:
+        page_request = PageRequest.from_request(request, date_from_required=self.date_from_required)
+        page = paginate(request, self.get_queryset(), page_request)
+        return ocpi_response([self.serialize(obj) for obj in page.objects], headers=page.headers)

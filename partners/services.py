@@ -1,0 +1,327 @@
+"""The credentials handshake in both directions, and partner token management (credentials.asciidoc).
+
+Naming follows the spec: token A is what one side hands out of band to start, token B what the
+registering side offers in its POST, token C what the other side answers with. On our side:
+- we store only hashes of the tokens we issue (``token_a_hash`` for registration, ``token_c_hash``
+  for everything after it);
+- ``Partner.token_b`` is always the token *we* present when calling the partner.
+
+Errors raise ``HandshakeError`` with the OCPI status code the spec gives (3001 when the partner's
+API cannot be used, 3002 without a mutual version, 3003 without the endpoints we need).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cpo_portal.fields import BUSINESS_DETAILS_SCHEMA, validate_against_schema
+from ocpi_api.client import OcpiClient, OcpiClientError
+from ocpi_api.transport.envelope import CLIENT_API_UNUSABLE, NO_MATCHING_ENDPOINTS, UNSUPPORTED_VERSION
+from ocpi_api.transport.tokens import token_new
+from ocpi_api.versions import SUPPORTED_VERSIONS
+from partners.models import Partner, PartnerEndpoint, PartnerRole, Party, hash_token
+
+# What we need from a partner's version details to work with it at all.
+REQUIRED_PARTNER_MODULES = ("credentials",)
+
+
+class HandshakeError(Exception):
+    """The handshake failed; ``status_code`` is the OCPI code to report."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class CredentialsInvalid(Exception):
+    """A credentials object from a partner is malformed; the message names the field."""
+
+
+@dataclass(frozen=True)
+class PartnerCredentials:
+    """A partner's Credentials object, checked."""
+
+    token: str
+    url: str
+    roles: list[dict[str, Any]]
+
+
+def our_versions_url() -> str:
+    return settings.OCPI_BASE_URL.rstrip("/") + "/versions"
+
+
+def our_credentials(partner: Partner, token: str) -> dict[str, Any]:
+    """Our Credentials object for ``partner``: one CPO role per party it may see."""
+    parties = list(partner.parties.all()) or list(Party.objects.all())
+    return {
+        "token": token,
+        "url": our_versions_url(),
+        "roles": [
+            {
+                "role": "CPO",
+                "business_details": party.business_details,
+                "party_id": party.party_id,
+                "country_code": party.country_code,
+            }
+            for party in parties
+        ],
+    }
+
+
+def credentials_parse(body: Any) -> PartnerCredentials:
+    """Check a Credentials object (credentials.asciidoc, "Credentials object"), leniently.
+
+    Roles may be PTP or OTHER (2.3.0's Role enum lacks PTP although Payments uses it).
+    """
+    if not isinstance(body, dict):
+        raise CredentialsInvalid("The body must be a Credentials object")
+    token, url, roles = body.get("token"), body.get("url"), body.get("roles")
+    if not isinstance(token, str) or not token.strip() or len(token) > 64 or not token.isprintable():
+        raise CredentialsInvalid("token must be a printable string of 1 to 64 characters")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise CredentialsInvalid("url must be the http(s) URL of your versions endpoint")
+    if not isinstance(roles, list) or not roles:
+        raise CredentialsInvalid("roles must be a non-empty list of CredentialsRole objects")
+    checked = []
+    known_roles = set(PartnerRole.Role.values)
+    for index, role in enumerate(roles):
+        where = f"roles[{index}]"
+        if not isinstance(role, dict):
+            raise CredentialsInvalid(f"{where} must be an object")
+        if role.get("role") not in known_roles:
+            raise CredentialsInvalid(f"{where}.role must be one of {', '.join(sorted(known_roles))}")
+        country_code, party_id = role.get("country_code"), role.get("party_id")
+        if not (isinstance(country_code, str) and len(country_code) == 2 and country_code.isalpha()):
+            raise CredentialsInvalid(f"{where}.country_code must be two letters")
+        if not (isinstance(party_id, str) and len(party_id) == 3 and party_id.isalnum()):
+            raise CredentialsInvalid(f"{where}.party_id must be three letters or digits")
+        details = role.get("business_details")
+        try:
+            validate_against_schema(details, BUSINESS_DETAILS_SCHEMA, f"{where}.business_details")
+        except ValidationError as error:
+            raise CredentialsInvalid(error.messages[0]) from None
+        if not isinstance(details, dict):
+            raise CredentialsInvalid(f"{where}.business_details must be an object with a name")
+        checked.append(
+            {
+                "role": role["role"],
+                "country_code": country_code.upper(),
+                "party_id": party_id.upper(),
+                "business_details": details,
+            }
+        )
+    return PartnerCredentials(token=token, url=url, roles=checked)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    version: str
+    endpoints: list[dict[str, str]]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def partner_discover(*, partner: Partner, versions_url: str, token: str) -> Discovery:
+    """GET the partner's versions and the details of the highest version we share.
+
+    Raises HandshakeError 3001 when a call fails, 3002 without a mutual version, 3003 when
+    the details lack what we need.
+    """
+    client = OcpiClient(token=token, partner=partner, send_raw_token=partner.send_raw_token)
+    try:
+        versions = client.get(versions_url).data
+    except OcpiClientError as error:
+        raise HandshakeError(
+            f"GET {versions_url} failed: {error}", status_code=CLIENT_API_UNUSABLE
+        ) from error
+    offered = {
+        str(entry.get("version")): str(entry.get("url"))
+        for entry in versions or []
+        if isinstance(entry, dict) and entry.get("url")
+    }
+    mutual = sorted(set(offered) & set(SUPPORTED_VERSIONS), key=_version_key)
+    if not mutual:
+        raise HandshakeError(
+            f"No mutual OCPI version: you offer {sorted(offered) or 'none'}, we speak "
+            f"{', '.join(SUPPORTED_VERSIONS)}",
+            status_code=UNSUPPORTED_VERSION,
+        )
+    version = mutual[-1]
+    try:
+        details = client.get(offered[version]).data
+    except OcpiClientError as error:
+        raise HandshakeError(
+            f"GET {offered[version]} failed: {error}", status_code=CLIENT_API_UNUSABLE
+        ) from error
+    raw_endpoints = details.get("endpoints") if isinstance(details, dict) else None
+    if not isinstance(raw_endpoints, list):
+        raise HandshakeError("Your version details have no endpoints list", status_code=CLIENT_API_UNUSABLE)
+    endpoints = [
+        {
+            "identifier": str(entry["identifier"]),
+            "role": str(entry.get("role") or "RECEIVER").upper(),
+            "url": str(entry["url"]),
+        }
+        for entry in raw_endpoints
+        if isinstance(entry, dict) and entry.get("identifier") and entry.get("url")
+    ]
+    missing = [
+        module for module in REQUIRED_PARTNER_MODULES if module not in {e["identifier"] for e in endpoints}
+    ]
+    if missing:
+        raise HandshakeError(
+            f"Your version {version} details lack the {', '.join(missing)} endpoint",
+            status_code=NO_MATCHING_ENDPOINTS,
+        )
+    return Discovery(version=version, endpoints=endpoints)
+
+
+@transaction.atomic
+def _partner_store(
+    *,
+    partner: Partner,
+    versions_url: str,
+    token_b: str,
+    discovery: Discovery,
+    roles: list[dict[str, Any]],
+    token_c: str | None,
+) -> None:
+    """Save what the handshake learned; ``token_c`` (ours) replaces any token A and old token C."""
+    partner.versions_url = versions_url
+    partner.version = discovery.version
+    partner.token_b = token_b
+    partner.status = Partner.Status.REGISTERED
+    update = ["versions_url", "version", "token_b", "status", "updated_at"]
+    if token_c is not None:
+        partner.token_c_hash = hash_token(token_c)
+        # credentials.asciidoc: token A is only for registration; it is void once C exists.
+        partner.token_a_hash = ""
+        update += ["token_c_hash", "token_a_hash"]
+    partner.save(update_fields=update)
+    partner.endpoints.all().delete()
+    PartnerEndpoint.objects.bulk_create(
+        PartnerEndpoint(partner=partner, module=e["identifier"], interface_role=e["role"], url=e["url"])
+        for e in {(e["identifier"], e["role"]): e for e in discovery.endpoints}.values()
+        if e["role"] in PartnerEndpoint.InterfaceRole.values
+    )
+    partner.roles.all().delete()
+    PartnerRole.objects.bulk_create(PartnerRole(partner=partner, **role) for role in roles)
+
+
+def partner_create(*, name: str, send_raw_token: bool = False) -> tuple[Partner, str]:
+    """A planned partner and a fresh token A that it uses to register with us."""
+    partner = Partner.objects.create(name=name, send_raw_token=send_raw_token)
+    return partner, partner_issue_token_a(partner=partner)
+
+
+def partner_issue_token_a(*, partner: Partner) -> str:
+    """A new token A for ``partner`` (the old one stops working). Returns the token once."""
+    token = token_new()
+    partner.token_a_hash = hash_token(token)
+    partner.save(update_fields=["token_a_hash", "updated_at"])
+    return token
+
+
+def credentials_register_inbound(*, partner: Partner, body: Any, rotate: bool) -> dict[str, Any]:
+    """A partner POSTs (``rotate`` False) or PUTs (True) its credentials to us.
+
+    We call back its versions and details with its token B, store them, and answer our
+    credentials with a new token C (credentials.asciidoc, "POST Method", "PUT Method").
+    """
+    credentials = credentials_parse(body)
+    discovery = partner_discover(partner=partner, versions_url=credentials.url, token=credentials.token)
+    token_c = token_new()
+    _partner_store(
+        partner=partner,
+        versions_url=credentials.url,
+        token_b=credentials.token,
+        discovery=discovery,
+        roles=credentials.roles,
+        token_c=token_c,
+    )
+    return our_credentials(partner, token_c)
+
+
+@transaction.atomic
+def credentials_unregister_inbound(*, partner: Partner) -> None:
+    """A partner DELETEs its credentials: both tokens stop working (credentials.asciidoc, "DELETE")."""
+    partner.token_c_hash = ""
+    partner.token_a_hash = ""
+    partner.status = Partner.Status.UNREGISTERED
+    partner.save(update_fields=["token_c_hash", "token_a_hash", "status", "updated_at"])
+
+
+def partner_register(*, partner: Partner, versions_url: str, token_a: str) -> Partner:
+    """We register with a partner that gave us its versions URL and token A.
+
+    GET its versions and details with token A, POST our credentials with a fresh token (its
+    token B, our C) to its credentials endpoint, and keep the token it answers with.
+    Our token is saved before the POST: the partner calls our versions with it meanwhile.
+    """
+    discovery = partner_discover(partner=partner, versions_url=versions_url, token=token_a)
+    return _post_or_put_credentials(
+        partner=partner, versions_url=versions_url, token=token_a, discovery=discovery, method="POST"
+    )
+
+
+def _post_or_put_credentials(
+    *, partner: Partner, versions_url: str, token: str, discovery: Discovery, method: str
+) -> Partner:
+    credentials_url = next(e["url"] for e in discovery.endpoints if e["identifier"] == "credentials")
+    our_token = token_new()
+    previous_hash = partner.token_c_hash
+    partner.token_c_hash = hash_token(our_token)
+    partner.save(update_fields=["token_c_hash", "updated_at"])
+    client = OcpiClient(token=token, partner=partner, send_raw_token=partner.send_raw_token)
+    try:
+        answer = client.request(method, credentials_url, json_body=our_credentials(partner, our_token))
+        theirs = credentials_parse(answer.data)
+    except (OcpiClientError, CredentialsInvalid) as error:
+        partner.token_c_hash = previous_hash
+        partner.save(update_fields=["token_c_hash", "updated_at"])
+        raise HandshakeError(
+            f"{method} {credentials_url} failed: {error}", status_code=CLIENT_API_UNUSABLE
+        ) from error
+    _partner_store(
+        partner=partner,
+        versions_url=versions_url,
+        token_b=theirs.token,
+        discovery=discovery,
+        roles=theirs.roles,
+        token_c=None,
+    )
+    return partner
+
+
+def partner_credentials_update(*, partner: Partner) -> Partner:
+    """We rotate our token with a registered partner: PUT new credentials, keep its new token."""
+    discovery = partner_discover(partner=partner, versions_url=partner.versions_url, token=partner.token_b)
+    return _post_or_put_credentials(
+        partner=partner,
+        versions_url=partner.versions_url,
+        token=partner.token_b,
+        discovery=discovery,
+        method="PUT",
+    )
+
+
+def partner_unregister(*, partner: Partner) -> Partner:
+    """We end the registration: DELETE our credentials at the partner, then void our tokens."""
+    endpoint = partner.endpoints.filter(module="credentials").order_by("interface_role").first()
+    if endpoint is None:
+        raise HandshakeError("The partner has no credentials endpoint", status_code=NO_MATCHING_ENDPOINTS)
+    try:
+        OcpiClient.for_partner(partner).delete(endpoint.url)
+    except OcpiClientError as error:
+        raise HandshakeError(
+            f"DELETE {endpoint.url} failed: {error}", status_code=CLIENT_API_UNUSABLE
+        ) from error
+    credentials_unregister_inbound(partner=partner)
+    return partner

@@ -1,0 +1,79 @@
+"""Fixtures for the OCPI surface: HTTP clients presenting a partner's token, and schema checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from django.test import Client
+
+from ocpi_api.transport.tokens import authorization_header
+from partners.models import Partner, PartnerRole
+from tests.factories import PartnerFactory, PartnerRoleFactory, PartyFactory
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SCHEMAS = SHARED / "ocpi" / "jsonschema-2.2.1"
+SPEC = SHARED / "ocpi"
+
+
+@cache
+def schema_221(name: str) -> dict[str, Any]:
+    """A 2.2.1 JSON Schema by short name, such as "locations.response"."""
+    return json.loads((SCHEMAS / f"ocpi.2_2_1.{name}.json").read_text(encoding="utf-8"))
+
+
+def assert_valid_221(body: Any, name: str) -> None:
+    """Validate against the 2.2.1 schema; format checks are off (shared/ocpi/README.md)."""
+    validator = jsonschema.Draft7Validator(schema_221(name))
+    errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
+    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+
+
+class OcpiTestClient(Client):
+    """A Django test client that sends a token the OCPI way on every request."""
+
+    def __init__(self, token: str | None, *, raw: bool = False) -> None:
+        super().__init__()
+        self.token = token
+        self.raw = raw
+
+    def request(self, **request: Any) -> Any:
+        if self.token is not None:
+            request.setdefault("HTTP_AUTHORIZATION", authorization_header(self.token, raw=self.raw))
+        return super().request(**request)
+
+
+@pytest.fixture
+def ocpi_client_for() -> Callable[..., OcpiTestClient]:
+    """``ocpi_client_for(partner)`` presents the partner's token C; ``token=`` overrides it."""
+
+    def make(partner: Partner | None = None, *, token: str | None = None, raw: bool = False) -> OcpiTestClient:
+        if token is None and partner is not None:
+            token = partner.plain_token_c  # type: ignore[attr-defined]
+        return OcpiTestClient(token, raw=raw)
+
+    return make
+
+
+@pytest.fixture
+def party(db: None) -> Any:
+    return PartyFactory(country_code="NL", party_id="CPO", name="Example CPO")
+
+
+@pytest.fixture
+def partner(db: None) -> Partner:
+    partner = PartnerFactory(name="Payter")
+    PartnerRoleFactory(partner=partner, role=PartnerRole.Role.PTP, country_code="NL", party_id="PTR")
+    return partner
+
+
+@pytest.fixture
+def other_partner(db: None) -> Partner:
+    partner = PartnerFactory(name="Other eMSP")
+    PartnerRoleFactory(partner=partner, role=PartnerRole.Role.EMSP, country_code="DE", party_id="EMS")
+    return partner
