@@ -179,6 +179,27 @@ CELERY_BEAT_SCHEDULE["ocpi-request-logs-purge"] = {
     "schedule": 6 * 60 * 60,
 }
 
+# The paid charging flow (commands, sessions, CDRs).
+# Seconds a START_SESSION may stay PENDING before the session is INVALID and the CommandResult
+# says TIMEOUT; also the `timeout` of our CommandResponses.
+CHARGING_PENDING_SESSION_TIMEOUT = env.int("CHARGING_PENDING_SESSION_TIMEOUT", default=180)
+# The session stops once its cost comes within this amount (in its currency) of the pre-authorised one.
+CHARGING_PREAUTH_STOP_MARGIN = env.str("CHARGING_PREAUTH_STOP_MARGIN", default="0.50")
+# CommandResult delivery to response_url: attempts in all, and the first back-off in seconds (doubling).
+COMMAND_RESULT_MAX_ATTEMPTS = env.int("COMMAND_RESULT_MAX_ATTEMPTS", default=6)
+COMMAND_RESULT_RETRY_BACKOFF = env.int("COMMAND_RESULT_RETRY_BACKOFF", default=10)
+# How the portal reaches chargers (chargers.gateway.ChargerGateway); the default simulates them.
+CHARGER_GATEWAY = env.str("CHARGER_GATEWAY", default="chargers.simulated.SimulatedChargerGateway")
+CELERY_BEAT_SCHEDULE["charging-pending-sessions-expire"] = {
+    "task": "sessions.tasks.pending_sessions_expire",
+    "schedule": 30,
+}
+if CHARGER_GATEWAY == "chargers.simulated.SimulatedChargerGateway":
+    CELERY_BEAT_SCHEDULE["simulated-chargers-report"] = {
+        "task": "chargers.tasks.simulated_chargers_report",
+        "schedule": 30,
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

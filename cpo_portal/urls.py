@@ -11,5 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("ocpi/", include("ocpi_api.urls")),
+    # The internal API for charging backends (not OCPI), described in the OpenAPI schema below.
+    path("chargers/api/v1/", include("chargers.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]

@@ -95,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
+        server.client.close()
     return 0
 
 
@@ -115,6 +116,13 @@ def _seed_terminal(state: SimState, index: int) -> dict[str, object]:
 def _crawl(args: argparse.Namespace) -> int:
     state = SimState(Config(http_timeout=args.timeout))
     client = CpoClient(state)
+    try:
+        return _crawl_with(client, args)
+    finally:
+        client.close()
+
+
+def _crawl_with(client: CpoClient, args: argparse.Namespace) -> int:
     try:
         peer = client.connect(args.versions_url, args.token, args.version)
     except OcpiClientError as exc:

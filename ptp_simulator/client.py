@@ -105,7 +105,12 @@ class CpoClient:
 
     def __init__(self, state: SimState, *, transport: httpx.BaseTransport | None = None) -> None:
         self.state = state
-        self._transport = transport
+        # One pooled client: building one per call costs an SSL context each time (tens of ms).
+        # httpx.Client is safe to share between the server's handler threads.
+        self._http = httpx.Client(follow_redirects=False, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -149,8 +154,9 @@ class CpoClient:
             "request_body": json_body,
         }
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=False, transport=self._transport) as http:
-                response = http.request(method, url, headers=headers, content=content, params=params)
+            response = self._http.request(
+                method, url, headers=headers, content=content, params=params, timeout=timeout
+            )
         except httpx.HTTPError as exc:
             entry.update(error=f"{type(exc).__name__}: {exc}", duration_ms=_ms(started))
             self.state.log_outbound(entry)

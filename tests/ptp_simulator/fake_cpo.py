@@ -6,6 +6,7 @@ CommandResult back, and a payments Receiver. It is deliberately small: the real 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -41,6 +42,7 @@ class FakeCpo(ThreadingHTTPServer):
         self.received: list[dict[str, Any]] = []
         self.command_result = "ACCEPTED"
         self.offered_versions: tuple[str, ...] = ("2.2.1", "2.3.0")
+        self.drop_all = False  # close every connection without answering, like a CPO that is down
         self.total_count_bump = 0  # added to X-Total-Count, to play a CPO that miscounts
         self.grow_after_first_page = False  # add an object once the first page is served
         self.objects: dict[str, list[dict[str, Any]]] = {
@@ -141,6 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         cpo = self.server
+        if cpo.drop_all:
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -240,12 +245,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         def post_result() -> None:
             time.sleep(0.1)
-            httpx.post(
-                body["response_url"],
-                json={"result": cpo.command_result},
-                headers={"Authorization": encode_token(token or "")},
-                timeout=5,
-                follow_redirects=False,
-            )
+            # The simulator may be gone by now (end of a test); a fake CPO does not retry.
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(
+                    body["response_url"],
+                    json={"result": cpo.command_result},
+                    headers={"Authorization": encode_token(token or "")},
+                    timeout=5,
+                    follow_redirects=False,
+                )
 
         threading.Thread(target=post_result, daemon=True).start()

@@ -140,8 +140,7 @@ def test_stop_session_and_unlock_connector_are_sent_and_their_results_kept(
 
 def test_a_command_to_an_unreachable_cpo_records_the_error(sim: SimulatorProcess, fake_cpo: FakeCpo) -> None:
     _register(sim, fake_cpo)
-    fake_cpo.shutdown()
-    fake_cpo.server_close()  # refuse connections rather than leave them in the backlog
+    fake_cpo.drop_all = True
 
     record = sim.control.command("STOP_SESSION", session_id="S1")
 
