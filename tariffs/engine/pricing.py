@@ -46,6 +46,7 @@ WH_PER_KWH = Decimal(1000)
 RESERVATION_TIME = "RESERVATION_TIME"
 _ENERGY, _TIME, _PARKING_TIME, _FLAT = "ENERGY", "TIME", "PARKING_TIME", "FLAT"
 _ONE = Decimal(1)
+_NOTHING = Amount(Decimal(0), Decimal(0), ())
 
 # Which CDR subtotal a dimension's cost belongs to (mod_cdrs, CDR object: total_*_cost).
 FIXED, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
@@ -77,7 +78,11 @@ class ChargingPeriod(NamedTuple):
 
 
 class CostLine(NamedTuple):
-    """What one price component cost in one period, after step_size; `cost` is unrounded."""
+    """What one price component cost in one period, after step_size, unrounded.
+
+    `tax` is the tax at `vat` % (None when unknown or not applicable); `cost` has it all as an
+    `Amount`.
+    """
 
     start_date_time: datetime
     dimension: str
@@ -85,7 +90,14 @@ class CostLine(NamedTuple):
     price: Decimal
     vat: Decimal | None
     step_size: int
-    cost: Amount
+    before_taxes: Decimal | None
+    after_taxes: Decimal | None
+    tax: Decimal | None
+
+    @property
+    def cost(self) -> Amount:
+        taxes = () if self.tax is None else (TaxAmount(self.vat, self.tax),)
+        return Amount(self.before_taxes, self.after_taxes, taxes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +112,6 @@ class SessionPrice:
     currency: str
     charging_periods: tuple[ChargingPeriod, ...]
     cost_lines: tuple[CostLine, ...]
-    cost_by_dimension: Mapping[str, Amount]
     total_fixed_cost: Amount
     total_energy_cost: Amount
     total_time_cost: Amount
@@ -116,6 +127,14 @@ class SessionPrice:
     max_price_applied: bool
 
     @property
+    def cost_by_dimension(self) -> Mapping[str, Amount]:
+        """Unrounded cost per dimension (ENERGY, TIME, PARKING_TIME, FLAT, RESERVATION_TIME)."""
+        grouped: dict[str, list[CostLine]] = {}
+        for line in self.cost_lines:
+            grouped.setdefault(line.dimension, []).append(line)
+        return {name: _total(amounts) for name, amounts in grouped.items()}
+
+    @property
     def taxes(self) -> tuple[TaxAmount, ...]:
         """The taxes of the total cost, rounded (one per rate)."""
         return self.total_cost.taxes
@@ -128,6 +147,7 @@ class _Element:
     """A tariff element flattened for fast matching."""
 
     __slots__ = (
+        "always",
         "components",
         "element",
         "flat_subtotal",
@@ -171,6 +191,20 @@ class _Element:
         self.max_current = r.max_current if r else None
         self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
         self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
+        # No restriction that can change during a session: it holds at every instant.
+        self.always = not self.windowed and all(
+            value is None
+            for value in (
+                self.min_kwh,
+                self.max_kwh,
+                self.min_power,
+                self.max_power,
+                self.min_current,
+                self.max_current,
+                self.min_duration_us,
+                self.max_duration_us,
+            )
+        )
 
     def windows(self, tz: ZoneInfo, first_day: date, last_day: date) -> tuple[list[int], list[int]]:
         """UTC intervals (starts, ends) over the local days first_day..last_day where the rules hold.
@@ -221,6 +255,7 @@ class _Compiled:
         "energy_thresholds",
         "reservation_elements",
         "session_elements",
+        "session_positions",
         "tariff",
         "uniform_vat",
         "window_cache",
@@ -230,6 +265,11 @@ class _Compiled:
         self.tariff = tariff
         elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
         self.session_elements = [e for e in elements if e.reservation is None]
+        # Per dimension, the positions in session_elements of the elements that price it.
+        self.session_positions = {
+            dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
+            for dimension in Dimension
+        }
         booked = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION]
         expires = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
         # mod_tariffs, ReservationRestrictionType NOTE: for an expired reservation the
@@ -407,6 +447,8 @@ def _session_periods(
             breakpoints.append(start_us + threshold)
     breakpoints.sort()
     thresholds = compiled.energy_thresholds
+    positions = compiled.session_positions
+    energy_positions, flat_positions = positions[Dimension.ENERGY], positions[Dimension.FLAT]
     periods: list[_Period] = []
     flat_done = False
     n = len(samples)
@@ -437,13 +479,13 @@ def _session_periods(
             points.sort()
         points.append((t1, e1))
         charging = sample.charging
-        dimension = Dimension.TIME if charging else Dimension.PARKING_TIME
+        time_positions = positions[Dimension.TIME if charging else Dimension.PARKING_TIME]
+        current = sample.current_a
         for (a, ea), (b, eb) in pairwise(points):
-            holds = [False] * len(compiled.tariff.elements)
-            for e in elements:
-                holds[e.index] = _matches(e, a, ea, a - start_us, power, sample.current_a, windows)
-            energy_el = _first(elements, Dimension.ENERGY, holds)
-            time_el = _first(elements, dimension, holds)
+            duration = a - start_us
+            holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
+            energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
+            time_el = next((elements[k] for k in time_positions if holds[k]), None)
             last = periods[-1] if periods else None
             if (
                 last is None
@@ -456,7 +498,7 @@ def _session_periods(
             last.end_us = b
             last.energy += eb - ea
             if not flat_done:
-                flat_el = _first(elements, Dimension.FLAT, holds)
+                flat_el = next((elements[k] for k in flat_positions if holds[k]), None)
                 if flat_el is not None:
                     last.flat_el, flat_done = flat_el, True
     return periods
@@ -544,20 +586,26 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
 # --------------------------------------------------------------------------- money
 
 
-def _line_amount(raw: Decimal, component: PriceComponent, tax_included: TaxIncluded) -> Amount:
-    """One component's cost with its tax: prices are excl. taxes unless `tax_included` is YES."""
+def _line_figures(
+    raw: Decimal, component: PriceComponent, tax_included: TaxIncluded
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(before taxes, after taxes, tax) of a component's cost `raw`, in the tariff's tax mode.
+
+    Prices are excl. taxes unless `tax_included` is YES (2.3.0 PriceComponent.price); an
+    unknown vat leaves the other side unknown.
+    """
     vat = component.vat
-    if tax_included is TaxIncluded.NOT_APPLICABLE:
-        return Amount(raw, raw, ())
-    if tax_included is TaxIncluded.YES:
+    if tax_included is TaxIncluded.NO:
         if vat is None:
-            return Amount(None, raw, ())
-        before = raw * HUNDRED / (HUNDRED + vat)
-        return Amount(before, raw, (TaxAmount(vat, raw - before),))
+            return raw, None, None
+        tax = raw * vat / HUNDRED
+        return raw, raw + tax, tax
+    if tax_included is TaxIncluded.NOT_APPLICABLE:
+        return raw, raw, None
     if vat is None:
-        return Amount(raw, None, ())
-    tax = raw * vat / HUNDRED
-    return Amount(raw, raw + tax, (TaxAmount(vat, tax),))
+        return None, raw, None
+    before = raw * HUNDRED / (HUNDRED + vat)
+    return before, raw, raw - before
 
 
 def _apply_limits(total: Amount, compiled: _Compiled) -> tuple[Amount, bool, bool]:
@@ -675,18 +723,20 @@ def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
     return unique
 
 
-def _total(amounts: list[Amount]) -> Amount:
-    """The sum of amounts: unknown (None) stays unknown, one tax line per rate."""
+def _total(lines: Sequence[CostLine]) -> Amount:
+    """The cost of `lines` together: unknown (None) stays unknown, one tax line per rate."""
+    if not lines:
+        return _NOTHING
     before: Decimal | None = ZERO
     after: Decimal | None = ZERO
     taxes: dict[Decimal | None, Decimal] = {}
-    for amount in amounts:
+    for line in lines:
         if before is not None:
-            before = None if amount.before_taxes is None else before + amount.before_taxes
+            before = None if line.before_taxes is None else before + line.before_taxes
         if after is not None:
-            after = None if amount.after_taxes is None else after + amount.after_taxes
-        for tax in amount.taxes:
-            taxes[tax.percentage] = taxes.get(tax.percentage, ZERO) + tax.amount
+            after = None if line.after_taxes is None else after + line.after_taxes
+        if line.tax is not None:
+            taxes[line.vat] = taxes.get(line.vat, ZERO) + line.tax
     rates = sorted(taxes, key=_rate_order) if len(taxes) > 1 else list(taxes)
     return Amount(before, after, tuple([TaxAmount(rate, taxes[rate]) for rate in rates]))
 
@@ -706,22 +756,24 @@ def _result(
     tax_included = tariff.tax_included
     extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
-    by_subtotal: dict[str, list[Amount]] = {name: [] for name in SUBTOTALS}
-    by_dimension: dict[str, list[Amount]] = {}
-    everything: list[Amount] = []
+    by_subtotal: dict[str, list[CostLine]] = {name: [] for name in SUBTOTALS}
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
 
     def bill(
         start: datetime, name: str, subtotal: str, volume: Decimal, component: PriceComponent, raw: Decimal
     ) -> None:
-        amount = _line_amount(raw, component, tax_included)
-        lines.append(
-            CostLine(start, name, volume, component.price, component.vat, component.step_size, amount)
+        line = CostLine(
+            start,
+            name,
+            volume,
+            component.price,
+            component.vat,
+            component.step_size,
+            *_line_figures(raw, component, tax_included),
         )
-        by_subtotal[subtotal].append(amount)
-        by_dimension.setdefault(name, []).append(amount)
-        everything.append(amount)
+        lines.append(line)
+        by_subtotal[subtotal].append(line)
 
     for index, period in enumerate(periods):
         start = from_us(period.start_us)
@@ -762,7 +814,7 @@ def _result(
             subtotal = RESERVATION_COST if period.reservation else period.flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price)
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
-    total, min_applied, max_applied = _apply_limits(_total(everything), compiled)
+    total, min_applied, max_applied = _apply_limits(_total(lines), compiled)
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
@@ -772,7 +824,6 @@ def _result(
         currency=currency,
         charging_periods=tuple(charging_periods),
         cost_lines=tuple(lines),
-        cost_by_dimension={name: _total(amounts) for name, amounts in by_dimension.items()},
         total_fixed_cost=subtotals[FIXED],
         total_energy_cost=subtotals[ENERGY_COST],
         total_time_cost=subtotals[TIME_COST],
