@@ -1,0 +1,258 @@
+"""The internal REST API through which a charging backend reports session events.
+
+Not OCPI: a plain JSON API for the system that speaks to the chargers (an OCPP central system).
+It authenticates with ``Authorization: Bearer <token>`` of a ``ChargingBackend`` and reports, per
+session (by our session id, which the gateway passed along with the start request):
+
+- ``POST /chargers/api/v1/sessions/{session_id}/started``: the charger started charging;
+- ``POST .../meter-values``: one or more meter values (cumulative energy, power, current);
+- ``POST .../stopped``: the charger stopped (with the final meter register);
+- ``POST .../start-failed``: the charger could not start the session.
+
+Replays are harmless: the same event again changes nothing. An event that does not fit the
+session's state gets HTTP 409; invalid input gets HTTP 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chargers.models import ChargingBackend
+from partners.models import hash_token
+from sessions.models import ChargingSession, CommandResultType
+from sessions.services import (
+    MeterValue,
+    SessionStateError,
+    session_charger_started,
+    session_charger_stopped,
+    session_meter_values,
+    session_start_failed,
+)
+
+
+class ChargingBackendAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>`` of an active ChargingBackend (stored as a SHA-256 hash)."""
+
+    def authenticate(self, request: Request) -> tuple[ChargingBackend, str] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        presented = hash_token(token.strip())
+        backend = ChargingBackend.objects.filter(token_hash=presented, is_active=True).first()
+        if backend is None or not hmac.compare_digest(backend.token_hash, presented):
+            raise exceptions.AuthenticationFailed("Unknown or inactive charging backend token.")
+        return backend, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
+class IsChargingBackend(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, ChargingBackend)
+
+
+class StartedSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField(help_text="When charging started (RFC 3339, with offset).")
+    meter_start_kwh = serializers.DecimalField(
+        max_digits=14, decimal_places=4, min_value=0, help_text="The meter register at the start, kWh."
+    )
+    meter_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class MeterValueSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    energy_kwh = serializers.DecimalField(
+        max_digits=14, decimal_places=4, min_value=0, help_text="Cumulative meter register, kWh."
+    )
+    power_kw = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=0, required=False, allow_null=True, default=None
+    )
+    current_a = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True, default=None
+    )
+    charging = serializers.BooleanField(
+        required=False, default=True, help_text="False while the vehicle is connected but not charging."
+    )
+
+
+class MeterValuesSerializer(serializers.Serializer):
+    meter_values = MeterValueSerializer(many=True, allow_empty=False)
+
+
+class StoppedSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField(help_text="When charging stopped.")
+    meter_stop_kwh = serializers.DecimalField(
+        max_digits=14, decimal_places=4, min_value=0, required=False, allow_null=True, default=None
+    )
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class StartFailedSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(
+        choices=[
+            CommandResultType.REJECTED,
+            CommandResultType.EVSE_OCCUPIED,
+            CommandResultType.EVSE_INOPERATIVE,
+            CommandResultType.FAILED,
+            CommandResultType.TIMEOUT,
+        ],
+        default=CommandResultType.FAILED,
+    )
+    message = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+
+
+SESSION_STATE = inline_serializer(
+    "ChargerSessionState",
+    fields={
+        "session_id": serializers.CharField(),
+        "status": serializers.CharField(),
+        "kwh": serializers.DecimalField(max_digits=12, decimal_places=4),
+        "total_cost_excl_vat": serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True),
+        "total_cost_incl_vat": serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True),
+        "currency": serializers.CharField(),
+        "stop_requested": serializers.BooleanField(),
+    },
+)
+ERROR = inline_serializer("ChargerApiError", fields={"detail": serializers.CharField()})
+RESPONSES = {
+    200: SESSION_STATE,
+    400: OpenApiResponse(description="Invalid input; the message names the field."),
+    401: ERROR,
+    404: ERROR,
+    409: OpenApiResponse(ERROR, description="The event does not fit the session's state."),
+}
+
+
+def session_state(session: ChargingSession) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "status": session.status,
+        "kwh": str(session.kwh),
+        "total_cost_excl_vat": None
+        if session.total_cost_excl_vat is None
+        else str(session.total_cost_excl_vat),
+        "total_cost_incl_vat": None
+        if session.total_cost_incl_vat is None
+        else str(session.total_cost_incl_vat),
+        "currency": session.currency,
+        # Tells the backend that we want the session stopped (pre-authorised amount reached).
+        "stop_requested": session.stop_requested_at is not None,
+    }
+
+
+class ChargerEventView(APIView):
+    """Base: authenticated backend, the session looked up by id, state errors as 409."""
+
+    authentication_classes = (ChargingBackendAuthentication,)
+    permission_classes = (IsChargingBackend,)
+    input_serializer: type[serializers.Serializer] = serializers.Serializer
+
+    def session(self, session_id: str) -> ChargingSession:
+        session = ChargingSession.objects.filter(session_id=session_id).first()
+        if session is None:
+            raise exceptions.NotFound(f"Unknown session {session_id!r}.")
+        return session
+
+    def post(self, request: Request, session_id: str) -> Response:
+        session = self.session(session_id)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            updated = self.apply(session, serializer.validated_data)
+        except SessionStateError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(session_state(updated))
+
+    def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
+        raise NotImplementedError
+
+
+class SessionStartedView(ChargerEventView):
+    input_serializer = StartedSerializer
+
+    @extend_schema(
+        operation_id="charger_session_started",
+        summary="The charger started the session",
+        request=StartedSerializer,
+        responses=RESPONSES,
+        tags=["chargers"],
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        return super().post(request, session_id)
+
+    def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
+        return session_charger_started(
+            session=session,
+            timestamp=data["timestamp"],
+            meter_start_kwh=data["meter_start_kwh"],
+            meter_id=data["meter_id"],
+        )
+
+
+class SessionMeterValuesView(ChargerEventView):
+    input_serializer = MeterValuesSerializer
+
+    @extend_schema(
+        operation_id="charger_session_meter_values",
+        summary="Meter values of a running session",
+        request=MeterValuesSerializer,
+        responses=RESPONSES,
+        tags=["chargers"],
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        return super().post(request, session_id)
+
+    def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
+        return session_meter_values(
+            session=session, values=[MeterValue(**value) for value in data["meter_values"]]
+        )
+
+
+class SessionStoppedView(ChargerEventView):
+    input_serializer = StoppedSerializer
+
+    @extend_schema(
+        operation_id="charger_session_stopped",
+        summary="The charger stopped the session (the CDR is created at once)",
+        request=StoppedSerializer,
+        responses=RESPONSES,
+        tags=["chargers"],
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        return super().post(request, session_id)
+
+    def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
+        return session_charger_stopped(
+            session=session,
+            timestamp=data["timestamp"],
+            meter_stop_kwh=data["meter_stop_kwh"],
+            reason=data["reason"],
+        )
+
+
+class SessionStartFailedView(ChargerEventView):
+    input_serializer = StartFailedSerializer
+
+    @extend_schema(
+        operation_id="charger_session_start_failed",
+        summary="The charger could not start the session",
+        request=StartFailedSerializer,
+        responses=RESPONSES,
+        tags=["chargers"],
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        return super().post(request, session_id)
+
+    def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
+        return session_start_failed(session=session, result=data["result"], message=data["message"])

@@ -1,0 +1,62 @@
+"""Sending commands to chargers through the gateway, and what their answers mean for sessions."""
+
+from __future__ import annotations
+
+from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
+from locations.models import Connector
+from sessions.models import ChargingSession, CommandResultType, CommandType, ReceivedCommand, SessionStatus
+from sessions.services import command_result_set, session_start_failed
+
+NO_ANSWER_MESSAGE = "The charger did not answer in time."
+
+
+def _result_of(answer: GatewayResult) -> tuple[str, str]:
+    if answer.answer == GatewayAnswer.NO_ANSWER:
+        return CommandResultType.TIMEOUT, answer.message or NO_ANSWER_MESSAGE
+    return str(answer.answer), answer.message
+
+
+def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
+    """Send an accepted command to the charger and record its answer.
+
+    START_SESSION: a refusal makes the session INVALID at once; acceptance waits for the charger's
+    'started' (the CommandResult ACCEPTED goes out then) or for the pending session to expire.
+    STOP_SESSION and UNLOCK_CONNECTOR: the charger's answer is the CommandResult.
+    """
+    gateway = charger_gateway()
+    if command.command == CommandType.START_SESSION:
+        session = command.session
+        if session is None or session.status != SessionStatus.PENDING:
+            return None  # a replay of a command whose session has moved on
+        answer = gateway.start(session)
+        if answer.answer not in (GatewayAnswer.ACCEPTED, GatewayAnswer.NO_ANSWER):
+            result, message = _result_of(answer)
+            session_start_failed(session=session, result=result, message=message)
+        return answer
+    if command.command == CommandType.STOP_SESSION:
+        session = command.session
+        if session is None:
+            return None
+        answer = gateway.stop(session)
+    elif command.command == CommandType.UNLOCK_CONNECTOR:
+        body = command.request_body
+        connector = Connector.objects.filter(
+            evse__location__location_id=body["location_id"],
+            evse__uid=body["evse_uid"],
+            connector_id=body["connector_id"],
+        ).first()
+        if connector is None:
+            return None
+        answer = gateway.unlock(connector)
+    else:
+        return None
+    result, message = _result_of(answer)
+    command_result_set(command=command, result=result, message=message)
+    return answer
+
+
+def charger_session_stop(*, session: ChargingSession) -> GatewayResult | None:
+    """Ask the charger to stop a session we decided to stop (the pre-authorised amount is near)."""
+    if session.status != SessionStatus.ACTIVE:
+        return None
+    return charger_gateway().stop(session)
