@@ -128,8 +128,10 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
-def partner_discover(*, partner: Partner, versions_url: str, token: str) -> Discovery:
-    """GET the partner's versions and the details of the highest version we share.
+def partner_discover(
+    *, partner: Partner, versions_url: str, token: str, version: str | None = None
+) -> Discovery:
+    """GET the partner's versions and the details of ``version`` or else the highest one we share.
 
     Raises HandshakeError 3001 when a call fails, 3002 without a mutual version, 3003 when
     the details lack what we need.
@@ -153,7 +155,12 @@ def partner_discover(*, partner: Partner, versions_url: str, token: str) -> Disc
             f"{', '.join(SUPPORTED_VERSIONS)}",
             status_code=UNSUPPORTED_VERSION,
         )
-    version = mutual[-1]
+    if version is not None and version not in mutual:
+        raise HandshakeError(
+            f"You do not offer OCPI {version} in {versions_url} (you offer {sorted(offered)})",
+            status_code=UNSUPPORTED_VERSION,
+        )
+    version = version or mutual[-1]
     try:
         details = client.get(offered[version]).data
     except OcpiClientError as error:
@@ -229,14 +236,17 @@ def partner_issue_token_a(*, partner: Partner) -> str:
     return token
 
 
-def credentials_register_inbound(*, partner: Partner, body: Any, rotate: bool) -> dict[str, Any]:
-    """A partner POSTs (``rotate`` False) or PUTs (True) its credentials to us.
+def credentials_register_inbound(*, partner: Partner, body: Any, version: str) -> dict[str, Any]:
+    """A partner POSTs or PUTs its credentials to our ``version`` credentials endpoint.
 
-    We call back its versions and details with its token B, store them, and answer our
-    credentials with a new token C (credentials.asciidoc, "POST Method", "PUT Method").
+    We call back its versions and the details of that version with its token B, store them, and
+    answer our credentials with a new token C (credentials.asciidoc, "POST Method", "PUT Method":
+    the version of the endpoint called is the version agreed).
     """
     credentials = credentials_parse(body)
-    discovery = partner_discover(partner=partner, versions_url=credentials.url, token=credentials.token)
+    discovery = partner_discover(
+        partner=partner, versions_url=credentials.url, token=credentials.token, version=version
+    )
     token_c = token_new()
     _partner_store(
         partner=partner,

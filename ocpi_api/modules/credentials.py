@@ -13,7 +13,7 @@ from django.urls import path
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ocpi_api.transport.authentication import TOKEN_A, TOKEN_C, OcpiAuth, TokenAOrCRequired
+from ocpi_api.transport.authentication import TOKEN_C, OcpiAuth, TokenAOrCRequired
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, MethodNotAllowed, ServerError
 from ocpi_api.transport.views import OcpiView
@@ -44,12 +44,12 @@ class CredentialsView(OcpiView):
     def post(self, request: Request, version: str) -> Response:
         if self._registered():
             raise MethodNotAllowed("Already registered: use PUT to update the credentials")
-        return self._register(request, rotate=False)
+        return self._register(request, version)
 
     def put(self, request: Request, version: str) -> Response:
         if not self._registered():
             raise MethodNotAllowed("Not registered yet: use POST with token A")
-        return self._register(request, rotate=True)
+        return self._register(request, version)
 
     def delete(self, request: Request, version: str) -> Response:
         if not self._registered():
@@ -57,11 +57,11 @@ class CredentialsView(OcpiView):
         credentials_unregister_inbound(partner=self.partner)
         return ocpi_response()
 
-    def _register(self, request: Request, *, rotate: bool) -> Response:
-        if self.auth.kind not in (TOKEN_A, TOKEN_C):
-            raise MethodNotAllowed()
+    def _register(self, request: Request, version: str) -> Response:
         try:
-            credentials = credentials_register_inbound(partner=self.partner, body=request.data, rotate=rotate)
+            credentials = credentials_register_inbound(
+                partner=self.partner, body=request.data, version=version
+            )
         except CredentialsInvalid as error:
             raise InvalidParameters(str(error)) from None
         except HandshakeError as error:

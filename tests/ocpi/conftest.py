@@ -52,7 +52,9 @@ class OcpiTestClient(Client):
 def ocpi_client_for() -> Callable[..., OcpiTestClient]:
     """``ocpi_client_for(partner)`` presents the partner's token C; ``token=`` overrides it."""
 
-    def make(partner: Partner | None = None, *, token: str | None = None, raw: bool = False) -> OcpiTestClient:
+    def make(
+        partner: Partner | None = None, *, token: str | None = None, raw: bool = False
+    ) -> OcpiTestClient:
         if token is None and partner is not None:
             token = partner.plain_token_c  # type: ignore[attr-defined]
         return OcpiTestClient(token, raw=raw)
