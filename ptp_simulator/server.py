@@ -185,8 +185,11 @@ class SimHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if length < 0 or length > MAX_BODY_BYTES:
             return None
         return self.rfile.read(length) if length > 0 else b""
 
@@ -197,32 +200,29 @@ class SimHandler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if raw is None:
             self.close_connection = True
-            self._send(ocpi_answer(413, code=CLIENT_ERROR, message="Body too large"))
+            self._send(ocpi_answer(413, code=CLIENT_ERROR, message="Bad or too large Content-Length"))
             return
         if path == "/_sim" or path.startswith("/_sim/"):
             self._send(self._control(path, query, raw))
             return
         fault = self.state.decide_fault(path)
-        if fault is not None:
-            if fault.mode == "down":
-                self._drop_connection()
-                return
-            if fault.mode == "http_500":
-                self._send(ocpi_answer(500, code=SERVER_ERROR, message="Injected fault: http_500"))
-                return
-            if fault.mode == "http_401":
-                self._send(ocpi_answer(401, code=CLIENT_ERROR, message="Injected fault: http_401"))
-                return
-            if fault.mode == "slow":
-                time.sleep(min(max(fault.seconds, 0.0), MAX_SLOW_SECONDS))
-        try:
-            answer = self._ocpi(path, query, raw)
-        except Exception as exc:
-            # A bug in the simulator should reach the test as an answer, not a dropped connection.
-            traceback.print_exc(file=sys.stderr)
-            answer = ocpi_answer(
-                500, code=SERVER_ERROR, message=f"Simulator error: {type(exc).__name__}: {exc}"
-            )
+        answer: Answer | None = None
+        if fault is not None and fault.mode == "http_500":
+            answer = ocpi_answer(500, code=SERVER_ERROR, message="Injected fault: http_500")
+        elif fault is not None and fault.mode == "http_401":
+            answer = ocpi_answer(401, code=CLIENT_ERROR, message="Injected fault: http_401")
+        elif fault is not None and fault.mode == "slow":
+            time.sleep(min(max(fault.seconds, 0.0), MAX_SLOW_SECONDS))
+        if answer is None and (fault is None or fault.mode != "down"):
+            try:
+                answer = self._ocpi(path, query, raw)
+            except Exception as exc:
+                # A bug in the simulator should reach the test as an answer, not a dropped connection.
+                traceback.print_exc(file=sys.stderr)
+                answer = ocpi_answer(
+                    500, code=SERVER_ERROR, message=f"Simulator error: {type(exc).__name__}: {exc}"
+                )
+        # Every OCPI request is logged, faulted ones too, so a test can count a client's retries.
         self.state.log_request(
             {
                 "time": format_datetime(now_utc()),
@@ -231,10 +231,14 @@ class SimHandler(BaseHTTPRequestHandler):
                 "query": query,
                 "headers": dict(self.headers.items()),
                 "body": _safe_json(raw),
-                "status": answer.status,
+                "status": answer.status if answer is not None else None,
+                "fault": fault.mode if fault is not None else None,
             }
         )
-        self._send(answer)
+        if answer is None:
+            self._drop_connection()
+        else:
+            self._send(answer)
 
     # -- OCPI ------------------------------------------------------------------------------------------
 

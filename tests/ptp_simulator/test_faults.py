@@ -102,3 +102,15 @@ def test_faults_are_listed_and_an_unknown_mode_is_refused(sim: SimulatorProcess)
 
     assert [(f["prefix"], f["mode"], f["remaining"]) for f in faults] == [("/ocpi/2.3.0/cdrs", "http_500", 3)]
     assert "unknown fault mode" in refused["error"]
+
+
+def test_faulted_requests_are_logged_so_retries_can_be_counted(
+    ocpi: httpx.Client, sim: SimulatorProcess
+) -> None:
+    sim.control.fault("/ocpi/2.2.1/sessions", "http_500", count=2)
+
+    for _ in range(3):
+        ocpi.put(SESSION_URL, json=SESSION)
+
+    logged = [(r["status"], r["fault"]) for r in sim.control.requests() if r["path"] == SESSION_URL]
+    assert logged == [(500, "http_500"), (500, "http_500"), (201, None)]
