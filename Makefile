@@ -30,8 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=cpo_portal.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Needs REDIS_URL (and DATABASE_URL). push_fast carries EVSE status pushes ahead of bulk work.
 worker: $(STAMP)
-	$(BIN)/celery -A cpo_portal worker --loglevel=INFO
+	$(BIN)/celery -A cpo_portal worker --queues=push_fast,celery --loglevel=INFO
 
 beat: $(STAMP)
 	$(BIN)/celery -A cpo_portal beat --loglevel=INFO

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "chargers",
     "ocpi_api",
     "finance",
+    "pushes",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,37 @@ if CHARGER_GATEWAY == "chargers.simulated.SimulatedChargerGateway":
         "task": "chargers.tasks.simulated_chargers_report",
         "schedule": 30,
     }
+
+# Pushes to partners (pushes/): a transactional outbox delivered by Celery workers.
+# Retries: base x factor^(attempt-1) seconds, capped, with jitter; dead-lettered after max age.
+PUSH_RETRY_BASE_SECONDS = env.float("PUSH_RETRY_BASE_SECONDS", default=10.0)
+PUSH_RETRY_FACTOR = env.float("PUSH_RETRY_FACTOR", default=2.0)
+PUSH_RETRY_CAP_SECONDS = env.float("PUSH_RETRY_CAP_SECONDS", default=1800.0)
+PUSH_RETRY_MAX_AGE_DAYS = env.float("PUSH_RETRY_MAX_AGE_DAYS", default=5.0)
+# Seconds to wait for a partner's answer to one push (connect: OCPI_CLIENT_CONNECT_TIMEOUT at most).
+PUSH_HTTP_TIMEOUT = env.float("PUSH_HTTP_TIMEOUT", default=10.0)
+# EVSE status changes go on their own queue (push_fast), ahead of bulk pushes.
+PUSH_EVSE_STATUS_FAST_PATH = env.bool("PUSH_EVSE_STATUS_FAST_PATH", default=True)
+# How often the beat task re-enqueues due retries and expired leases, and how long a new message's
+# own task gets before the beat task enqueues it again.
+PUSH_REQUEUE_INTERVAL_SECONDS = env.float("PUSH_REQUEUE_INTERVAL_SECONDS", default=10.0)
+PUSH_FRESH_MESSAGE_GRACE_SECONDS = env.float("PUSH_FRESH_MESSAGE_GRACE_SECONDS", default=60.0)
+# Periodic pulls from the PTP (terminals, financial advice confirmations) and reconciliation.
+PUSH_PULL_INTERVAL_SECONDS = env.int("PUSH_PULL_INTERVAL_SECONDS", default=15 * 60)
+PUSH_RECONCILE_INTERVAL_SECONDS = env.int("PUSH_RECONCILE_INTERVAL_SECONDS", default=6 * 60 * 60)
+PUSH_RECONCILE_DAYS = env.int("PUSH_RECONCILE_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["pushes-requeue-due"] = {
+    "task": "pushes.tasks.requeue_due",
+    "schedule": PUSH_REQUEUE_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["pushes-pull-from-ptp"] = {
+    "task": "pushes.tasks.pull_from_ptp",
+    "schedule": PUSH_PULL_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["pushes-reconcile"] = {
+    "task": "pushes.tasks.reconcile",
+    "schedule": PUSH_RECONCILE_INTERVAL_SECONDS,
+}
 
 LOGGING = {
     "version": 1,

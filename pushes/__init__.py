@@ -1,0 +1,1 @@
+"""Durable pushes to partners: a transactional outbox delivered by Celery workers."""

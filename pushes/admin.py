@@ -1,0 +1,263 @@
+"""Admin of the push outbox: messages with retry/replay/discard, dead letters, partner health."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from partners.models import Partner
+from pushes import payloads, selectors, services
+from pushes.models import (
+    DeadLetter,
+    DeliveryAttempt,
+    OutboxMessage,
+    PartnerCopy,
+    PartnerPushHealth,
+    PullCursor,
+)
+
+
+@admin.action(description="Retry now")
+def retry_now(
+    modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
+) -> None:
+    done = sum(1 for message in queryset if services.message_retry_now(message))
+    modeladmin.message_user(request, f"{done} message(s) will be tried again now.", messages.SUCCESS)
+
+
+@admin.action(description="Replay (send the whole object again)")
+def replay(
+    modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
+) -> None:
+    replays = [services.message_replay(message) for message in queryset.select_related("copy")]
+    modeladmin.message_user(request, f"{len(replays)} replay message(s) queued.", messages.SUCCESS)
+
+
+@admin.action(description="Discard")
+def discard(
+    modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
+) -> None:
+    done = sum(1 for message in queryset if services.message_discard(message))
+    modeladmin.message_user(
+        request, f"{done} message(s) discarded (messages in flight are left alone).", messages.WARNING
+    )
+
+
+class DeliveryAttemptInline(admin.TabularInline[DeliveryAttempt, OutboxMessage]):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("started_at", "method", "url", "http_status", "ocpi_status", "outcome", "duration_ms", "error")
+    readonly_fields = fields
+    ordering = ("-started_at",)
+
+    def has_add_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
+    list_display = (
+        "id",
+        "partner",
+        "module",
+        "action",
+        "object_label",
+        "state",
+        "attempts",
+        "coalesced",
+        "next_attempt_at",
+        "created_at",
+        "last_http_status",
+    )
+    list_filter = ("state", "module", "action", "partner", "fast")
+    search_fields = ("copy__label", "copy__object_id", "last_error")
+    list_select_related = ("partner", "copy")
+    raw_id_fields = ("copy", "partner")
+    readonly_fields = (
+        "copy",
+        "partner",
+        "module",
+        "kind",
+        "action",
+        "changed_fields",
+        "payload",
+        "url",
+        "fast",
+        "coalesced",
+        "state",
+        "attempts",
+        "outcome_unknown",
+        "created_at",
+        "changed_at",
+        "next_attempt_at",
+        "lease_until",
+        "delivered_at",
+        "last_http_status",
+        "last_error",
+    )
+    actions = (retry_now, replay, discard)
+    inlines = (DeliveryAttemptInline,)
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+
+    @admin.display(description="object", ordering="copy__label")
+    def object_label(self, message: OutboxMessage) -> str:
+        return f"{message.copy.object_type} {message.copy.label or message.copy.object_id}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(OutboxMessageAdmin):
+    """Messages that ran out of retries or were rejected: retry or replay them from here."""
+
+    list_filter = ("module", "action", "partner")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
+        return super().get_queryset(request).filter(state=OutboxMessage.State.DEAD)
+
+
+@admin.register(PartnerCopy)
+class PartnerCopyAdmin(admin.ModelAdmin[PartnerCopy]):
+    list_display = ("partner", "object_type", "label", "has_latest_state", "acknowledged_at", "deleted")
+    list_filter = ("object_type", "partner", "deleted")
+    search_fields = ("label", "object_id")
+    list_select_related = ("partner",)
+    raw_id_fields = ("partner",)
+    readonly_fields = (
+        "partner",
+        "object_type",
+        "object_id",
+        "label",
+        "acknowledged_body",
+        "acknowledged_at",
+        "acknowledged_last_updated",
+        "deleted",
+        "remote_url",
+        "force_put",
+    )
+    show_full_result_count = False
+
+    @admin.display(description="partner has latest state", boolean=True)
+    def has_latest_state(self, copy: PartnerCopy) -> bool:
+        if copy.object_type == "command" or ":" in copy.object_id:
+            return copy.acknowledged_at is not None
+        obj = (
+            payloads.MODEL_OF_TYPE[copy.object_type]
+            ._default_manager.filter(pk=copy.object_id)
+            .values_list("last_updated", flat=True)
+            .first()
+        )
+        return selectors.copy_is_current(copy, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PartnerPushHealth)
+class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
+    """Per partner: whether pushes flow, queue depth, oldest pending message, failure rate (24 h)."""
+
+    list_display = ("name", "alert", "queue_depth", "oldest_pending", "failure_rate", "dead_letters")
+    list_filter = ("status", "push_status__paused")
+    search_fields = ("name",)
+    list_select_related = ("push_status",)
+    fields = ("name", "status", "version")
+    readonly_fields = fields
+    actions = ("resume",)
+
+    @admin.display(description="pushes")
+    def alert(self, partner: Partner) -> str:
+        status = getattr(partner, "push_status", None)
+        if status is None:
+            return "flowing"
+        if status.paused:
+            return format_html('<strong style="color:#ba2121">PAUSED</strong>: {}', status.paused_reason)
+        if status.retry_after and status.retry_after > timezone.now():
+            return format_html(
+                '<span style="color:#b8860b">failing ({} in a row)</span>', status.consecutive_failures
+            )
+        return "flowing"
+
+    @admin.display(description="queue depth")
+    def queue_depth(self, partner: Partner) -> int:
+        return selectors.partner_health(partner).queue_depth
+
+    @admin.display(description="oldest pending")
+    def oldest_pending(self, partner: Partner) -> object:
+        return selectors.partner_health(partner).oldest_pending_at or "-"
+
+    @admin.display(description="failure rate 24 h")
+    def failure_rate(self, partner: Partner) -> str:
+        health = selectors.partner_health(partner)
+        if health.failure_rate is None:
+            return "-"
+        return f"{health.failure_rate:.0%} of {health.attempts_24h}"
+
+    @admin.display(description="dead letters")
+    def dead_letters(self, partner: Partner) -> int:
+        return selectors.partner_health(partner).dead_letters
+
+    @admin.action(description="Resume pushes (after fixing the credentials)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
+        released = sum(services.partner_resume(partner) for partner in queryset)
+        self.message_user(request, f"Resumed; {released} object(s) queued for delivery.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Partner | None = None) -> bool:
+        return False
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin[DeliveryAttempt]):
+    list_display = (
+        "started_at",
+        "partner",
+        "method",
+        "url",
+        "http_status",
+        "ocpi_status",
+        "outcome",
+        "duration_ms",
+    )
+    list_filter = ("outcome", "partner", "method")
+    search_fields = ("url", "error")
+    list_select_related = ("partner",)
+    raw_id_fields = ("message", "partner")
+    readonly_fields = (
+        "message",
+        "partner",
+        "started_at",
+        "duration_ms",
+        "method",
+        "url",
+        "http_status",
+        "ocpi_status",
+        "outcome",
+        "error",
+    )
+    show_full_result_count = False
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DeliveryAttempt | None = None) -> bool:
+        return False
+
+
+@admin.register(PullCursor)
+class PullCursorAdmin(admin.ModelAdmin[PullCursor]):
+    list_display = ("partner", "name", "date_from", "last_run_at", "last_error")
+    list_filter = ("name", "partner")
+    search_fields = ("partner__name",)
+    list_select_related = ("partner",)
+    raw_id_fields = ("partner",)
+    readonly_fields = ("last_run_at", "last_error")

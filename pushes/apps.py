@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PushesConfig(AppConfig):
+    name = "pushes"
+    verbose_name = "Pushes to partners"
+
+    def ready(self) -> None:
+        # Changes are captured where models are saved, so admin edits and services alike are pushed.
+        from pushes import receivers
+
+        receivers.connect()

@@ -1,0 +1,402 @@
+"""Deliver the outbox: claim the oldest open message of a partner copy, send it, record the outcome.
+
+The copy row is locked (``select_for_update``) for the two short transactions around the HTTP call
+(claim, then finish), never during it. That lock serialises deliveries of one (partner, object): a
+task that runs twice (``acks_late``, a redelivery after a killed worker) finds the message in flight
+under a lease and leaves it alone, so messages of one object go out one at a time and in order.
+
+CDRs and exactly-once: a CDR POST whose outcome is unknown (timeout, dropped connection, a worker
+killed between the call and the commit) is never simply repeated. The next attempt first GETs the
+CDR from the partner at ``{cdrs endpoint}/{country_code}/{party_id}/{cdr_id}`` (where receivers,
+the PTP simulator among them, keep posted CDRs); found means delivered. Only a 404 leads to a new
+POST. A receiver that offers no such GET gets a second POST, which mod_cdrs receivers must reject
+or ignore for a known id: then the guarantee is at-least-once, and the duplicate is the partner's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pushes import payloads, selectors, services
+from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
+from pushes.transport import Reply, send
+
+logger = logging.getLogger(__name__)
+
+Outcome = DeliveryAttempt.Outcome
+
+# Keys of nested objects, which have copies of their own and are left out of a PATCH diff.
+NESTED_KEYS = {"location": "evses", "evse": "connectors"}
+# At most this many messages of one copy per task run, so one busy object cannot starve the others.
+MAX_MESSAGES_PER_RUN = 20
+
+
+@dataclass
+class Plan:
+    """What one delivery will do: the request, and what the partner holds once it succeeds."""
+
+    method: str
+    url: str
+    body: Any
+    acknowledge: dict[str, Any] | None = None  # copy_id -> body acknowledged on success
+    copy_bodies: list[tuple[PartnerCopy, dict[str, Any], Any]] | None = None
+    last_updated: Any = None
+    skip: str = ""  # a reason to complete without a call
+
+
+def lease_seconds() -> float:
+    # A delivery makes at most two calls (a CDR probe, then the POST); the lease outlives both.
+    return 2 * settings.PUSH_HTTP_TIMEOUT + 10
+
+
+def copy_deliver(copy_id: int) -> int:
+    """Deliver the open messages of one copy in order; returns how many were delivered."""
+    delivered = 0
+    for _ in range(MAX_MESSAGES_PER_RUN):
+        message = _claim(copy_id)
+        if message is None:
+            break
+        if not _deliver(message):
+            break
+        delivered += 1
+    return delivered
+
+
+def _claim(copy_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    with transaction.atomic():
+        copy = PartnerCopy.objects.select_for_update().filter(pk=copy_id).first()
+        if copy is None:
+            return None
+        head = (
+            OutboxMessage.objects.filter(
+                copy_id=copy_id, state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
+            )
+            .order_by("id")
+            .first()
+        )
+        if head is None:
+            return None
+        if head.state == OutboxMessage.State.IN_FLIGHT:
+            if head.lease_until and head.lease_until > now:
+                return None  # another worker is delivering it
+            # Its worker died mid-delivery: what the partner got is unknown.
+            head.outcome_unknown = True
+        if head.next_attempt_at > now:
+            return None
+        status = PartnerPushStatus.objects.filter(partner_id=head.partner_id).first()
+        if status is not None and status.paused:
+            return None
+        if status is not None and status.retry_after and status.retry_after > now:
+            # The partner is failing: park the message until the partner's next try instead of
+            # spending one of its own attempts.
+            head.state = OutboxMessage.State.PENDING
+            head.next_attempt_at = status.retry_after
+            head.save(update_fields=["state", "next_attempt_at", "outcome_unknown"])
+            return None
+        head.state = OutboxMessage.State.IN_FLIGHT
+        head.attempts += 1
+        head.lease_until = now + timedelta(seconds=lease_seconds())
+        head.save(update_fields=["state", "attempts", "lease_until", "outcome_unknown"])
+        head.copy = copy
+        head.claimed_attempts = head.attempts
+        return head
+
+
+def _deliver(message: OutboxMessage) -> bool:
+    """Send a claimed message and record the outcome; True when it was delivered."""
+    copy = message.copy
+    partner = copy.partner
+    started = timezone.now()
+    try:
+        plan = _plan(message)
+    except Exception as exc:
+        logger.exception("Cannot build push %s", message.pk)
+        _finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
+        return False
+    if plan.skip:
+        _finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
+        return True
+    if message.action == OutboxMessage.Action.POST_CDR and message.outcome_unknown:
+        probe = send(partner, "GET", _cdr_probe_url(message), None)
+        _record_attempt(message, started, probe, Outcome.PROBE)
+        if probe.ok and isinstance(probe.data, dict) and probe.data.get("id") == plan.body.get("id"):
+            plan.url = _cdr_probe_url(message)
+            _finish(message, started, probe, Outcome.DELIVERED, "the partner already had it", plan=plan)
+            return True
+        if not probe.answered or (probe.http_status or 0) >= 500:
+            _finish(message, started, probe, Outcome.UNKNOWN, f"probe failed: {probe.error}")
+            return False
+        started = timezone.now()
+    reply = send(partner, plan.method, plan.url, plan.body)
+    outcome = _classify(reply)
+    if outcome == Outcome.DELIVERED and message.action == OutboxMessage.Action.POST_CDR:
+        plan.url = reply.headers.get("location") or _cdr_probe_url(message)
+    if outcome == Outcome.REJECTED and reply.http_status == 404 and plan.method == "PATCH":
+        # The partner lost the object: send it whole next time, straight away.
+        copy.force_put = True
+        copy.save(update_fields=["force_put"])
+        outcome = Outcome.RETRY
+        message.attempts -= 1
+    _finish(message, started, reply, outcome, reply.error, plan=plan)
+    return outcome == Outcome.DELIVERED
+
+
+def _classify(reply: Reply) -> str:
+    if reply.ok:
+        return Outcome.DELIVERED
+    if not reply.answered:
+        return Outcome.RETRY if not reply.sent else Outcome.UNKNOWN
+    status = reply.http_status or 0
+    if status in (401, 405):
+        return Outcome.PAUSED
+    if status >= 500 or status == 429 or (reply.ocpi_status or 0) >= 3000:
+        return Outcome.RETRY
+    return Outcome.REJECTED
+
+
+def _cdr_probe_url(message: OutboxMessage) -> str:
+    cdr = payloads.load_object(ObjectType.CDR, message.copy.object_id)
+    base = selectors.endpoint_url(message.copy.partner, "cdrs") or ""
+    return f"{base}/{payloads.object_path(ObjectType.CDR, cdr)}"
+
+
+def _plan(message: OutboxMessage) -> Plan:
+    """Decide the request from our current state and what the partner acknowledged."""
+    copy = message.copy
+    partner = copy.partner
+    version = partner.version
+    action = message.action
+    if action == OutboxMessage.Action.COMMAND_RESULT:
+        return Plan("POST", message.url, message.payload)
+    module_url = selectors.endpoint_url(partner, message.module)
+    if module_url is None:
+        return Plan("", "", None, skip=f"the partner no longer lists a {message.module} endpoint")
+    if action == OutboxMessage.Action.TERMINAL_ACTIVATE:
+        return Plan("POST", f"{module_url}/terminals/activate", message.payload)
+    if action == OutboxMessage.Action.TERMINAL_DEACTIVATE:
+        return Plan("POST", f"{module_url}/{message.payload['path']}", None)
+    if action == OutboxMessage.Action.DELETE:
+        if copy.acknowledged_at is None or copy.deleted:
+            return Plan("", "", None, skip="the partner never had it")
+        return Plan("DELETE", f"{module_url}/{message.payload['path']}", None)
+    obj = payloads.load_object(copy.object_type, copy.object_id)
+    if obj is None:
+        return Plan("", "", None, skip="the object no longer exists")
+    if action == OutboxMessage.Action.POST_CDR:
+        if copy.remote_url:
+            return Plan("", "", None, skip="the partner acknowledged it before")
+        return Plan("POST", module_url, payloads.body_for(ObjectType.CDR, obj, version))
+    return _plan_upsert(message, copy, obj, module_url, version)
+
+
+def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
+    object_type = copy.object_type
+    if object_type in (ObjectType.EVSE, ObjectType.CONNECTOR):
+        location = obj.location if object_type == ObjectType.EVSE else obj.evse.location
+        location_copy = PartnerCopy.objects.filter(
+            partner=copy.partner, object_type=ObjectType.LOCATION, object_id=str(location.pk)
+        ).first()
+        if location_copy is None or location_copy.acknowledged_at is None:
+            # mod_locations: an EVSE belongs to a location the partner must have; send the whole
+            # location, which carries this EVSE or connector too.
+            location = payloads.load_object(ObjectType.LOCATION, str(location.pk))
+            return _full_location_plan(copy, location, module_url, version)
+    body = payloads.body_for(object_type, obj, version)
+    url = f"{module_url}/{payloads.object_path(object_type, obj)}"
+    acked = copy.acknowledged_body
+    if object_type == ObjectType.LOCATION and (acked is None or copy.force_put):
+        return _full_location_plan(copy, obj, module_url, version)
+    if acked is None or copy.force_put or object_type == ObjectType.TARIFF:
+        # Tariffs have no PATCH in the Receiver interface (mod_tariffs.asciidoc): always PUT.
+        return Plan("PUT", url, body, copy_bodies=[(copy, body, obj.last_updated)])
+    if object_type == ObjectType.TERMINAL:
+        return _terminal_plan(copy, body, acked, url)
+    diff = _diff(acked, body, NESTED_KEYS.get(object_type))
+    if object_type == ObjectType.SESSION and "charging_periods" in diff:
+        # mod_sessions 'PATCH Method': charging_periods in a PATCH are appended, so send only
+        # the new ones; a changed earlier period needs a PUT of the whole session.
+        sent = acked.get("charging_periods") or []
+        now = body.get("charging_periods") or []
+        if now[: len(sent)] != sent:
+            return Plan("PUT", url, body, copy_bodies=[(copy, body, obj.last_updated)])
+        diff["charging_periods"] = now[len(sent) :]
+    if set(diff) <= {"last_updated"}:
+        return Plan(
+            "", "", None, skip="nothing changed for the partner", copy_bodies=[(copy, body, obj.last_updated)]
+        )
+    diff["last_updated"] = body["last_updated"]
+    return Plan("PATCH", url, diff, copy_bodies=[(copy, body, obj.last_updated)])
+
+
+def _full_location_plan(copy: PartnerCopy, location: Any, module_url: str, version: str) -> Plan:
+    body = payloads.body_for(ObjectType.LOCATION, location, version)
+    url = f"{module_url}/{payloads.object_path(ObjectType.LOCATION, location)}"
+    location_copy = services._copy_for(
+        copy.partner, ObjectType.LOCATION, str(location.pk), location.location_id
+    )
+    bodies: list[tuple[PartnerCopy, dict[str, Any], Any]] = [(location_copy, body, location.last_updated)]
+    # The PUT carries every EVSE and connector: the partner now holds those too.
+    for evse, evse_body in zip(location.evses.all(), body.get("evses", []), strict=True):
+        bodies.append((_copy_key(copy.partner, ObjectType.EVSE, evse), evse_body, evse.last_updated))
+        for connector, connector_body in zip(
+            evse.connectors.all(), evse_body.get("connectors", []), strict=True
+        ):
+            bodies.append(
+                (
+                    _copy_key(copy.partner, ObjectType.CONNECTOR, connector),
+                    connector_body,
+                    connector.last_updated,
+                )
+            )
+    return Plan("PUT", url, body, copy_bodies=bodies)
+
+
+def _copy_key(partner: Any, object_type: str, obj: Any) -> PartnerCopy:
+    return PartnerCopy(
+        partner=partner,
+        object_type=object_type,
+        object_id=str(obj.pk),
+        label=payloads.object_label(object_type, obj),
+    )
+
+
+def _terminal_plan(copy: PartnerCopy, body: dict[str, Any], acked: dict[str, Any], url: str) -> Plan:
+    diff = _diff(acked, body, None)
+    if set(diff) <= {"last_updated"}:
+        return Plan("", "", None, skip="nothing changed for the partner", copy_bodies=[(copy, body, None)])
+    if set(diff) <= {"location_ids", "evse_uids", "last_updated"}:
+        # Payter takes assignment changes as a PATCH (shared/payter/README.md).
+        patch = {"location_ids": body["location_ids"], "evse_uids": body["evse_uids"]}
+        return Plan("PATCH", url, patch, copy_bodies=[(copy, body, None)])
+    return Plan("PUT", url, body, copy_bodies=[(copy, body, None)])
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any], nested_key: str | None) -> dict[str, Any]:
+    """Keys of ``new`` whose values differ from ``old``, nested objects aside. Removed keys become null."""
+    changed = {key: value for key, value in new.items() if key != nested_key and old.get(key) != value}
+    for key in old:
+        if key not in new and key != nested_key:
+            changed[key] = None
+    return changed
+
+
+def _record_attempt(
+    message: OutboxMessage, started: Any, reply: Reply | None, outcome: str, error: str = ""
+) -> None:
+    DeliveryAttempt.objects.create(
+        message=message,
+        partner_id=message.partner_id,
+        started_at=started,
+        duration_ms=reply.duration_ms if reply else 0,
+        method=reply.method if reply else "",
+        url=(reply.url if reply else "")[:500],
+        http_status=reply.http_status if reply else None,
+        ocpi_status=reply.ocpi_status if reply else None,
+        outcome=outcome,
+        error=(error or (reply.error if reply else ""))[:500],
+    )
+
+
+def _finish(
+    message: OutboxMessage,
+    started: Any,
+    reply: Reply | None,
+    outcome: str,
+    error: str,
+    *,
+    plan: Plan | None = None,
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        PartnerCopy.objects.select_for_update().filter(pk=message.copy_id).first()
+        current = OutboxMessage.objects.filter(pk=message.pk).values_list("state", "attempts").first()
+        if current != (OutboxMessage.State.IN_FLIGHT, message.claimed_attempts):
+            # Staff discarded it meanwhile, or its lease ran out and another worker took it over.
+            return
+        if reply is not None or outcome != Outcome.DELIVERED:
+            _record_attempt(message, started, reply, outcome, error)
+        message.last_http_status = reply.http_status if reply else None
+        message.last_error = error[:2000]
+        message.lease_until = None
+        if outcome == Outcome.DELIVERED:
+            message.state = OutboxMessage.State.DELIVERED
+            message.delivered_at = now
+            message.outcome_unknown = False
+            _acknowledge(message, plan, now)
+        elif outcome == Outcome.PAUSED:
+            message.state = OutboxMessage.State.PENDING
+            message.attempts = max(message.attempts - 1, 0)  # a pause does not use up retries
+            where = f"HTTP {reply.http_status} on {reply.method} {reply.url}" if reply else "refused"
+            services.partner_pause(message.partner, f"{where}: {error}")
+        elif outcome == Outcome.REJECTED:
+            message.state = OutboxMessage.State.DEAD
+        else:
+            message.outcome_unknown = message.outcome_unknown or outcome == Outcome.UNKNOWN
+            if services.is_too_old(message, now):
+                message.state = OutboxMessage.State.DEAD
+            else:
+                message.state = OutboxMessage.State.PENDING
+                message.next_attempt_at = now + services.retry_delay(max(message.attempts, 1))
+        message.save(
+            update_fields=[
+                "state",
+                "attempts",
+                "delivered_at",
+                "outcome_unknown",
+                "next_attempt_at",
+                "lease_until",
+                "last_http_status",
+                "last_error",
+            ]
+        )
+        _update_partner_status(message, outcome, now)
+
+
+def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
+    copy = message.copy
+    if message.action == OutboxMessage.Action.DELETE:
+        PartnerCopy.objects.filter(pk=copy.pk).update(deleted=True, acknowledged_at=now, force_put=False)
+        return
+    if message.action == OutboxMessage.Action.POST_CDR and plan is not None:
+        PartnerCopy.objects.filter(pk=copy.pk).update(
+            remote_url=plan.url[:500], acknowledged_at=now, acknowledged_body=plan.body
+        )
+        return
+    if plan is None or not plan.copy_bodies:
+        PartnerCopy.objects.filter(pk=copy.pk).update(acknowledged_at=now)
+        return
+    for target, body, last_updated in plan.copy_bodies:
+        if target.pk is None:
+            target = services._copy_for(target.partner, target.object_type, target.object_id, target.label)
+        PartnerCopy.objects.filter(pk=target.pk).update(
+            acknowledged_body=body,
+            acknowledged_at=now,
+            acknowledged_last_updated=last_updated,
+            deleted=False,
+            force_put=False,
+        )
+
+
+def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> None:
+    if outcome == Outcome.DELIVERED:
+        recovered = PartnerPushStatus.objects.filter(
+            partner_id=message.partner_id, consecutive_failures__gt=0
+        ).update(consecutive_failures=0, retry_after=None, last_success_at=now)
+        if recovered:
+            # The partner is back: everything parked for it is due now, not at its own retry time.
+            services.partner_release_waiting(message.partner)
+        return
+    if outcome in (Outcome.RETRY, Outcome.UNKNOWN):
+        status = services.push_status_for(message.partner)
+        status.consecutive_failures += 1
+        status.last_failure_at = now
+        status.retry_after = now + services.retry_delay(status.consecutive_failures)
+        status.save(update_fields=["consecutive_failures", "last_failure_at", "retry_after"])

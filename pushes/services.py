@@ -1,0 +1,402 @@
+"""Writes for pushes: record a change in the outbox, in the transaction that makes it.
+
+Call sites say what changed (``object_changed(obj, changed_fields)``, ``cdr_created(cdr)``, ...);
+this module decides which partners get it and writes one outbox message per partner. A change to
+an object whose latest-state message is still waiting is folded into that message (coalescing), so
+after an outage a partner gets one PUT or one PATCH with the net change. The delivery task is
+enqueued only after commit, so a worker never sees a message whose change was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from locations.models import Connector, Evse, Location
+from partners.models import Partner
+from payments.models import PaymentTerminal
+from pushes import payloads, selectors
+from pushes.models import ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
+from sessions.models import Cdr, ChargingSession
+from tariffs.models import Tariff
+
+logger = logging.getLogger(__name__)
+
+FAST_QUEUE = "push_fast"
+DEFAULT_QUEUE = "celery"
+
+MODULE_OF_TYPE: dict[str, str] = {
+    ObjectType.LOCATION: "locations",
+    ObjectType.EVSE: "locations",
+    ObjectType.CONNECTOR: "locations",
+    ObjectType.TARIFF: "tariffs",
+    ObjectType.SESSION: "sessions",
+    ObjectType.CDR: "cdrs",
+    ObjectType.TERMINAL: "payments",
+    ObjectType.COMMAND: "commands",
+}
+
+
+def object_type_of(obj: Any) -> str:
+    for model, object_type in (
+        (Location, ObjectType.LOCATION),
+        (Evse, ObjectType.EVSE),
+        (Connector, ObjectType.CONNECTOR),
+        (Tariff, ObjectType.TARIFF),
+        (ChargingSession, ObjectType.SESSION),
+        (Cdr, ObjectType.CDR),
+        (PaymentTerminal, ObjectType.TERMINAL),
+    ):
+        if isinstance(obj, model):
+            return object_type
+    raise TypeError(f"{type(obj).__name__} is not pushed to partners")
+
+
+def recipients(object_type: str, obj: Any) -> list[Partner]:
+    """The partners that get this object: see the issue's routing rules in the README."""
+    module = MODULE_OF_TYPE[object_type]
+    if object_type in (ObjectType.LOCATION, ObjectType.EVSE, ObjectType.CONNECTOR, ObjectType.TARIFF):
+        party = _party_of(object_type, obj)
+        return selectors.partners_seeing_party(module, party)
+    if object_type in (ObjectType.SESSION, ObjectType.CDR):
+        # Sessions and CDRs go to the partner whose token started them, and to no one else.
+        if obj.partner_id is None:
+            return []
+        return list(selectors.partners_with_endpoint(module).filter(pk=obj.partner_id))
+    if object_type == ObjectType.TERMINAL:
+        return list(selectors.partners_with_endpoint(module).filter(pk=obj.partner_id))
+    return []
+
+
+def _party_of(object_type: str, obj: Any) -> Any:
+    if object_type == ObjectType.EVSE:
+        return obj.location.party
+    if object_type == ObjectType.CONNECTOR:
+        return obj.evse.location.party
+    return obj.party
+
+
+# -- capture -----------------------------------------------------------------------------------------------
+
+
+def object_changed(obj: Any, changed_fields: Iterable[str] | None = None) -> list[OutboxMessage]:
+    """Queue the latest state of ``obj`` for every partner that receives it (PUT or PATCH later)."""
+    object_type = object_type_of(obj)
+    fields = sorted(set(changed_fields)) if changed_fields is not None else []
+    fast = (
+        settings.PUSH_EVSE_STATUS_FAST_PATH
+        and object_type == ObjectType.EVSE
+        and bool(fields)
+        and set(fields) <= {"status", "last_updated"}
+    )
+    messages = []
+    for partner in recipients(object_type, obj):
+        messages.append(
+            queue_state(
+                partner=partner,
+                object_type=object_type,
+                object_id=str(obj.pk),
+                label=payloads.object_label(object_type, obj),
+                changed_fields=fields,
+                fast=fast,
+            )
+        )
+    return messages
+
+
+def tariff_withdrawn(tariff: Tariff) -> list[OutboxMessage]:
+    """Queue a DELETE of a tariff for every partner that may hold it."""
+    path = payloads.object_path(ObjectType.TARIFF, tariff)
+    messages = []
+    for partner in selectors.partners_seeing_party("tariffs", tariff.party):
+        messages.append(
+            queue_state(
+                partner=partner,
+                object_type=ObjectType.TARIFF,
+                object_id=str(tariff.pk),
+                label=tariff.tariff_id,
+                changed_fields=[],
+                action=OutboxMessage.Action.DELETE,
+                payload={"path": path},
+            )
+        )
+    return messages
+
+
+def cdr_created(cdr: Cdr) -> list[OutboxMessage]:
+    """Queue the POST of a new CDR to the partner whose token started the session (once)."""
+    messages = []
+    for partner in recipients(ObjectType.CDR, cdr):
+        copy = _copy_for(partner, ObjectType.CDR, str(cdr.pk), cdr.cdr_id)
+        if copy.messages.filter(action=OutboxMessage.Action.POST_CDR).exists():
+            continue  # already queued or delivered: a CDR is posted once
+        messages.append(
+            _new_message(copy, kind=OutboxMessage.Kind.EVENT, action=OutboxMessage.Action.POST_CDR)
+        )
+    return messages
+
+
+def command_result_queued(
+    *, partner: Partner, command_id: str, response_url: str, result: dict[str, Any]
+) -> OutboxMessage:
+    """Queue a CommandResult for the ``response_url`` the partner gave with its command."""
+    copy = _copy_for(partner, ObjectType.COMMAND, command_id, command_id)
+    return _new_message(
+        copy,
+        kind=OutboxMessage.Kind.EVENT,
+        action=OutboxMessage.Action.COMMAND_RESULT,
+        payload=result,
+        url=response_url,
+    )
+
+
+def terminal_activation_queued(
+    *, partner: Partner, reference: str, location_ids: list[str], evse_uids: list[str] | None = None
+) -> OutboxMessage:
+    """Queue ``POST terminals/activate`` for a terminal built into a charger (mod_payments)."""
+    body: dict[str, Any] = {"reference": reference, "location_ids": location_ids}
+    if evse_uids:
+        body["evse_uids"] = evse_uids
+    copy = _copy_for(partner, ObjectType.TERMINAL, f"activate:{reference}", reference)
+    return _new_message(
+        copy, kind=OutboxMessage.Kind.EVENT, action=OutboxMessage.Action.TERMINAL_ACTIVATE, payload=body
+    )
+
+
+def terminal_deactivation_queued(terminal: PaymentTerminal) -> OutboxMessage:
+    """Queue ``POST terminals/{id}/deactivate``, in order after the terminal's other messages."""
+    copy = _copy_for(terminal.partner, ObjectType.TERMINAL, str(terminal.pk), terminal.terminal_id)
+    return _new_message(
+        copy,
+        kind=OutboxMessage.Kind.EVENT,
+        action=OutboxMessage.Action.TERMINAL_DEACTIVATE,
+        payload={"path": f"terminals/{terminal.terminal_id}/deactivate"},
+    )
+
+
+def queue_state(
+    *,
+    partner: Partner,
+    object_type: str,
+    object_id: str,
+    label: str,
+    changed_fields: list[str],
+    fast: bool = False,
+    action: str = OutboxMessage.Action.UPSERT,
+    payload: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    """Write or update the one waiting latest-state message of (partner, object)."""
+    copy = _copy_for(partner, object_type, object_id, label)
+    with transaction.atomic():
+        # The copy row is the lock of this (partner, object): a concurrent delivery claims under the
+        # same lock, so a message is either still PENDING (and we fold into it) or already claimed.
+        PartnerCopy.objects.select_for_update().filter(pk=copy.pk).first()
+        last_open = copy.messages.filter(state=OutboxMessage.State.PENDING).order_by("-id").first()
+        if last_open is not None and last_open.kind == OutboxMessage.Kind.STATE:
+            # Only the newest open message may absorb a change: folding into an older one would
+            # overtake an event queued after it (a terminal deactivation, say).
+            last_open.changed_fields = sorted({*last_open.changed_fields, *changed_fields})
+            last_open.action = action
+            last_open.payload = payload
+            last_open.fast = last_open.fast and fast
+            last_open.coalesced += 1
+            last_open.changed_at = timezone.now()
+            last_open.save(
+                update_fields=["changed_fields", "action", "payload", "fast", "coalesced", "changed_at"]
+            )
+            _enqueue_after_commit(copy.pk, fast=last_open.fast)
+            return last_open
+        return _new_message(
+            copy,
+            kind=OutboxMessage.Kind.STATE,
+            action=action,
+            changed_fields=changed_fields,
+            fast=fast,
+            payload=payload,
+        )
+
+
+def _copy_for(partner: Partner, object_type: str, object_id: str, label: str) -> PartnerCopy:
+    copy = PartnerCopy.objects.filter(partner=partner, object_type=object_type, object_id=object_id).first()
+    if copy is not None:
+        return copy
+    try:
+        with transaction.atomic():
+            return PartnerCopy.objects.create(
+                partner=partner, object_type=object_type, object_id=object_id, label=label
+            )
+    except IntegrityError:
+        # Created by a concurrent transaction between our read and our insert.
+        return PartnerCopy.objects.get(partner=partner, object_type=object_type, object_id=object_id)
+
+
+def _new_message(
+    copy: PartnerCopy,
+    *,
+    kind: str,
+    action: str,
+    changed_fields: list[str] | None = None,
+    fast: bool = False,
+    payload: dict[str, Any] | None = None,
+    url: str = "",
+) -> OutboxMessage:
+    now = timezone.now()
+    message = OutboxMessage.objects.create(
+        copy=copy,
+        partner_id=copy.partner_id,
+        module=MODULE_OF_TYPE[copy.object_type],
+        kind=kind,
+        action=action,
+        changed_fields=changed_fields or [],
+        fast=fast,
+        payload=payload,
+        url=url,
+        changed_at=now,
+        next_attempt_at=now,
+    )
+    _enqueue_after_commit(copy.pk, fast=fast)
+    return message
+
+
+def _enqueue_after_commit(copy_id: int, *, fast: bool) -> None:
+    from pushes.tasks import deliver_copy
+
+    queue = FAST_QUEUE if fast else DEFAULT_QUEUE
+    transaction.on_commit(lambda: deliver_copy.apply_async((copy_id,), queue=queue))
+
+
+# -- retry schedule ---------------------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: base x factor^(n-1), capped, then 50-100 % of it."""
+    raw = settings.PUSH_RETRY_BASE_SECONDS * settings.PUSH_RETRY_FACTOR ** max(attempts - 1, 0)
+    capped = min(raw, settings.PUSH_RETRY_CAP_SECONDS)
+    # Jitter spreads the retries of many messages that failed together (a partner outage).
+    return timedelta(seconds=capped * (0.5 + random.random() / 2))  # noqa: S311 (not cryptographic)
+
+
+def is_too_old(message: OutboxMessage, now: datetime) -> bool:
+    return now - message.created_at > timedelta(days=settings.PUSH_RETRY_MAX_AGE_DAYS)
+
+
+def push_status_for(partner: Partner) -> PartnerPushStatus:
+    status, _ = PartnerPushStatus.objects.get_or_create(partner=partner)
+    return status
+
+
+# -- staff actions ----------------------------------------------------------------------------------------
+
+
+def message_retry_now(message: OutboxMessage) -> bool:
+    """Make a pending or dead message due now (a dead one comes back with a fresh retry budget)."""
+    with transaction.atomic():
+        updated = OutboxMessage.objects.filter(
+            pk=message.pk, state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD)
+        ).update(
+            state=OutboxMessage.State.PENDING,
+            next_attempt_at=timezone.now(),
+            created_at=timezone.now(),
+            attempts=0,
+        )
+        if updated:
+            _enqueue_after_commit(message.copy_id, fast=False)
+    return bool(updated)
+
+
+def message_replay(message: OutboxMessage) -> OutboxMessage:
+    """Send the object again as a whole: a new message with a full PUT (or the event re-sent)."""
+    with transaction.atomic():
+        copy = PartnerCopy.objects.select_for_update().get(pk=message.copy_id)
+        if message.kind == OutboxMessage.Kind.STATE:
+            copy.force_put = True
+            copy.save(update_fields=["force_put"])
+        elif message.action == OutboxMessage.Action.POST_CDR:
+            # A replayed CDR is posted again only if the partner does not have it (checked first).
+            copy.remote_url = ""
+            copy.save(update_fields=["remote_url"])
+        replay = _new_message(
+            copy,
+            kind=message.kind,
+            action=message.action,
+            changed_fields=message.changed_fields,
+            payload=message.payload,
+            url=message.url,
+        )
+        if message.action == OutboxMessage.Action.POST_CDR:
+            replay.outcome_unknown = True
+            replay.save(update_fields=["outcome_unknown"])
+        if message.state == OutboxMessage.State.DEAD:
+            message.state = OutboxMessage.State.DISCARDED
+            message.last_error = f"{message.last_error}\nReplaced by #{replay.pk}".strip()
+            message.save(update_fields=["state", "last_error"])
+    return replay
+
+
+def message_discard(message: OutboxMessage) -> bool:
+    """Give up on a message that is not in flight."""
+    updated = OutboxMessage.objects.filter(
+        pk=message.pk, state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD)
+    ).update(state=OutboxMessage.State.DISCARDED)
+    return bool(updated)
+
+
+def partner_pause(partner: Partner, reason: str) -> None:
+    """Stop pushing to a partner that refuses our calls (401/405) and raise an alert."""
+    PartnerPushStatus.objects.update_or_create(
+        partner=partner, defaults={"paused": True, "paused_reason": reason[:500], "paused_at": timezone.now()}
+    )
+    logger.error("Pushes to partner %s paused: %s", partner, reason)
+
+
+def partner_resume(partner: Partner) -> int:
+    """Resume pushes to a partner; its waiting messages become due now. Returns how many."""
+    with transaction.atomic():
+        PartnerPushStatus.objects.update_or_create(
+            partner=partner,
+            defaults={"paused": False, "paused_reason": "", "retry_after": None, "consecutive_failures": 0},
+        )
+        return partner_release_waiting(partner)
+
+
+def partner_release_waiting(partner: Partner) -> int:
+    """Make a partner's parked messages due now and enqueue them (after an outage or a pause)."""
+    now = timezone.now()
+    waiting = OutboxMessage.objects.filter(partner=partner, state=OutboxMessage.State.PENDING)
+    copy_ids = set(waiting.values_list("copy_id", flat=True))
+    waiting.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
+    for copy_id in copy_ids:
+        _enqueue_after_commit(copy_id, fast=False)
+    return len(copy_ids)
+
+
+def messages_requeue_due(limit: int = 5000) -> int:
+    """Enqueue the copies whose pending message is due or whose in-flight lease ran out."""
+    from pushes.tasks import deliver_copy
+
+    now = timezone.now()
+    # A message never tried had its task enqueued at commit; give that task time before doubling it.
+    fresh_grace = timedelta(seconds=settings.PUSH_FRESH_MESSAGE_GRACE_SECONDS)
+    due = (
+        OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING, attempts__gt=0, next_attempt_at__lte=now
+        )
+        | OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING, attempts=0, next_attempt_at__lte=now - fresh_grace
+        )
+        | OutboxMessage.objects.filter(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now)
+    )
+    paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
+    copy_ids = list(
+        due.exclude(partner_id__in=paused).order_by().values_list("copy_id", flat=True).distinct()[:limit]
+    )
+    for copy_id in copy_ids:
+        deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
+    return len(copy_ids)
