@@ -15,7 +15,7 @@ from datetime import timedelta
 from types import FrameType
 
 from ptp_simulator.client import CRAWLABLE_MODULES, CpoClient, OcpiClientError
-from ptp_simulator.ocpi import format_datetime, now_utc
+from ptp_simulator.ocpi import format_datetime, new_token, now_utc
 from ptp_simulator.server import SimServer, is_loopback_host
 from ptp_simulator.state import Config, SimState, new_id
 
@@ -61,7 +61,9 @@ def _serve(args: argparse.Namespace) -> int:
         Config(
             country_code=args.country_code.upper(),
             party_id=args.party_id.upper(),
-            token_a=args.token_a,
+            # credentials.asciidoc, 'Registration': the Receiver creates token A; we make one up
+            # unless told, and show it in /_sim/health and on stderr.
+            token_a=args.token_a or new_token(),
             static_tokens=list(args.token),
             page_limit=args.page_limit,
             preferred_version=args.version,
@@ -72,6 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         for index in range(args.seed_terminals):
             state.put_terminal(_seed_terminal(state, index))
     print(state.base_url, flush=True)
+    print(
+        f"PTP simulator at {state.base_url}/ocpi/versions, token A {state.config.token_a}",
+        file=sys.stderr,
+        flush=True,
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -197,6 +197,8 @@ class SimulatorProcess:
             raise self._failed(f"unexpected first line {line!r}")
         self._control = ControlClient(self.base_url)
         self._wait_ready()
+        if self.token_a is None:
+            self.token_a = self.control.health().get("token_a")
         return self
 
     def _wait_ready(self) -> None:

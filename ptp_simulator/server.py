@@ -708,7 +708,12 @@ class SimHandler(BaseHTTPRequestHandler):
         if route == ("GET", "health"):
             return Answer(
                 200,
-                {"ok": True, "base_url": state.base_url, "versions_url": state.base_url + "/ocpi/versions"},
+                {
+                    "ok": True,
+                    "base_url": state.base_url,
+                    "versions_url": state.base_url + "/ocpi/versions",
+                    "token_a": state.config.token_a,
+                },
             )
         if route == ("GET", "state"):
             return Answer(200, state.snapshot())
@@ -804,7 +809,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _control_action(self, action: str, body: dict[str, Any]) -> Answer:
         client = self.server.client
         if action == "register":
-            peer = client.register(str(body["versions_url"]), str(body["token"]), body.get("version"))
+            token = body.get("token", body.get("token_a"))
+            peer = client.register(str(body["versions_url"]), str(token), body.get("version"))
             return Answer(200, {"ok": True, "peer": asdict(peer)})
         if action == "connect":
             peer = client.connect(str(body["versions_url"]), str(body["token"]), body.get("version"))

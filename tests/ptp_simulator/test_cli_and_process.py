@@ -147,3 +147,18 @@ def test_the_process_helper_reports_a_failed_start() -> None:
         SimulatorProcess(extra_args=["--host", "0.0.0.0"]),  # noqa: S104 (the address refused)
     ):
         pass
+
+
+def test_without_token_a_the_simulator_makes_one_up_and_a_cpo_can_register_with_it(fake_cpo: FakeCpo) -> None:
+    with SimulatorProcess() as sim:
+        assert sim.token_a
+        body = {"token": fake_cpo.token_c, "url": fake_cpo.versions_url, "roles": []}
+
+        response = httpx.post(
+            f"{sim.base_url}/ocpi/2.2.1/credentials",
+            json=body,
+            headers={"Authorization": encode_token(sim.token_a)},
+            timeout=10,
+        )
+
+    assert response.json()["status_code"] == 1000
