@@ -375,7 +375,9 @@ def price_lines(tariff: Tariff, language: str, *, with_taxes: bool = False) -> l
                     else words.expired_reservation.format(text=text)
                 )
             key = (kind or "", component.type)
-            if key in seen:
+            # "then": a later element for a dimension already described, or one that only
+            # starts to apply later in the session (after a duration or an amount of energy).
+            if key in seen or (r is not None and (r.min_duration or r.min_kwh)):
                 text = words.then.format(text=text)
             seen.add(key)
             lines.append(" ".join([text, *conditions]))

@@ -156,13 +156,6 @@ class Restrictions:
         if self.reservation is not None and not isinstance(self.reservation, ReservationRestriction):
             raise TariffError(f"unknown reservation restriction {self.reservation!r}")
 
-    @property
-    def is_empty(self) -> bool:
-        return self == _NO_RESTRICTIONS
-
-
-_NO_RESTRICTIONS = Restrictions()
-
 
 @dataclass(frozen=True, slots=True)
 class TariffElement:

@@ -693,6 +693,8 @@ def price_session(
     compiled = _compiled(chosen)
     if end is not None and end.utcoffset() is None:
         raise TariffError("`end` must be timezone-aware")
+    if end is not None and ordered and end < ordered[-1].timestamp:
+        raise TariffError(f"the session ends ({end.isoformat()}) before its last meter sample")
     with localcontext() as ctx:
         # Our own context: enough digits that 1 s at a price per hour stays exact, whatever
         # context the caller runs in, and no trap on inexact division.
@@ -704,9 +706,7 @@ def price_session(
             periods += _reservation_periods(compiled, reservation, reservation_end, tz)
         session_end_us = 0
         if ordered:
-            session_end_us = (
-                max(to_us(end), to_us(ordered[-1].timestamp)) if end else to_us(ordered[-1].timestamp)
-            )
+            session_end_us = to_us(end) if end else to_us(ordered[-1].timestamp)
             periods += _session_periods(compiled, ordered, session_end_us, tz)
         return _result(compiled, periods, ordered, session_end_us, rounding)
 

@@ -89,7 +89,7 @@ def test_it_writes_price_lines_in_english_with_then_and_durations():
         "Card payments accepted.",
         "start fee €1.00",
         "€0.39 per kWh",
-        "€0.10 per minute after 2 hours",
+        "then €0.10 per minute after 2 hours",
         "maximum price €50.00",
     ]
     assert price_lines(tariff, "nl")[:3] == [
@@ -97,7 +97,10 @@ def test_it_writes_price_lines_in_english_with_then_and_durations():
         "starttarief €\u00a01,00",
         "€\u00a00,39 per kWh",
     ]
-    assert price_lines(tariff, "de")[1:3] == ["0,39\u00a0€ pro kWh", "0,10\u00a0€ pro Minute nach 2 Stunden"]
+    assert price_lines(tariff, "de")[1:3] == [
+        "0,39\u00a0€ pro kWh",
+        "danach 0,10\u00a0€ pro Minute nach 2 Stunden",
+    ]
     assert price_lines(tariff, "fr")[0] == "frais de démarrage 1,00\u00a0€"
 
 

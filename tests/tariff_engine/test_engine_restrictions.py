@@ -16,6 +16,7 @@ from tariffs.engine import (
     Restrictions,
     Tariff,
     TariffElement,
+    TariffError,
     TaxIncluded,
     price_session,
 )
@@ -297,3 +298,28 @@ def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax():
     assert result.total_cost_exact.after_taxes == D("3.63")
     assert result.total_cost_exact.before_taxes == D("3.00")
     assert result.total_cost.taxes[0].amount == D("0.63")
+
+
+def test_it_refuses_a_session_that_ends_before_its_last_sample():
+    samples = charging(local("2024-06-03T10:00"), 1, "5")
+    with pytest.raises(TariffError, match="before its last meter sample"):
+        price_session(
+            tariff(element((Dimension.ENERGY, "1"))), samples, time_zone=AMS, end=samples[0].timestamp
+        )
+
+
+def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parking():
+    t = tariff(
+        element((Dimension.FLAT, "1"), (Dimension.ENERGY, "0.30")),
+        element((Dimension.FLAT, "5"), (Dimension.PARKING_TIME, "2"), min_duration=3600),
+    )
+    start = local("2024-06-03T10:00").astimezone(UTC)
+    samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=1), D(10), False)]
+    result = price_session(t, samples, time_zone=AMS, end=start + timedelta(hours=2))
+    assert {name: amount.before_taxes for name, amount in result.cost_by_dimension.items()} == {
+        "ENERGY": D("3.00"),
+        "FLAT": D(1),
+        "PARKING_TIME": D(2),
+    }
+    assert result.total_fixed_cost.before_taxes == D(1)
+    assert result.total_parking_cost.before_taxes == D(2)
