@@ -9,6 +9,7 @@ import pytest
 
 from ptp_simulator.ocpi import encode_token
 from ptp_simulator.process import SimulatorProcess
+from ptp_simulator.pytest_plugin import ptp_simulator, ptp_simulator_process  # noqa: F401 (fixtures)
 from tests.ptp_simulator.fake_cpo import FakeCpo
 
 TOKEN_A = "sim-token-a"
