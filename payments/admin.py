@@ -1,0 +1,156 @@
+"""Admin for payment terminals and financial advice confirmations (mod_payments).
+
+Terminals are the PTP's, but staff assign them to our locations and EVSEs here. Financial advice
+confirmations are the PTP's record of what it captured: read-only, listed matched or unmatched.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from cpo_portal.admin import URL_FIELD_OVERRIDES, ReadOnlyAdminMixin, is_changelist, pretty_json
+from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+
+
+@admin.register(PaymentTerminal)
+class PaymentTerminalAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELD_OVERRIDES
+    list_display = (
+        "terminal_id",
+        "partner",
+        "reference",
+        "customer_reference",
+        "city",
+        "location_count",
+        "evse_count",
+        "last_updated",
+    )
+    list_filter = ("partner", "invoice_creator", "country")
+    search_fields = ("terminal_id", "reference", "customer_reference", "city", "locations__name")
+    list_select_related = ("partner",)
+    autocomplete_fields = ("locations", "evses")
+    readonly_fields = ("last_updated",)
+    fieldsets = (
+        (None, {"fields": ("partner", "terminal_id", "reference", "customer_reference", "last_updated")}),
+        ("Assigned to", {"fields": ("locations", "evses")}),
+        (
+            "Address",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "address",
+                    ("postal_code", "city"),
+                    ("state", "country"),
+                    ("latitude", "longitude"),
+                    ("country_code", "party_id"),
+                ),
+            },
+        ),
+        ("Invoicing", {"fields": ("invoice_creator", "invoice_base_url")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentTerminal]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                location_total=Count("locations", distinct=True), evse_total=Count("evses", distinct=True)
+            )
+        )
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PaymentTerminal | None = None
+    ) -> tuple[str, ...]:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # The PTP knows the terminal by this id.
+        return (*readonly, "partner", "terminal_id") if obj else readonly
+
+    @admin.display(description="locations", ordering="location_total")
+    def location_count(self, terminal: PaymentTerminal) -> int:
+        return terminal.location_total  # type: ignore[attr-defined]
+
+    @admin.display(description="EVSEs", ordering="evse_total")
+    def evse_count(self, terminal: PaymentTerminal) -> int:
+        return terminal.evse_total  # type: ignore[attr-defined]
+
+
+class MatchedFilter(admin.SimpleListFilter):
+    title = "matched"
+    parameter_name = "matched"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Matched to a session or CDR"), ("no", "Unmatched")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[FinancialAdviceConfirmation]
+    ) -> QuerySet[FinancialAdviceConfirmation]:
+        unmatched = Q(session__isnull=True, cdr__isnull=True)
+        if self.value() == "yes":
+            return queryset.exclude(unmatched)
+        if self.value() == "no":
+            return queryset.filter(unmatched)
+        return queryset
+
+
+@admin.register(FinancialAdviceConfirmation)
+class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "fac_id",
+        "partner",
+        "authorization_reference",
+        "captured",
+        "capture_status_code",
+        "matched",
+        "session",
+        "cdr",
+        "received_at",
+    )
+    list_filter = (MatchedFilter, "capture_status_code", "partner", "currency", "received_at")
+    search_fields = ("=fac_id", "=authorization_reference", "session__session_id", "cdr__cdr_id")
+    list_select_related = ("partner", "session", "cdr")
+    show_full_result_count = False
+    readonly_fields = ("eft_data_pretty", "taxes_pretty")
+    fieldsets = (
+        (None, {"fields": ("partner", "fac_id", "authorization_reference", "received_at", "last_updated")}),
+        (
+            "Captured",
+            {
+                "fields": (
+                    "currency",
+                    ("total_costs_excl_vat", "total_costs_incl_vat"),
+                    "taxes_pretty",
+                    ("capture_status_code", "capture_status_message"),
+                    "eft_data_pretty",
+                )
+            },
+        ),
+        ("Matched to", {"fields": ("session", "cdr")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FinancialAdviceConfirmation]:
+        queryset = super().get_queryset(request)
+        if is_changelist(request):
+            queryset = queryset.defer("eft_data", "total_costs_taxes")
+        return queryset
+
+    @admin.display(description="captured incl. taxes", ordering="total_costs_incl_vat")
+    def captured(self, fac: FinancialAdviceConfirmation) -> str:
+        amount = (
+            fac.total_costs_incl_vat if fac.total_costs_incl_vat is not None else fac.total_costs_excl_vat
+        )
+        return "-" if amount is None else f"{amount:.2f} {fac.currency}"
+
+    @admin.display(description="matched", boolean=True)
+    def matched(self, fac: FinancialAdviceConfirmation) -> bool:
+        return fac.is_matched
+
+    @admin.display(description="receipt data (eft_data)")
+    def eft_data_pretty(self, fac: FinancialAdviceConfirmation) -> SafeString:
+        return pretty_json(fac.eft_data)
+
+    @admin.display(description="taxes")
+    def taxes_pretty(self, fac: FinancialAdviceConfirmation) -> SafeString:
+        return pretty_json(fac.total_costs_taxes)
