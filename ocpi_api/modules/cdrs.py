@@ -11,6 +11,7 @@ from typing import Any
 
 from django.urls import path
 
+from ocpi_api.modules.sessions import charging_periods_out
 from ocpi_api.selectors import cdrs_for_partner
 from ocpi_api.transport.views import OcpiListView
 from ocpi_api.versions import VersionProfile, profile_for
@@ -41,7 +42,7 @@ def serialize_cdr(cdr: Cdr, version: str | VersionProfile) -> dict[str, Any]:
     data["currency"] = cdr.currency
     if cdr.tariffs:
         data["tariffs"] = [profile.adapt_tariff(tariff) for tariff in cdr.tariffs]
-    data["charging_periods"] = cdr.charging_periods
+    data["charging_periods"] = charging_periods_out(cdr.charging_periods)
     if cdr.signed_data:
         data["signed_data"] = cdr.signed_data
     data["total_cost"] = profile.price(cdr.total_cost_excl_vat, cdr.total_cost_incl_vat, cdr.total_cost_taxes)

@@ -6,6 +6,8 @@ Session object for either version (total_cost in the version's Price shape).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.urls import path
@@ -14,6 +16,42 @@ from ocpi_api.selectors import sessions_for_partner
 from ocpi_api.transport.views import OcpiListView
 from ocpi_api.versions import VersionProfile, profile_for
 from sessions.models import ChargingSession
+
+
+def _timestamp(value: Any) -> Any:
+    """A stored timestamp string rewritten as RFC 3339 UTC with Z (left alone if unparsable)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _number(value: Any) -> Any:
+    """A stored volume (a string keeps Decimal digits in JSON fields) as a JSON number."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
+
+
+def charging_periods_out(periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ChargingPeriods as stored, with numbers as numbers and times in UTC with Z (mod_cdrs)."""
+    return [
+        {
+            **period,
+            "start_date_time": _timestamp(period.get("start_date_time")),
+            "dimensions": [
+                {**dimension, "volume": _number(dimension.get("volume"))}
+                for dimension in period.get("dimensions") or []
+            ],
+        }
+        for period in periods
+    ]
 
 
 def serialize_session(session: ChargingSession, version: str | VersionProfile) -> dict[str, Any]:
@@ -39,7 +77,7 @@ def serialize_session(session: ChargingSession, version: str | VersionProfile) -
         data["meter_id"] = session.meter_id
     data["currency"] = session.currency
     if session.charging_periods:
-        data["charging_periods"] = session.charging_periods
+        data["charging_periods"] = charging_periods_out(session.charging_periods)
     total_cost = profile.price(
         session.total_cost_excl_vat, session.total_cost_incl_vat, session.total_cost_taxes
     )

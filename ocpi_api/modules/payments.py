@@ -1,0 +1,235 @@
+"""Payments module, Receiver interface (2.3.0 mod_payments; listed in 2.2.1 for the add-on).
+
+- ``payments/terminals``: POST creates (a minimal body with only ``terminal_id`` is fine);
+  ``payments/terminals/{terminal_id}``: GET, and PUT/PATCH too (Payter PATCHes terminals,
+  shared/payter/README.md).
+- ``payments/financial-advice-confirmations``: POST; ``.../{id}``: GET. POSTing the same id again
+  updates the FAC. ``total_costs`` is accepted in either price shape.
+
+Objects are the PTP's: each partner sees and writes only its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ocpi_api.formatting import format_coordinate
+from ocpi_api.transport.envelope import ocpi_response
+from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
+from ocpi_api.transport.views import OcpiView
+from ocpi_api.versions import VersionProfile
+from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, InvoiceCreator, PaymentTerminal
+from payments.selectors import fac_for_partner, terminal_for_partner
+from payments.services import PaymentDataError, fac_upsert, terminal_upsert
+
+
+class GeoLocationSerializer(serializers.Serializer):
+    latitude = serializers.RegexField(r"^-?[0-9]{1,2}\.[0-9]{5,7}$")
+    longitude = serializers.RegexField(r"^-?[0-9]{1,3}\.[0-9]{5,7}$")
+
+
+class TerminalSerializer(serializers.Serializer):
+    """mod_payments, Terminal object. Only terminal_id is required on create."""
+
+    terminal_id = serializers.CharField(max_length=36, min_length=1)
+    customer_reference = serializers.CharField(
+        max_length=36, required=False, allow_null=True, allow_blank=True
+    )
+    party_id = serializers.RegexField(r"^[A-Z0-9]{3}$", required=False, allow_null=True)
+    country_code = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_null=True)
+    address = serializers.CharField(max_length=45, required=False, allow_null=True, allow_blank=True)
+    city = serializers.CharField(max_length=45, required=False, allow_null=True, allow_blank=True)
+    postal_code = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True)
+    state = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_null=True)
+    coordinates = GeoLocationSerializer(required=False, allow_null=True)
+    invoice_base_url = serializers.URLField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    invoice_creator = serializers.ChoiceField(choices=InvoiceCreator.values, required=False, allow_null=True)
+    reference = serializers.CharField(max_length=36, required=False, allow_null=True, allow_blank=True)
+    location_ids = serializers.ListField(
+        child=serializers.CharField(max_length=36, min_length=1), required=False, allow_null=True
+    )
+    evse_uids = serializers.ListField(
+        child=serializers.CharField(max_length=36, min_length=1), required=False, allow_null=True
+    )
+    # Optional on input: the spec's minimal create example has none; we then set the time.
+    last_updated = serializers.DateTimeField(required=False)
+
+
+class FacSerializer(serializers.Serializer):
+    """mod_payments, FinancialAdviceConfirmation object."""
+
+    id = serializers.CharField(max_length=36, min_length=1)
+    authorization_reference = serializers.CharField(max_length=36, min_length=1)
+    total_costs = serializers.DictField()
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+    eft_data = serializers.ListField(
+        child=serializers.CharField(max_length=255, min_length=1), allow_empty=False
+    )
+    capture_status_code = serializers.ChoiceField(choices=CaptureStatusCode.values)
+    capture_status_message = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    last_updated = serializers.DateTimeField(required=False)
+
+    def validate_total_costs(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Either Price shape (types, Price class): 2.2.1 excl_vat/incl_vat, 2.3.0 before_taxes/taxes."""
+        number = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+        if "before_taxes" in value:
+            value["before_taxes"] = number.run_validation(value["before_taxes"])
+            taxes = value.get("taxes") or []
+            if not isinstance(taxes, list):
+                raise serializers.ValidationError("taxes must be a list of TaxAmount objects.")
+            for line in taxes:
+                if not isinstance(line, dict) or "amount" not in line:
+                    raise serializers.ValidationError("every tax needs an amount.")
+                line["amount"] = number.run_validation(line["amount"])
+            return value
+        if "excl_vat" in value:
+            value["excl_vat"] = number.run_validation(value["excl_vat"])
+            if value.get("incl_vat") is not None:
+                value["incl_vat"] = number.run_validation(value["incl_vat"])
+            return value
+        raise serializers.ValidationError("Give before_taxes (2.3.0) or excl_vat (2.2.1).")
+
+
+def serialize_terminal(terminal: PaymentTerminal) -> dict[str, Any]:
+    data: dict[str, Any] = {"terminal_id": terminal.terminal_id}
+    for field in (
+        "customer_reference",
+        "party_id",
+        "country_code",
+        "address",
+        "city",
+        "postal_code",
+        "state",
+        "country",
+    ):
+        if getattr(terminal, field):
+            data[field] = getattr(terminal, field)
+    if terminal.latitude is not None and terminal.longitude is not None:
+        data["coordinates"] = {
+            "latitude": format_coordinate(terminal.latitude),
+            "longitude": format_coordinate(terminal.longitude),
+        }
+    for field in ("invoice_base_url", "invoice_creator", "reference"):
+        if getattr(terminal, field):
+            data[field] = getattr(terminal, field)
+    data["location_ids"] = sorted(location.location_id for location in terminal.locations.all())
+    data["evse_uids"] = sorted(evse.uid for evse in terminal.evses.all())
+    data["last_updated"] = terminal.last_updated
+    return data
+
+
+def serialize_fac(fac: FinancialAdviceConfirmation, profile: VersionProfile) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": fac.fac_id,
+        "authorization_reference": fac.authorization_reference,
+        # Emit the shape of the version spoken (shared/payter/README.md).
+        "total_costs": profile.price(
+            fac.total_costs_excl_vat, fac.total_costs_incl_vat, fac.total_costs_taxes
+        ),
+        "currency": fac.currency,
+        "eft_data": fac.eft_data,
+        "capture_status_code": fac.capture_status_code,
+    }
+    if fac.capture_status_message:
+        data["capture_status_message"] = fac.capture_status_message
+    data["last_updated"] = fac.last_updated
+    return data
+
+
+def _object_body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise InvalidParameters("The body must be a JSON object.")
+    return request.data
+
+
+def _save_terminal(view: OcpiView, request: Request, terminal_id: str | None, *, replace: bool) -> Response:
+    serializer = TerminalSerializer(data=_object_body(request), partial=not replace)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    body_id = data.pop("terminal_id", None)
+    if terminal_id is None:
+        terminal_id = body_id
+    elif body_id is not None and body_id != terminal_id:
+        raise InvalidParameters("terminal_id: the body disagrees with the URL.")
+    if not replace and terminal_for_partner(partner=view.partner, terminal_id=str(terminal_id)) is None:
+        raise UnknownObject(f"Unknown terminal {terminal_id!r}.")
+    if "coordinates" in data and data["coordinates"] is not None:
+        data["coordinates"] = dict(data["coordinates"])
+    try:
+        terminal_upsert(partner=view.partner, terminal_id=str(terminal_id), data=data, replace=replace)
+    except PaymentDataError as error:
+        raise InvalidParameters(str(error)) from None
+    return ocpi_response()
+
+
+class TerminalsView(OcpiView):
+    def post(self, request: Request, version: str) -> Response:
+        return _save_terminal(self, request, None, replace=True)
+
+
+class TerminalView(OcpiView):
+    def get(self, request: Request, version: str, terminal_id: str) -> Response:
+        terminal = terminal_for_partner(partner=self.partner, terminal_id=terminal_id)
+        if terminal is None:
+            raise UnknownObject(f"Unknown terminal {terminal_id!r}.")
+        return ocpi_response(serialize_terminal(terminal))
+
+    def put(self, request: Request, version: str, terminal_id: str) -> Response:
+        return _save_terminal(self, request, terminal_id, replace=True)
+
+    def patch(self, request: Request, version: str, terminal_id: str) -> Response:
+        return _save_terminal(self, request, terminal_id, replace=False)
+
+
+class FacsView(OcpiView):
+    def post(self, request: Request, version: str) -> Response:
+        serializer = FacSerializer(data=_object_body(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        fac_upsert(
+            partner=self.partner,
+            fac_id=data["id"],
+            authorization_reference=data["authorization_reference"],
+            total_costs=data["total_costs"],
+            currency=data["currency"],
+            eft_data=data["eft_data"],
+            capture_status_code=data["capture_status_code"],
+            capture_status_message=data.get("capture_status_message", ""),
+            last_updated=data.get("last_updated"),
+        )
+        return ocpi_response()
+
+
+class FacView(OcpiView):
+    def get(self, request: Request, version: str, fac_id: str) -> Response:
+        fac = fac_for_partner(partner=self.partner, fac_id=fac_id)
+        if fac is None:
+            raise UnknownObject(f"Unknown financial advice confirmation {fac_id!r}.")
+        return ocpi_response(serialize_fac(fac, self.profile))
+
+
+class PaymentsBaseView(OcpiView):
+    """The module URL listed in version details; objects live under it."""
+
+
+urlpatterns = [
+    path("payments", PaymentsBaseView.as_view(), name="payments"),
+    path("payments/terminals", TerminalsView.as_view(), name="payments-terminals"),
+    path("payments/terminals/<str:terminal_id>", TerminalView.as_view(), name="payments-terminal"),
+    path(
+        "payments/financial-advice-confirmations",
+        FacsView.as_view(),
+        name="payments-financial-advice-confirmations",
+    ),
+    path(
+        "payments/financial-advice-confirmations/<str:fac_id>",
+        FacView.as_view(),
+        name="payments-financial-advice-confirmation",
+    ),
+]
