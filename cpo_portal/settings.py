@@ -209,6 +209,8 @@ PUSH_RETRY_CAP_SECONDS = env.float("PUSH_RETRY_CAP_SECONDS", default=1800.0)
 PUSH_RETRY_MAX_AGE_DAYS = env.float("PUSH_RETRY_MAX_AGE_DAYS", default=5.0)
 # Seconds to wait for a partner's answer to one push (connect: OCPI_CLIENT_CONNECT_TIMEOUT at most).
 PUSH_HTTP_TIMEOUT = env.float("PUSH_HTTP_TIMEOUT", default=10.0)
+# After a push got no answer, wait at least this long before asking the partner whether it has it.
+PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS = env.float("PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS", default=60.0)
 # EVSE status changes go on their own queue (push_fast), ahead of bulk pushes.
 PUSH_EVSE_STATUS_FAST_PATH = env.bool("PUSH_EVSE_STATUS_FAST_PATH", default=True)
 # How often the beat task re-enqueues due retries and expired leases, and how long a new message's

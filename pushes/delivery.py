@@ -125,15 +125,16 @@ def _deliver(message: OutboxMessage) -> bool:
         _finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
         return True
     if message.action == OutboxMessage.Action.POST_CDR and message.outcome_unknown:
-        probe = send(partner, "GET", _cdr_probe_url(message), None)
+        probe_url = _cdr_probe_url(message)
+        probe = send(partner, "GET", probe_url, None)
+        if not probe.answered or (probe.http_status or 0) >= 500:
+            _finish(message, started, probe, Outcome.UNKNOWN, f"cannot check the CDR: {probe.error}")
+            return False
         _record_attempt(message, started, probe, Outcome.PROBE)
         if probe.ok and isinstance(probe.data, dict) and probe.data.get("id") == plan.body.get("id"):
-            plan.url = _cdr_probe_url(message)
-            _finish(message, started, probe, Outcome.DELIVERED, "the partner already had it", plan=plan)
+            plan.url = probe_url
+            _finish(message, started, None, Outcome.DELIVERED, "the partner already had it", plan=plan)
             return True
-        if not probe.answered or (probe.http_status or 0) >= 500:
-            _finish(message, started, probe, Outcome.UNKNOWN, f"probe failed: {probe.error}")
-            return False
         started = timezone.now()
     reply = send(partner, plan.method, plan.url, plan.body)
     outcome = _classify(reply)
@@ -344,7 +345,11 @@ def _finish(
                 message.state = OutboxMessage.State.DEAD
             else:
                 message.state = OutboxMessage.State.PENDING
-                message.next_attempt_at = now + services.retry_delay(max(message.attempts, 1))
+                delay = services.retry_delay(max(message.attempts, 1))
+                if outcome == Outcome.UNKNOWN:
+                    # The partner may still be handling our request; ask it only once that is over.
+                    delay = max(delay, timedelta(seconds=settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS))
+                message.next_attempt_at = now + delay
         message.save(
             update_fields=[
                 "state",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from typing import Any as SettingsWrapper  # pytest-django's settings fixture has no public type
@@ -68,6 +69,7 @@ def push_settings(settings: SettingsWrapper) -> SettingsWrapper:
     settings.PUSH_RETRY_MAX_AGE_DAYS = 5.0
     settings.PUSH_HTTP_TIMEOUT = 1.0
     settings.PUSH_FRESH_MESSAGE_GRACE_SECONDS = 0.0
+    settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS = 0.0
     return settings
 
 
@@ -79,6 +81,18 @@ def payter(db: None, sim: SimulatorProcess, push_settings: SettingsWrapper) -> P
 @pytest.fixture
 def other_partner(db: None, other_sim: SimulatorProcess, push_settings: SettingsWrapper) -> Partner:
     return wire_partner(other_sim, SIM_TOKEN_OTHER, name="Other eMSP")
+
+
+def deliver_due_until(done: Callable[[], bool], committed: Callable[..., Any], timeout: float = 10.0) -> None:
+    """Run the beat task's work (in-process) until ``done()`` holds; bounded by ``timeout``."""
+    from pushes import services
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "not delivered in time"
+        with committed():
+            services.messages_requeue_due()
+        time.sleep(0.05)
 
 
 @pytest.fixture
