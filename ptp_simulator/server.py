@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -522,7 +523,7 @@ class SimHandler(BaseHTTPRequestHandler):
         if request.method == "GET":
             if len(request.rest) != 3:
                 return not_found("GET the URL given in the Location header of the POST")
-            key = "/".join(request.rest)
+            key = f"{request.rest[0].upper()}/{request.rest[1].upper()}/{request.rest[2]}"
             item = self.state.get_received("cdrs", key)
             return ocpi_answer(200, item["object"]) if item and item["object"] is not None else not_found()
         if request.method != "POST" or request.rest:
@@ -661,7 +662,7 @@ class SimHandler(BaseHTTPRequestHandler):
         limit = min(limit, self.state.config.max_page_limit)
         selected = []
         for obj in objects:
-            stamp = parse_datetime(str(obj.get("last_updated") or "1970-01-01T00:00:00Z"))
+            stamp = _stamp_of(obj)
             if date_from is not None and stamp < date_from:
                 continue
             if date_to is not None and stamp >= date_to:
@@ -930,6 +931,14 @@ def _put_location_part(
         return True
     connectors[cindex] = dict(body)
     return False
+
+
+def _stamp_of(obj: dict[str, Any]) -> datetime:
+    # Objects a test created by hand may lack or garble last_updated; sort those first.
+    try:
+        return parse_datetime(str(obj.get("last_updated")))
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _safe_json(raw: bytes) -> Any:

@@ -324,6 +324,8 @@ class SimState:
     def set_fault(self, fault: Fault) -> None:
         if fault.mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {fault.mode!r}; one of {', '.join(FAULT_MODES)}")
+        if fault.remaining is not None and fault.remaining < 1:
+            raise ValueError("count must be at least 1 (leave it out for a fault until cleared)")
         if fault.fail_mode not in FAIL_MODES:
             raise ValueError(f"unknown fail_mode {fault.fail_mode!r}; one of {', '.join(FAIL_MODES)}")
         with self._lock:
