@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from ptp_simulator.ocpi import encode_token
 from ptp_simulator.process import SimulatorProcess
+from tests.ptp_simulator.conftest import STATIC_TOKEN
 
 SESSION = {
     "id": "S1",
@@ -114,3 +117,22 @@ def test_faulted_requests_are_logged_so_retries_can_be_counted(
 
     logged = [(r["status"], r["fault"]) for r in sim.control.requests() if r["path"] == SESSION_URL]
     assert logged == [(500, "http_500"), (500, "http_500"), (201, None)]
+
+
+def test_a_slow_path_does_not_hold_up_other_requests(sim: SimulatorProcess) -> None:
+    sim.control.fault("/ocpi/2.2.1/sessions", "slow", seconds=2, count=1)
+    headers = {"Authorization": encode_token(STATIC_TOKEN)}
+
+    def slow_put() -> int:
+        return httpx.put(sim.base_url + SESSION_URL, json=SESSION, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(slow_put)
+        time.sleep(0.2)
+        started = time.monotonic()
+        quick = httpx.get(sim.versions_url, headers=headers, timeout=5)
+        elapsed = time.monotonic() - started
+        assert pending.result(timeout=10) == 201
+
+    assert quick.status_code == 200
+    assert elapsed < 1.0

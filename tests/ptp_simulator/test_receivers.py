@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 
 from ptp_simulator.process import SimulatorProcess
@@ -237,3 +239,23 @@ def test_a_command_result_for_an_unknown_command_is_404(ocpi: httpx.Client) -> N
     response = ocpi.post("/ocpi/2.2.1/commands/START_SESSION/unknown-id", json={"result": "ACCEPTED"})
 
     assert response.status_code == 404
+
+
+def test_concurrent_patches_of_different_evses_all_land(ocpi: httpx.Client, sim: SimulatorProcess) -> None:
+    evses = [
+        {"uid": f"E{i}", "status": "AVAILABLE", "connectors": [], "last_updated": "2024-01-01T00:00:00Z"}
+        for i in range(20)
+    ]
+    ocpi.put("/ocpi/2.2.1/locations/NL/CPO/LOC1", json={**LOCATION, "evses": evses})
+
+    def patch(index: int) -> int:
+        body = {"status": "CHARGING", "last_updated": "2024-01-02T00:00:00Z"}
+        return ocpi.patch(f"/ocpi/2.2.1/locations/NL/CPO/LOC1/E{index}", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(patch, range(20)))
+
+    assert statuses == [200] * 20
+    location = ocpi.get("/ocpi/2.2.1/locations/NL/CPO/LOC1").json()["data"]
+    assert {e["status"] for e in location["evses"]} == {"CHARGING"}
+    assert len(sim.control.received("locations", "NL/CPO/LOC1")["history"]) == 21
