@@ -1,21 +1,29 @@
 """Pure-Python OCPI 2.2.1 / 2.3.0 tariff engine: no Django, Decimal money, aware datetimes.
 
-Entry points:
+Entry points (everything else is an input or result type):
 
-- `tariff_from_ocpi(data, version)` builds a `Tariff` from OCPI JSON ("2.2.1" or "2.3.0");
-  `TariffError` for a tariff that cannot be priced.
-- `select_tariff(tariffs, *, at, tariff_type=None)` picks a connector's tariff by type and validity.
-- `price_session(tariff_or_tariffs, samples, *, time_zone, end=None, reservation=None,
-  tariff_type=None, rounding=ROUND_HALF_UP) -> SessionPrice`: charging periods, cost lines,
-  CDR subtotals, total cost and taxes; on a partial timeline it is the live price.
-- `time_to_reach(tariff, samples, amount, *, time_zone, ...)`: when a session continuing at its
-  current power reaches `amount`, or None.
-- `price_lines(tariff, language, *, with_taxes=False)`: human-readable price lines (en, nl, de,
-  fr), the tariff's own alt text in that language first; `format_money` for single amounts.
+- `tariff_from_ocpi(data: Mapping, version: "2.2.1" | "2.3.0") -> Tariff`
+  builds a tariff from OCPI JSON; raises `TariffError` for one that cannot be priced.
+- `select_tariff(tariffs, *, at: datetime, tariff_type: TariffType | None = None) -> Tariff | None`
+  picks a connector's tariff by type (asked type, then untyped, then REGULAR for profiles)
+  and validity (start_date_time <= at < end_date_time).
+- `price_session(tariff | tariffs, samples, *, time_zone, end=None, reservation=None,
+  tariff_type=None, rounding=ROUND_HALF_UP) -> SessionPrice`
+  prices a session from its meter samples: charging periods, cost lines, cost per dimension,
+  the CDR subtotals, total cost, totals of energy/time/parking and taxes. On a partial
+  timeline (end=now) it is the live price.
+- `time_to_reach(tariff | tariffs, samples, amount, *, time_zone, now=None, power_kw=None,
+  after_taxes=True, reservation=None, tariff_type=None, horizon=7 days) -> datetime | None`
+  when a session continuing at its current power reaches `amount` (None: never, in horizon).
+- `price_lines(tariff, language, *, with_taxes=False) -> list[str]`
+  human-readable price lines in en, nl, de or fr, the tariff's own alt text first;
+  `format_money(value, currency, language)` for one amount.
 
-Input types are frozen dataclasses (`Tariff`, `TariffElement`, `PriceComponent`,
-`Restrictions`, `PriceLimit`, `MeterSample`, `Reservation`); money in results is an `Amount`
-that renders as 2.2.1 `Price` (`as_ocpi_221()`) or 2.3.0 `Price` (`as_ocpi_230()`).
+Inputs are frozen dataclasses that validate themselves (`Tariff`, `TariffElement`,
+`PriceComponent`, `Restrictions`, `PriceLimit`, `DisplayText`, `MeterSample`, `Reservation`).
+Money in results is an `Amount` (before/after taxes plus one `TaxAmount` per rate) that
+renders as a 2.2.1 `Price` with `as_ocpi_221()` or a 2.3.0 `Price` with `as_ocpi_230()`.
+Only the reported figures are rounded, to the currency's minor unit (`MINOR_UNITS`).
 """
 
 from __future__ import annotations

@@ -674,8 +674,9 @@ def price_session(
 
     `tariff` is one tariff or a connector's list, from which `select_tariff` picks the one valid
     at the start with `tariff_type`. The session runs from the first sample to `end` (default:
-    the last sample). A `reservation` adds its reservation costs; an expired reservation may
-    come without samples.
+    the last sample); after the last sample its state holds, and samples after `end` are left
+    out (energy interpolated up to `end`). A `reservation` adds its reservation costs; an
+    expired reservation may come without samples.
     """
     tz = zone(time_zone) if isinstance(time_zone, str) else time_zone
     ordered = _ordered(samples)
@@ -693,13 +694,14 @@ def price_session(
     compiled = _compiled(chosen)
     if end is not None and end.utcoffset() is None:
         raise TariffError("`end` must be timezone-aware")
-    if end is not None and ordered and end < ordered[-1].timestamp:
-        raise TariffError(f"the session ends ({end.isoformat()}) before its last meter sample")
+
     with localcontext() as ctx:
         # Our own context: enough digits that 1 s at a price per hour stays exact, whatever
         # context the caller runs in, and no trap on inexact division.
         ctx.prec = 40
         ctx.rounding = ROUND_HALF_EVEN
+        if end is not None and ordered and end < ordered[-1].timestamp:
+            ordered = _cut(ordered, end)
         periods: list[_Period] = []
         if reservation is not None:
             reservation_end = reservation.end if reservation.expired or not ordered else first
@@ -709,6 +711,24 @@ def price_session(
             session_end_us = to_us(end) if end else to_us(ordered[-1].timestamp)
             periods += _session_periods(compiled, ordered, session_end_us, tz)
         return _result(compiled, periods, ordered, session_end_us, rounding)
+
+
+def _cut(samples: list[MeterSample], end: datetime) -> list[MeterSample]:
+    """The samples up to `end`, closed by one on the meter's straight line at `end`.
+
+    A reading that arrives after the session ended (a late MeterValues) does not extend it.
+    """
+    kept = [sample for sample in samples if sample.timestamp <= end]
+    if not kept:
+        raise TariffError(f"the session ends ({end.isoformat()}) before its first meter sample")
+    last = kept[-1]
+    if last.timestamp < end:
+        following = samples[len(kept)]
+        elapsed = to_us(end) - to_us(last.timestamp)
+        span = to_us(following.timestamp) - to_us(last.timestamp)
+        energy = last.energy_kwh + (following.energy_kwh - last.energy_kwh) * elapsed / span
+        kept.append(MeterSample(end, energy, last.charging, last.power_kw, last.current_a))
+    return kept
 
 
 def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:

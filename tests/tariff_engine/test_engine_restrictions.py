@@ -300,12 +300,15 @@ def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax():
     assert result.total_cost.taxes[0].amount == D("0.63")
 
 
-def test_it_refuses_a_session_that_ends_before_its_last_sample():
-    samples = charging(local("2024-06-03T10:00"), 1, "5")
-    with pytest.raises(TariffError, match="before its last meter sample"):
-        price_session(
-            tariff(element((Dimension.ENERGY, "1"))), samples, time_zone=AMS, end=samples[0].timestamp
-        )
+def test_it_ignores_readings_that_arrive_after_the_session_ended():
+    t = tariff(element((Dimension.ENERGY, "1"), (Dimension.TIME, "6")))
+    start = local("2024-06-03T10:00").astimezone(UTC)
+    samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=2), D(20), True)]
+    result = price_session(t, samples, time_zone=AMS, end=start + timedelta(minutes=30))
+    assert result.total_energy == D(5)
+    assert cost(result) == D(5) + D(3)
+    with pytest.raises(TariffError, match="before its first meter sample"):
+        price_session(t, samples, time_zone=AMS, end=start - timedelta(seconds=1))
 
 
 def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parking():
