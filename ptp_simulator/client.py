@@ -27,6 +27,7 @@ from ptp_simulator.ocpi import (
     next_link,
     now_utc,
     price_for_version,
+    price_incl_vat,
     version_key,
 )
 from ptp_simulator.state import Peer, SimState, new_id
@@ -529,6 +530,72 @@ class CpoClient:
             if time.monotonic() >= deadline:
                 return record
             time.sleep(0.05)
+
+    def wait_for_received(self, module: str, timeout: float, **fields: str) -> dict[str, Any] | None:
+        """Poll until the CPO has pushed an object with these field values (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.state.find_received(module, **fields)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.05)
+
+    def run_transaction(
+        self,
+        *,
+        location_id: str,
+        evse_uid: str | None = None,
+        connector_id: str | None = None,
+        authorization_reference: str | None = None,
+        stop_after: float | None = None,
+        capture_status_code: str = "SUCCESS",
+        vat_percentage: Decimal = Decimal("21"),
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Play one card payment as Payter does (Payter README, 'The transaction').
+
+        START_SESSION, wait for its CommandResult; optionally STOP_SESSION once the CPO has pushed
+        the session; wait for the CDR; then POST a FAC for the CDR's total_cost. Every wait is
+        bounded by ``timeout``; the steps done so far are returned whatever happens.
+        """
+        reference = authorization_reference or ("pp-" + uuid.uuid4().hex[:20])
+        steps: dict[str, Any] = {"authorization_reference": reference, "complete": False}
+        start = self.start_session(
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            authorization_reference=reference,
+        )
+        steps["start"] = self.wait_for_command_result(start["id"], timeout) if start.get("id") else start
+        if not steps["start"] or (steps["start"].get("result") or {}).get("result") != "ACCEPTED":
+            steps["error"] = "START_SESSION was not accepted"
+            return steps
+        if stop_after is not None:
+            session = self.wait_for_received("sessions", timeout, authorization_reference=reference)
+            if session is None:
+                steps["error"] = "no session with this authorization_reference was pushed"
+                return steps
+            time.sleep(min(stop_after, timeout))
+            stop = self.stop_session(session_id=str(session["id"]))
+            steps["stop"] = self.wait_for_command_result(stop["id"], timeout) if stop.get("id") else stop
+        cdr = self.wait_for_received("cdrs", timeout, authorization_reference=reference)
+        if cdr is None:
+            steps["error"] = "no CDR with this authorization_reference was posted"
+            return steps
+        steps["cdr_id"] = cdr.get("id")
+        amount = price_incl_vat(cdr.get("total_cost") or {})
+        if amount is None:
+            steps["error"] = "the CDR has no total_cost"
+            return steps
+        steps["fac"] = self.post_financial_advice_confirmation(
+            authorization_reference=reference,
+            amount_incl_vat=amount,
+            vat_percentage=vat_percentage,
+            currency=str(cdr.get("currency") or "EUR"),
+            capture_status_code=capture_status_code,
+        )
+        steps["complete"] = True
+        return steps
 
     # -- payments --------------------------------------------------------------------------------
 

@@ -870,6 +870,18 @@ class SimHandler(BaseHTTPRequestHandler):
                 fac_id=body.get("id"),
             )
             return Answer(200, sent)
+        if action == "transaction":
+            steps = client.run_transaction(
+                location_id=str(body["location_id"]),
+                evse_uid=body.get("evse_uid"),
+                connector_id=body.get("connector_id"),
+                authorization_reference=body.get("authorization_reference"),
+                stop_after=float(body["stop_after"]) if body.get("stop_after") is not None else None,
+                capture_status_code=str(body.get("capture_status_code", "SUCCESS")),
+                vat_percentage=Decimal(str(body.get("vat_percentage", "21"))),
+                timeout=min(float(body.get("timeout", 30)), 300.0),
+            )
+            return Answer(200, steps)
         if action == "get":
             ids = body.get("ids") or [s for s in str(body.get("path", "")).split("/") if s]
             response = client.get_object(str(body["module"]), [str(i) for i in ids])

@@ -217,6 +217,19 @@ class SimState:
                 return copy.deepcopy(self.received.get(module, {}))
             return copy.deepcopy(self.received)
 
+    def find_received(self, module: str, **fields: str) -> dict[str, Any] | None:
+        """The first stored object of a module whose fields equal the given values."""
+        with self._lock:
+            for item in self.received.get(module, {}).values():
+                obj = item["object"]
+                if (
+                    obj is not None
+                    and not item["deleted"]
+                    and all(str(obj.get(name)) == value for name, value in fields.items())
+                ):
+                    return copy.deepcopy(obj)
+            return None
+
     def log_request(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(copy.deepcopy(entry))

@@ -43,6 +43,10 @@ class FakeCpo(ThreadingHTTPServer):
         self.command_result = "ACCEPTED"
         self.offered_versions: tuple[str, ...] = ("2.2.1", "2.3.0")
         self.drop_all = False  # close every connection without answering, like a CPO that is down
+        # Play the charger: "auto" pushes a session and its CDR after START_SESSION, "on_stop"
+        # pushes the session and posts the CDR only once STOP_SESSION arrives.
+        self.charging_mode: str | None = None
+        self.sessions_started: dict[str, dict[str, Any]] = {}
         self.total_count_bump = 0  # added to X-Total-Count, to play a CPO that miscounts
         self.grow_after_first_page = False  # add an object once the first page is served
         self.objects: dict[str, list[dict[str, Any]]] = {
@@ -241,18 +245,62 @@ class _Handler(BaseHTTPRequestHandler):
     def _command(self, command: str, body: dict[str, Any]) -> None:
         cpo = self.server
         self._reply(200, envelope({"result": "ACCEPTED", "timeout": 30}))
-        token = cpo.ptp_token
+        token = cpo.ptp_token or ""
+        # The PTP's module base, e.g. http://127.0.0.1:1234/ocpi/2.3.0, from the response_url.
+        base = body["response_url"].split("/commands/")[0]
+        version = base.rsplit("/", 1)[-1]
 
-        def post_result() -> None:
-            time.sleep(0.1)
+        def call(method: str, url: str, payload: dict[str, Any]) -> None:
             # The simulator may be gone by now (end of a test); a fake CPO does not retry.
             with contextlib.suppress(httpx.HTTPError):
-                httpx.post(
-                    body["response_url"],
-                    json={"result": cpo.command_result},
-                    headers={"Authorization": encode_token(token or "")},
+                httpx.request(
+                    method,
+                    url,
+                    json=payload,
+                    headers={"Authorization": encode_token(token)},
                     timeout=5,
                     follow_redirects=False,
                 )
 
-        threading.Thread(target=post_result, daemon=True).start()
+        def cdr_for(session: dict[str, Any]) -> dict[str, Any]:
+            if version == "2.2.1":
+                total: dict[str, Any] = {"excl_vat": 4.00, "incl_vat": 4.84}
+            else:
+                total = {"before_taxes": 4.00, "taxes": [{"name": "VAT", "percentage": 21, "amount": 0.84}]}
+            return {
+                "id": "CDR-" + session["id"],
+                "country_code": "NL",
+                "party_id": "CPO",
+                "session_id": session["id"],
+                "authorization_reference": session["authorization_reference"],
+                "currency": "EUR",
+                "total_cost": total,
+                "last_updated": "2024-01-01T12:00:00Z",
+            }
+
+        def after() -> None:
+            time.sleep(0.1)
+            call("POST", body["response_url"], {"result": cpo.command_result})
+            if command == "START_SESSION" and cpo.charging_mode:
+                session = {
+                    "id": f"SESS-{len(cpo.sessions_started) + 1}",
+                    "country_code": "NL",
+                    "party_id": "CPO",
+                    "status": "ACTIVE",
+                    "authorization_reference": body.get("authorization_reference"),
+                    "last_updated": "2024-01-01T10:00:00Z",
+                }
+                cpo.sessions_started[session["id"]] = session
+                call("PUT", f"{base}/sessions/NL/CPO/{session['id']}", session)
+                if cpo.charging_mode == "auto":
+                    call("POST", f"{base}/cdrs", cdr_for(session))
+            if command == "STOP_SESSION" and body.get("session_id") in cpo.sessions_started:
+                session = cpo.sessions_started[body["session_id"]]
+                call(
+                    "PATCH",
+                    f"{base}/sessions/NL/CPO/{session['id']}",
+                    {"status": "COMPLETED", "last_updated": "2024-01-01T11:00:00Z"},
+                )
+                call("POST", f"{base}/cdrs", cdr_for(session))
+
+        threading.Thread(target=after, daemon=True).start()

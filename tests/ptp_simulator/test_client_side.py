@@ -250,3 +250,55 @@ def test_get_pulls_one_object_from_the_cpo_with_escaped_ids(sim: SimulatorProces
     assert fake_cpo.received[-2]["path"] == "/cpo/2.3.0/locations/LOC%201"
     assert missing["http_status"] == 404
     assert fake_cpo.received[-1]["path"] == "/cpo/2.3.0/locations/NOPE/EVSE1/1"
+
+
+@pytest.mark.parametrize("version", ["2.2.1", "2.3.0"])
+def test_a_transaction_starts_waits_for_the_cdr_and_posts_a_fac(
+    sim: SimulatorProcess, fake_cpo: FakeCpo, version: str
+) -> None:
+    _register(sim, fake_cpo, version)
+    fake_cpo.charging_mode = "auto"
+
+    steps = sim.control.action(
+        "transaction", location_id="LOC1", evse_uid="EVSE1", connector_id="1", timeout=5
+    )
+
+    assert steps["complete"] is True, steps
+    assert steps["start"]["result"] == {"result": "ACCEPTED"}
+    assert steps["cdr_id"] == "CDR-SESS-1"
+    fac = next(r for r in fake_cpo.received if r["path"].endswith("/financial-advice-confirmations"))["body"]
+    assert fac["authorization_reference"] == steps["authorization_reference"]
+    if version == "2.2.1":
+        assert fac["total_costs"] == {"excl_vat": 4.0, "incl_vat": 4.84}
+    else:
+        assert fac["total_costs"] == {
+            "before_taxes": 4.0,
+            "taxes": [{"name": "VAT", "amount": 0.84, "percentage": 21.0}],
+        }
+
+
+def test_a_transaction_can_stop_the_session_itself(sim: SimulatorProcess, fake_cpo: FakeCpo) -> None:
+    _register(sim, fake_cpo, "2.2.1")
+    fake_cpo.charging_mode = "on_stop"
+
+    steps = sim.control.action("transaction", location_id="LOC1", stop_after=0.1, timeout=5)
+
+    assert steps["complete"] is True, steps
+    assert steps["stop"]["request"]["session_id"] == "SESS-1"
+    assert steps["stop"]["result"] == {"result": "ACCEPTED"}
+    assert sim.control.received("sessions", "NL/CPO/SESS-1")["object"]["status"] == "COMPLETED"
+    fac = next(r for r in fake_cpo.received if r["path"].endswith("/financial-advice-confirmations"))["body"]
+    assert fac["total_costs"] == {"excl_vat": 4.0, "incl_vat": 4.84}
+
+
+def test_a_transaction_reports_a_missing_cdr_after_its_timeout(
+    sim: SimulatorProcess, fake_cpo: FakeCpo
+) -> None:
+    _register(sim, fake_cpo)
+
+    started = time.monotonic()
+    steps = sim.control.action("transaction", location_id="LOC1", timeout=0.5)
+
+    assert steps["complete"] is False
+    assert steps["error"] == "no CDR with this authorization_reference was posted"
+    assert time.monotonic() - started < 5
