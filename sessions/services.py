@@ -242,6 +242,13 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         # mod_commands, StartSession: evse_uid is "Required when connector_id is set".
         raise CommandParameterError("evse_uid is required when connector_id is given.")
     location = _location_for(partner, str(body["location_id"]))
+    roles = {(role.country_code, role.party_id) for role in partner.roles.all()}
+    if roles and (token["country_code"], token["party_id"]) not in roles:
+        # mod_commands, StartSession: a Sender "SHALL only use Token that are owned by this eMSP".
+        return _Answer(
+            CommandResponseType.REJECTED,
+            f"The token belongs to {token['country_code']}*{token['party_id']}, not to the sender.",
+        )
 
     if authorization_reference:
         # The same pre-authorisation started again (a replay with a new response_url): the

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from sessions.models import ChargingSession, MeterReading
 
 
+_NO_RESTRICTIONS = engine.Restrictions()
+
+
 def _time_of_day(value: str) -> time | None:
     if not value:
         return None
@@ -50,7 +53,8 @@ def engine_element(element: TariffElement) -> engine.TariffElement:
         reservation=engine.ReservationRestriction(element.reservation) if element.reservation else None,
     )
     return engine.TariffElement(
-        price_components=components, restrictions=None if restrictions.is_empty else restrictions
+        price_components=components,
+        restrictions=None if restrictions == _NO_RESTRICTIONS else restrictions,
     )
 
 

@@ -23,6 +23,15 @@ from sessions.services import CommandRefused, command_receive
 CISTRING_36 = {"max_length": 36, "min_length": 1}
 
 
+class CiStringField(serializers.CharField):
+    """An OCPI string: a JSON number or boolean is a wrong type, not a string to coerce."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}.")
+        return super().to_internal_value(data)
+
+
 class CommandTokenSerializer(serializers.Serializer):
     """The Token of a START_SESSION or RESERVE_NOW (mod_tokens, Token object).
 
@@ -31,9 +40,9 @@ class CommandTokenSerializer(serializers.Serializer):
 
     country_code = serializers.RegexField(r"^[A-Z]{2}$")
     party_id = serializers.RegexField(r"^[A-Z0-9]{3}$")
-    uid = serializers.CharField(**CISTRING_36)
+    uid = CiStringField(**CISTRING_36)
     type = serializers.ChoiceField(choices=Token.TokenType.values)
-    contract_id = serializers.CharField(**CISTRING_36)
+    contract_id = CiStringField(**CISTRING_36)
 
 
 class CommandSerializer(serializers.Serializer):
@@ -42,33 +51,33 @@ class CommandSerializer(serializers.Serializer):
 
 class StartSessionSerializer(CommandSerializer):
     token = CommandTokenSerializer()
-    location_id = serializers.CharField(**CISTRING_36)
-    evse_uid = serializers.CharField(required=False, **CISTRING_36)
-    connector_id = serializers.CharField(required=False, **CISTRING_36)
-    authorization_reference = serializers.CharField(required=False, **CISTRING_36)
+    location_id = CiStringField(**CISTRING_36)
+    evse_uid = CiStringField(required=False, **CISTRING_36)
+    connector_id = CiStringField(required=False, **CISTRING_36)
+    authorization_reference = CiStringField(required=False, **CISTRING_36)
 
 
 class StopSessionSerializer(CommandSerializer):
-    session_id = serializers.CharField(**CISTRING_36)
+    session_id = CiStringField(**CISTRING_36)
 
 
 class UnlockConnectorSerializer(CommandSerializer):
-    location_id = serializers.CharField(**CISTRING_36)
-    evse_uid = serializers.CharField(**CISTRING_36)
-    connector_id = serializers.CharField(**CISTRING_36)
+    location_id = CiStringField(**CISTRING_36)
+    evse_uid = CiStringField(**CISTRING_36)
+    connector_id = CiStringField(**CISTRING_36)
 
 
 class ReserveNowSerializer(CommandSerializer):
     token = CommandTokenSerializer()
     expiry_date = serializers.DateTimeField()
-    reservation_id = serializers.CharField(**CISTRING_36)
-    location_id = serializers.CharField(**CISTRING_36)
-    evse_uid = serializers.CharField(required=False, **CISTRING_36)
-    authorization_reference = serializers.CharField(required=False, **CISTRING_36)
+    reservation_id = CiStringField(**CISTRING_36)
+    location_id = CiStringField(**CISTRING_36)
+    evse_uid = CiStringField(required=False, **CISTRING_36)
+    authorization_reference = CiStringField(required=False, **CISTRING_36)
 
 
 class CancelReservationSerializer(CommandSerializer):
-    reservation_id = serializers.CharField(**CISTRING_36)
+    reservation_id = CiStringField(**CISTRING_36)
 
 
 SERIALIZERS: dict[str, type[serializers.Serializer]] = {

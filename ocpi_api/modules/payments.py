@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ocpi_api.formatting import format_coordinate
+from ocpi_api.modules.commands import CiStringField
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
 from ocpi_api.transport.views import OcpiView
@@ -36,26 +37,24 @@ class GeoLocationSerializer(serializers.Serializer):
 class TerminalSerializer(serializers.Serializer):
     """mod_payments, Terminal object. Only terminal_id is required on create."""
 
-    terminal_id = serializers.CharField(max_length=36, min_length=1)
-    customer_reference = serializers.CharField(
-        max_length=36, required=False, allow_null=True, allow_blank=True
-    )
+    terminal_id = CiStringField(max_length=36, min_length=1)
+    customer_reference = CiStringField(max_length=36, required=False, allow_null=True, allow_blank=True)
     party_id = serializers.RegexField(r"^[A-Z0-9]{3}$", required=False, allow_null=True)
     country_code = serializers.RegexField(r"^[A-Z]{2}$", required=False, allow_null=True)
-    address = serializers.CharField(max_length=45, required=False, allow_null=True, allow_blank=True)
-    city = serializers.CharField(max_length=45, required=False, allow_null=True, allow_blank=True)
-    postal_code = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True)
-    state = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
+    address = CiStringField(max_length=45, required=False, allow_null=True, allow_blank=True)
+    city = CiStringField(max_length=45, required=False, allow_null=True, allow_blank=True)
+    postal_code = CiStringField(max_length=10, required=False, allow_null=True, allow_blank=True)
+    state = CiStringField(max_length=20, required=False, allow_null=True, allow_blank=True)
     country = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_null=True)
     coordinates = GeoLocationSerializer(required=False, allow_null=True)
     invoice_base_url = serializers.URLField(max_length=255, required=False, allow_null=True, allow_blank=True)
     invoice_creator = serializers.ChoiceField(choices=InvoiceCreator.values, required=False, allow_null=True)
-    reference = serializers.CharField(max_length=36, required=False, allow_null=True, allow_blank=True)
+    reference = CiStringField(max_length=36, required=False, allow_null=True, allow_blank=True)
     location_ids = serializers.ListField(
-        child=serializers.CharField(max_length=36, min_length=1), required=False, allow_null=True
+        child=CiStringField(max_length=36, min_length=1), required=False, allow_null=True
     )
     evse_uids = serializers.ListField(
-        child=serializers.CharField(max_length=36, min_length=1), required=False, allow_null=True
+        child=CiStringField(max_length=36, min_length=1), required=False, allow_null=True
     )
     # Optional on input: the spec's minimal create example has none; we then set the time.
     last_updated = serializers.DateTimeField(required=False)
@@ -64,15 +63,13 @@ class TerminalSerializer(serializers.Serializer):
 class FacSerializer(serializers.Serializer):
     """mod_payments, FinancialAdviceConfirmation object."""
 
-    id = serializers.CharField(max_length=36, min_length=1)
-    authorization_reference = serializers.CharField(max_length=36, min_length=1)
+    id = CiStringField(max_length=36, min_length=1)
+    authorization_reference = CiStringField(max_length=36, min_length=1)
     total_costs = serializers.DictField()
     currency = serializers.RegexField(r"^[A-Z]{3}$")
-    eft_data = serializers.ListField(
-        child=serializers.CharField(max_length=255, min_length=1), allow_empty=False
-    )
+    eft_data = serializers.ListField(child=CiStringField(max_length=255, min_length=1), allow_empty=False)
     capture_status_code = serializers.ChoiceField(choices=CaptureStatusCode.values)
-    capture_status_message = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    capture_status_message = CiStringField(max_length=255, required=False, allow_blank=True)
     last_updated = serializers.DateTimeField(required=False)
 
     def validate_total_costs(self, value: dict[str, Any]) -> dict[str, Any]:

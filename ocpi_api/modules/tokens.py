@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ocpi_api.modules.commands import CiStringField
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
 from ocpi_api.transport.views import OcpiView
@@ -22,8 +23,8 @@ from partners.models import Token
 
 
 class EnergyContractSerializer(serializers.Serializer):
-    supplier_name = serializers.CharField(max_length=64)
-    contract_id = serializers.CharField(max_length=64, required=False)
+    supplier_name = CiStringField(max_length=64)
+    contract_id = CiStringField(max_length=64, required=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -31,12 +32,12 @@ class TokenSerializer(serializers.Serializer):
 
     country_code = serializers.RegexField(r"^[A-Z]{2}$")
     party_id = serializers.RegexField(r"^[A-Z0-9]{3}$")
-    uid = serializers.CharField(max_length=36, min_length=1)
+    uid = CiStringField(max_length=36, min_length=1)
     type = serializers.ChoiceField(choices=Token.TokenType.values)
-    contract_id = serializers.CharField(max_length=36, min_length=1)
-    visual_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    issuer = serializers.CharField(max_length=64)
-    group_id = serializers.CharField(max_length=36, required=False, allow_blank=True)
+    contract_id = CiStringField(max_length=36, min_length=1)
+    visual_number = CiStringField(max_length=64, required=False, allow_blank=True)
+    issuer = CiStringField(max_length=64)
+    group_id = CiStringField(max_length=36, required=False, allow_blank=True)
     valid = serializers.BooleanField()
     whitelist = serializers.ChoiceField(choices=Token.Whitelist.values)
     language = serializers.RegexField(r"^[a-z]{2}$", required=False, allow_blank=True)

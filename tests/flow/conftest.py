@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from chargers.models import SimulatedCharger
-from locations.models import Capability, Connector, Evse
+from locations.models import Connector, Evse
+from ocpi_api.transport.tokens import authorization_header
 from partners.models import Partner, PartnerRole, Party
 from tariffs.models import Tariff
 from tests.factories import (
@@ -153,4 +155,16 @@ def simulate(evse: Evse, behaviour: str, power_kw: Decimal = Decimal("11.000")) 
     return SimulatedCharger.objects.create(evse=evse, behaviour=behaviour, power_kw=power_kw)
 
 
-__all__ = ["Capability", "Site", "ad_hoc_token", "make_site", "simulate", "start_body"]
+def ocpi_client(partner: Partner | None = None, *, token: str | None = None) -> Client:
+    """A Django test client presenting the partner's token C (or ``token``) the OCPI way."""
+    presented = token if token is not None else (partner.plain_token_c if partner else None)  # type: ignore[attr-defined]
+    headers = {"HTTP_AUTHORIZATION": authorization_header(presented)} if presented else {}
+    return Client(**headers)
+
+
+def post_json(client: Client, url: str, body: Any) -> Any:
+    return client.post(url, data=json.dumps(body), content_type="application/json")
+
+
+def send_json(client: Client, method: str, url: str, body: Any) -> Any:
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
