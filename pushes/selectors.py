@@ -56,17 +56,37 @@ def endpoint_url(partner: Partner, module: str) -> str | None:
     return endpoint.rstrip("/") if endpoint else None
 
 
-def copy_is_current(copy: PartnerCopy, last_updated: datetime | None) -> bool:
-    """Whether the partner holds our latest state: acknowledged, not older, nothing open."""
-    if copy.acknowledged_at is None:
+def _comparable(value: Any, nested_key: str | None = None) -> Any:
+    """A body without last_updated anywhere and without the nested objects that have their own copies."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if k not in ("last_updated", nested_key)}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def copy_is_current(copy: PartnerCopy) -> bool:
+    """Whether the partner holds our latest state: nothing open, and what it acknowledged is ours now.
+
+    last_updated is left out of the comparison: a receiver moves a location's last_updated when one of
+    its EVSEs changes (mod_locations), and so do we, so it says nothing about the location's fields.
+    """
+    from pushes import payloads
+
+    if copy.messages.filter(state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)).exists():
         return False
-    if last_updated is not None and (
-        copy.acknowledged_last_updated is None or copy.acknowledged_last_updated < last_updated
-    ):
+    if copy.object_type not in payloads.MODEL_OF_TYPE or ":" in copy.object_id:
+        return copy.acknowledged_at is not None
+    obj = payloads.load_object(copy.object_type, copy.object_id)
+    if obj is None:
+        return copy.deleted or copy.acknowledged_at is None
+    if copy.object_type == "cdr":
+        return bool(copy.remote_url)
+    if copy.acknowledged_body is None:
         return False
-    return not copy.messages.filter(
-        state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
-    ).exists()
+    nested = {"location": "evses", "evse": "connectors"}.get(copy.object_type)
+    ours = payloads.body_for(copy.object_type, obj, copy.partner.version)
+    return _comparable(ours, nested) == _comparable(copy.acknowledged_body, nested)
 
 
 @dataclass

@@ -307,6 +307,8 @@ def message_retry_now(message: OutboxMessage) -> bool:
             attempts=0,
         )
         if updated:
+            # Staff asked for it now: the partner's own backoff does not hold it back.
+            PartnerPushStatus.objects.filter(partner_id=message.partner_id).update(retry_after=None)
             _enqueue_after_commit(message.copy_id, fast=False)
     return bool(updated)
 
