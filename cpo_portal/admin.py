@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from cpo_portal.fields import EnumListField
+
 # Django 6 will assume https for a URL typed without a scheme; staff URLs are https already.
 URL_FIELD_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
@@ -33,6 +35,37 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     show_change_link = True
     can_delete = False
+
+
+# Words that stay in capitals when an OCPI enum value becomes a label (EV_ONLY: "EV only").
+_ACRONYMS = frozenset({"AC", "DC", "EV", "ISO", "PED", "RFID"})
+_SPECIAL_LABELS = {
+    "ISO_15118_2_PLUG_AND_CHARGE": "ISO 15118-2 Plug & Charge",
+    "ISO_15118_20_PLUG_AND_CHARGE": "ISO 15118-20 Plug & Charge",
+    "WIFI": "Wi-Fi",
+}
+
+
+def enum_label(value: str) -> str:
+    """A readable label for an OCPI enum value: CREDIT_CARD_PAYABLE -> "Credit card payable"."""
+    if value in _SPECIAL_LABELS:
+        return _SPECIAL_LABELS[value]
+    words = [word if word in _ACRONYMS else word.lower() for word in value.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+class EnumLabelsMixin:
+    """Checkbox labels for enum lists whose choices carry no label of their own."""
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if isinstance(db_field, EnumListField) and field is not None:
+            field.choices = [
+                (value, enum_label(value) if label == value.replace("_", " ").title() else label)
+                for value, label in field.choices
+            ]
+        return field
 
 
 def is_changelist(request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ on every form); the formsets add only the rules that span several rows of one pa
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin
 from locations.forms import BusinessDetailsForm, DisplayTextListField
 from locations.models import Connector, Evse, Location, RegularHours
 from locations.services import locations_set_published
@@ -79,6 +80,16 @@ class EvseInline(admin.TabularInline):
     readonly_fields = ("connector_summary",)
     verbose_name_plural = "EVSEs (save, then open an EVSE to set its capabilities and connectors)"
 
+    # Narrow inputs, so that the row and its connectors fit the page.
+    input_sizes = {"uid": 14, "evse_id": 22, "physical_reference": 6, "floor_level": 4}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in self.input_sizes:
+            field.widget.attrs["size"] = self.input_sizes[db_field.name]
+            field.widget.attrs["class"] = ""
+        return field
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evse]:
         return super().get_queryset(request).prefetch_related("connectors")
 
@@ -90,13 +101,14 @@ class EvseInline(admin.TabularInline):
 
 
 def connector_label(connector: Connector) -> str:
-    """Such as "1: CCS2 (Combo Type 2) 150 kW"."""
-    power = f" {connector.max_electric_power / 1000:g} kW" if connector.max_electric_power else ""
-    return f"{connector.connector_id}: {connector.get_standard_display()}{power}"
+    """Such as "1: CCS2 (150 kW)" (the standard's short name, before any explanation in brackets)."""
+    standard = connector.get_standard_display().split(" (")[0]
+    power = f" ({connector.max_electric_power / 1000:g} kW)" if connector.max_electric_power else ""
+    return f"{connector.connector_id}: {standard}{power}"
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin):
     form = LocationForm
     list_display = (
         "location_id",
@@ -191,7 +203,7 @@ class LocationAdmin(admin.ModelAdmin):
         self.message_user(request, f"{changed} location(s) {state}.", messages.SUCCESS)
 
 
-class ConnectorInline(admin.StackedInline):
+class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
     model = Connector
     formfield_overrides = URL_FIELD_OVERRIDES
     extra = 0
@@ -208,7 +220,7 @@ class ConnectorInline(admin.StackedInline):
 
 
 @admin.register(Evse)
-class EvseAdmin(admin.ModelAdmin):
+class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin):
     form = EvseForm
     list_display = (
         "uid",
@@ -254,7 +266,7 @@ class EvseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")
     list_filter = ("standard", "power_type", "format", "evse__location__party")

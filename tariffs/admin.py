@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
@@ -17,9 +18,11 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin
+from tariffs import engine
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
 from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement
+from tariffs.pricing import engine_tariff
 from tariffs.services import tariff_duplicate
 
 _UNITS = {
@@ -61,6 +64,17 @@ def element_summary(element: TariffElement, currency: str) -> str:
     return f"{' + '.join(prices) or 'no price'}{when}"
 
 
+def computed_price_lines(
+    tariff: Tariff, elements: list[TariffElement], languages: list[str]
+) -> dict[str, list[str]]:
+    """The tariff engine's own description per language, to set beside the texts staff wrote."""
+    try:
+        priced = engine_tariff(tariff, elements)
+    except engine.TariffError as error:
+        return {language: [f"Cannot be priced: {error}"] for language in languages}
+    return {language: engine.price_lines(priced, language) for language in languages}
+
+
 def _plain(value: Decimal | int | None) -> str:
     if value is None:
         return "…"
@@ -76,9 +90,11 @@ class TariffAltTextInline(admin.TabularInline):
     verbose_name_plural = "Texts for the terminal, one per language (the terminal offers these languages)"
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "text":
-            field.widget.attrs.update({"size": 100})
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 100})
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "language":
+            field.widget.attrs.update({"size": 3, "class": ""})
         return field
 
 
@@ -87,7 +103,7 @@ _PRICE_FIELDSETS = tuple(
         title,
         {
             "fields": ((f"{prefix}_price", f"{prefix}_vat", f"{prefix}_step_size"),),
-            "description": description,
+            "description": f"{description} An empty VAT means unknown (2.2.1) or none (2.3.0).",
         },
     )
     for title, prefix, description in (
@@ -107,12 +123,34 @@ _PRICE_FIELDSETS = tuple(
 )
 
 
-class TariffElementInline(admin.StackedInline):
+# Short labels inside a dimension's fieldset, whose title says which dimension it is.
+_ELEMENT_LABELS = {
+    **{f"{prefix}_price": "Price" for prefix in DIMENSION_PREFIXES.values()},
+    **{f"{prefix}_vat": "VAT %" for prefix in DIMENSION_PREFIXES.values()},
+    **{f"{prefix}_step_size": "Step size" for prefix in DIMENSION_PREFIXES.values()},
+    "min_kwh": "Min kWh",
+    "max_kwh": "Max kWh",
+    "min_current": "Min current (A)",
+    "max_current": "Max current (A)",
+}
+
+
+class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
     model = TariffElement
     formset = TariffElementFormSet
     extra = 0
     min_num = 1
     validate_min = True
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in _ELEMENT_LABELS:
+            field.label = _ELEMENT_LABELS[db_field.name]
+            field.widget.attrs.setdefault("style", "width: 8em")
+            if db_field.name.endswith(("_vat", "_step_size")):
+                field.help_text = ""  # said once in the fieldset's description, so the row fits one line
+        return field
+
     fieldsets = (
         (None, {"fields": ("position",)}),
         *_PRICE_FIELDSETS,
@@ -211,32 +249,37 @@ class TariffAdmin(admin.ModelAdmin):
     def terminal_preview(self, tariff: Tariff) -> SafeString | str:
         if tariff.pk is None:
             return "Save the tariff to see what the terminal shows."
-        texts = format_html_join(
+        texts = {text.language: text.text for text in tariff.alt_texts.all()}
+        elements = list(tariff.elements.all())
+        computed = computed_price_lines(tariff, elements, list(texts) or ["en"])
+        rows = format_html_join(
             "",
-            '<tr><th lang="{}">{}</th><td>{}</td></tr>',
-            ((text.language, text.language, text.text) for text in tariff.alt_texts.all()),
+            '<tr><th lang="{}">{}</th><td lang="{}">{}</td><td>{}</td></tr>',
+            (
+                (language, language, language, texts.get(language, "(no text)"), "; ".join(lines))
+                for language, lines in computed.items()
+            ),
         )
-        elements = format_html_join(
-            "",
-            "<li>{}</li>",
-            ((element_summary(element, tariff.currency),) for element in tariff.elements.all()),
+        summaries = format_html_join(
+            "", "<li>{}</li>", ((element_summary(element, tariff.currency),) for element in elements)
         )
         preauthorization = tariff.preauthorization
         reserve = (
-            f"{preauthorization.normalize():f} {tariff.currency}"
+            f"{preauthorization:.2f} {tariff.currency}"
             if preauthorization is not None
-            else "nothing set: give a maximum price or a pre-authorise amount"
+            else "nothing: give a maximum price or a pre-authorise amount"
         )
         return format_html(
             '<div class="terminal-preview">'
-            "<p>Languages offered: <strong>{}</strong></p>"
-            '<table class="terminal-preview-texts">{}</table>'
-            "<p>Reserved on the card: <strong>{}</strong></p>"
-            "<p>Price elements, in order:</p><ol>{}</ol></div>",
-            ", ".join(text.language for text in tariff.alt_texts.all()) or "none (the terminal has no text)",
-            texts,
+            "<p>Languages offered: <strong>{}</strong>. Reserved on the card: <strong>{}</strong>.</p>"
+            "<table><thead><tr><th></th><th>Text for the terminal (as written above)</th>"
+            "<th>Price lines computed from the elements (prices as stored)</th></tr></thead>"
+            "<tbody>{}</tbody></table>"
+            "<p>Elements, in order (prices as stored):</p><ol>{}</ol></div>",
+            ", ".join(texts) or "none: the terminal has no text to show",
             reserve,
-            elements,
+            rows,
+            summaries,
         )
 
     @admin.action(description="Duplicate the selected tariffs (copies link to no connector)")
