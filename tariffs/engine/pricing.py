@@ -508,7 +508,9 @@ def _reservation_periods(
     compiled: _Compiled, reservation: Reservation, end: datetime, tz: ZoneInfo
 ) -> list[_Period]:
     elements = compiled.reservation_elements[reservation.expired]
-    start_us, end_us = to_us(reservation.start), to_us(min(reservation.end, end))
+    start_us = to_us(reservation.start)
+    # A session that started before its reservation did (bad data) leaves a zero-length one.
+    end_us = max(start_us, to_us(min(reservation.end, end)))
     windows, breakpoints = _window_breakpoints(compiled, elements, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:

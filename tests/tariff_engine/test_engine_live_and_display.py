@@ -19,6 +19,7 @@ from tariffs.engine import (
     format_money,
     price_lines,
     price_session,
+    tariff_from_ocpi,
     time_to_reach,
 )
 
@@ -146,3 +147,22 @@ def test_it_calls_a_free_tariff_free_in_each_language(spec_tariff):
 )
 def test_it_formats_money_the_way_each_language_writes_it(language, expected):
     assert format_money(D("1234.5"), "EUR", language) == expected
+
+
+def test_it_tells_when_to_stop_before_the_tariffs_preauthorised_amount():
+    tariff = tariff_from_ocpi(
+        {
+            "id": "card",
+            "currency": "EUR",
+            "type": "AD_HOC_PAYMENT",
+            "tax_included": "YES",
+            "preauthorize_amount": 30,
+            "elements": [
+                {"price_components": [{"type": "ENERGY", "price": 0.60, "vat": 21, "step_size": 1}]}
+            ],
+        },
+        "2.3.0",
+    )
+    # EUR 0.60/kWh incl. VAT at 22 kW: EUR 30 is 50 kWh, after 8181.8 s.
+    when = time_to_reach(tariff, running(10, "22"), tariff.preauthorize_amount, time_zone="Europe/Amsterdam")
+    assert when == START + timedelta(seconds=8182)
