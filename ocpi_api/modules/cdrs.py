@@ -81,6 +81,8 @@ def serialize_cdr(cdr: Cdr, version: str | VersionProfile) -> dict[str, Any]:
 
 
 class CdrListView(OcpiListView):
+    """CDRs of sessions started with the partner's tokens (paginated)."""
+
     def get_queryset(self) -> Any:
         return cdrs_for_partner(self.partner)
 

@@ -28,6 +28,8 @@ from partners.services import (
 
 
 class CredentialsView(OcpiView):
+    """Our credentials (GET), registration (POST), token rotation (PUT), unregistration (DELETE)."""
+
     permission_classes = (TokenAOrCRequired,)
     routing_headers = False
 

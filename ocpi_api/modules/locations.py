@@ -131,6 +131,8 @@ def serialize_location(location: Location, version: str | VersionProfile) -> dic
 
 
 class LocationListView(OcpiListView):
+    """Locations the partner may see, with their EVSEs and connectors (paginated)."""
+
     def get_queryset(self) -> Any:
         return locations_for_partner(self.partner)
 

@@ -89,6 +89,8 @@ def serialize_session(session: ChargingSession, version: str | VersionProfile) -
 
 
 class SessionListView(OcpiListView):
+    """Sessions started with the partner's tokens (paginated; date_from required)."""
+
     # mod_sessions, "GET Method": date_from is required on the Sessions list.
     date_from_required = True
 

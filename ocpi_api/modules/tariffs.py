@@ -102,6 +102,8 @@ def serialize_tariff(tariff: Tariff, version: str | VersionProfile) -> dict[str,
 
 
 class TariffListView(OcpiListView):
+    """Our tariffs (paginated)."""
+
     def get_queryset(self) -> Any:
         return tariffs_for_partner(self.partner)
 

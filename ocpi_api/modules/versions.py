@@ -26,6 +26,8 @@ def public_url(url_name: str, **kwargs: str) -> str:
 
 
 class VersionListView(OcpiView):
+    """The OCPI versions we serve (token A or C)."""
+
     permission_classes = (TokenAOrCRequired,)
     routing_headers = False
 
@@ -39,6 +41,8 @@ class VersionListView(OcpiView):
 
 
 class VersionDetailsView(OcpiView):
+    """The endpoints of one version, with their roles (token A or C)."""
+
     permission_classes = (TokenAOrCRequired,)
     routing_headers = False
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from ocpi_api.transport.authentication import OcpiTokenAuthentication, TokenCRequired
 from ocpi_api.transport.envelope import OcpiJSONRenderer, ocpi_response
 from ocpi_api.transport.exceptions import ocpi_exception_handler
+from ocpi_api.transport.openapi import OcpiAutoSchema
 from ocpi_api.transport.pagination import PageRequest, paginate
 from ocpi_api.versions import VersionProfile, profile_for
 from partners.models import Partner, Party
@@ -28,6 +29,7 @@ class OcpiView(APIView):
     permission_classes = (TokenCRequired,)
     renderer_classes = (OcpiJSONRenderer,)
     parser_classes = (JSONParser,)
+    schema = OcpiAutoSchema()
     # Module responses carry OCPI-from/to headers (transport_and_format, "Message Routing").
     routing_headers: ClassVar[bool] = True
 

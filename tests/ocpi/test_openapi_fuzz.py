@@ -1,0 +1,103 @@
+"""The OpenAPI description at /api/schema/ and a bounded schemathesis run against the OCPI endpoints.
+
+Only GET operations are fuzzed: a generated POST/PUT to credentials or commands would make the
+portal call whatever URL the fuzzer wrote (and DELETE credentials would end the registration
+the run depends on). Writes are covered by their own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+
+from ocpi_api.transport.tokens import authorization_header
+from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, TariffElementFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_describes_the_ocpi_endpoints_with_token_security(client: Any) -> None:
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    paths = schema["paths"]
+    for path in (
+        "/ocpi/versions",
+        "/ocpi/{version}/details",
+        "/ocpi/{version}/credentials",
+        "/ocpi/{version}/locations",
+        "/ocpi/{version}/locations/{location_id}/{evse_uid}/{connector_id}",
+        "/ocpi/{version}/tariffs",
+        "/ocpi/{version}/sessions",
+        "/ocpi/{version}/cdrs",
+    ):
+        assert path in paths
+    sessions = paths["/ocpi/{version}/sessions"]["get"]
+    date_from = next(p for p in sessions["parameters"] if p["name"] == "date_from")
+    assert date_from["required"] is True
+    assert schema["components"]["securitySchemes"]["ocpiToken"]["name"] == "Authorization"
+
+
+@pytest.fixture
+def ocpi_schema(settings: Any) -> Iterator[Any]:
+    settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    # As Django's test client does: a WSGI request must not close the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield (
+            schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+            .include(path_regex="^/ocpi/")
+            .include(method="GET")
+        )
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_data(party: Any) -> None:
+    for number in range(3):
+        evse = EvseFactory(
+            location=LocationFactory(party=party, location_id=f"LOC{number}"), uid=f"EVSE{number}"
+        )
+        ConnectorFactory(evse=evse)
+    TariffElementFactory()
+
+
+def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
+    ocpi_schema: Any, partner: Any, fuzz_data: None
+) -> None:
+    authorization = authorization_header(partner.plain_token_c)
+    operations = [result.ok() for result in ocpi_schema.get_all_operations()]
+    assert len(operations) >= 9
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def answers_in_the_envelope(case: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": authorization}
+            response = case.call()
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+            body = response.json()
+            assert isinstance(body.get("status_code"), int), response.text
+            assert body["timestamp"].endswith("Z")
+            if response.status_code >= 400:
+                assert "data" not in body
+                assert body["status_message"]
+                assert body["status_code"] >= 2000
+
+        answers_in_the_envelope()
