@@ -142,7 +142,7 @@ class SimState:
             for key, value in changes.items():
                 if not hasattr(self.config, key):
                     raise KeyError(key)
-                setattr(self.config, key, value)
+                setattr(self.config, key, _coerce(getattr(self.config, key), value))
             return copy.deepcopy(self.config)
 
     # -- credentials ---------------------------------------------------------------------------
@@ -411,6 +411,21 @@ class SimState:
     def record_crawl(self, module: str, summary: dict[str, Any]) -> None:
         with self._lock:
             self.last_crawls[module] = copy.deepcopy(summary)
+
+
+def _coerce(current: Any, value: Any) -> Any:
+    """Give a JSON value the type of the setting it replaces (JSON numbers arrive as Decimal)."""
+    if value is None or current is None:
+        return value
+    if isinstance(current, bool):
+        return bool(value)
+    if isinstance(current, int):
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    if isinstance(current, list):
+        return [str(item) for item in value]
+    return str(value)
 
 
 def new_id() -> str:

@@ -1,4 +1,4 @@
-"""Fixtures: one simulator process per module, reset before each test; an OCPI client for it."""
+"""Fixtures: one simulator process per session, reset before each test; an OCPI client for it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TOKEN_A = "sim-token-a"
 STATIC_TOKEN = "sim-static-token"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sim_process() -> Iterator[SimulatorProcess]:
     with SimulatorProcess(token_a=TOKEN_A, tokens=[STATIC_TOKEN]) as sim:
         yield sim
@@ -25,7 +25,15 @@ def sim_process() -> Iterator[SimulatorProcess]:
 @pytest.fixture
 def sim(sim_process: SimulatorProcess) -> SimulatorProcess:
     sim_process.control.reset()
-    sim_process.control.config(page_limit=10, push_activated_terminals=True, preferred_version=None)
+    # Settings a test may have changed go back to the defaults too.
+    sim_process.control.config(
+        page_limit=10,
+        max_page_limit=50,
+        push_activated_terminals=True,
+        preferred_version=None,
+        required_cpo_endpoints=[],
+        http_timeout=10.0,
+    )
     return sim_process
 
 

@@ -90,3 +90,13 @@ def test_a_fault_with_a_count_clears_itself() -> None:
     decisions = [state.decide_fault("/ocpi/versions") for _ in range(3)]
 
     assert [d.mode if d else None for d in decisions] == ["http_500", "http_500", None]
+
+
+def test_config_values_from_json_take_the_settings_type() -> None:
+    state = SimState()
+
+    config = state.update_config({"http_timeout": Decimal("2.5"), "page_limit": Decimal("5"), "token_a": "A"})
+
+    assert (config.http_timeout, config.page_limit, config.token_a) == (2.5, 5, "A")
+    assert isinstance(config.http_timeout, float)
+    assert isinstance(config.page_limit, int)
