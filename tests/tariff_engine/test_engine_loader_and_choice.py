@@ -240,3 +240,11 @@ def test_it_prices_a_session_with_the_tariff_valid_at_its_start():
     assert price_session([old, new], samples, time_zone="UTC").tariff_id == "old"
     with pytest.raises(TariffError, match="no tariff"):
         price_session([new], samples, time_zone="UTC")
+
+
+def test_it_refuses_the_230_cdr_example_tariff_that_lacks_tax_included():
+    # README: a known error of the 2.3.0 examples; tax_included is required (Card. 1).
+    cdr = json.loads((SPEC / "2.3.0" / "examples" / "cdr_example.json").read_text())
+    with pytest.raises(TariffError, match="tax_included is required"):
+        tariff_from_ocpi(cdr["tariffs"][0], "2.3.0")
+    assert tariff_from_ocpi(cdr["tariffs"][0], "2.2.1").tax_included is TaxIncluded.NO

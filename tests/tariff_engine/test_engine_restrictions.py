@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tariffs.engine import (
+    Amount,
     DayOfWeek,
     Dimension,
     MeterSample,
@@ -17,6 +18,7 @@ from tariffs.engine import (
     Tariff,
     TariffElement,
     TariffError,
+    TaxAmount,
     TaxIncluded,
     price_session,
 )
@@ -326,3 +328,11 @@ def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parki
     }
     assert result.total_fixed_cost.before_taxes == D(1)
     assert result.total_parking_cost.before_taxes == D(2)
+
+
+def test_it_adds_amounts_keeping_unknown_taxes_unknown():
+    known = Amount(D("1.00"), D("1.21"), (TaxAmount(D(21), D("0.21")),))
+    other = Amount(D("2.00"), D("2.18"), (TaxAmount(D(9), D("0.18")),))
+    assert known.plus(known) == Amount(D("2.00"), D("2.42"), (TaxAmount(D(21), D("0.42")),))
+    assert known.plus(other).taxes == (TaxAmount(D(9), D("0.18")), TaxAmount(D(21), D("0.21")))
+    assert known.plus(Amount(D(1), None)).after_taxes is None
