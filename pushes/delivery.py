@@ -36,6 +36,7 @@ Outcome = DeliveryAttempt.Outcome
 NESTED_KEYS = {"location": "evses", "evse": "connectors"}
 # At most this many messages of one copy per task run, so one busy object cannot starve the others.
 MAX_MESSAGES_PER_RUN = 20
+NOTHING_CHANGED = "nothing changed for the partner"
 
 
 @dataclass
@@ -215,11 +216,11 @@ def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url
     acked = copy.acknowledged_body
     if object_type == ObjectType.LOCATION and (acked is None or copy.force_put):
         return _full_location_plan(copy, obj, module_url, version)
+    if object_type == ObjectType.TERMINAL and not copy.force_put:
+        return _terminal_plan(message, copy, body, acked, url)
     if acked is None or copy.force_put or object_type == ObjectType.TARIFF:
         # Tariffs have no PATCH in the Receiver interface (mod_tariffs.asciidoc): always PUT.
         return Plan("PUT", url, body, copy_bodies=[(copy, body, obj.last_updated)])
-    if object_type == ObjectType.TERMINAL:
-        return _terminal_plan(copy, body, acked, url)
     diff = _diff(acked, body, NESTED_KEYS.get(object_type))
     if object_type == ObjectType.SESSION and "charging_periods" in diff:
         # mod_sessions 'PATCH Method': charging_periods in a PATCH are appended, so send only
@@ -230,9 +231,7 @@ def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url
             return Plan("PUT", url, body, copy_bodies=[(copy, body, obj.last_updated)])
         diff["charging_periods"] = now[len(sent) :]
     if set(diff) <= {"last_updated"}:
-        return Plan(
-            "", "", None, skip="nothing changed for the partner", copy_bodies=[(copy, body, obj.last_updated)]
-        )
+        return Plan("", "", None, skip=NOTHING_CHANGED, copy_bodies=[(copy, body, obj.last_updated)])
     diff["last_updated"] = body["last_updated"]
     return Plan("PATCH", url, diff, copy_bodies=[(copy, body, obj.last_updated)])
 
@@ -269,12 +268,20 @@ def _copy_key(partner: Any, object_type: str, obj: Any) -> PartnerCopy:
     )
 
 
-def _terminal_plan(copy: PartnerCopy, body: dict[str, Any], acked: dict[str, Any], url: str) -> Plan:
-    diff = _diff(acked, body, None)
-    if set(diff) <= {"last_updated"}:
-        return Plan("", "", None, skip="nothing changed for the partner", copy_bodies=[(copy, body, None)])
-    if set(diff) <= {"location_ids", "evse_uids", "last_updated"}:
-        # Payter takes assignment changes as a PATCH (shared/payter/README.md).
+def _terminal_plan(
+    message: OutboxMessage, copy: PartnerCopy, body: dict[str, Any], acked: dict[str, Any] | None, url: str
+) -> Plan:
+    """Assignment changes go as a PATCH (Payter's way, shared/payter/README.md), other data as a PUT."""
+    if acked is not None:
+        changed = set(_diff(acked, body, None)) - {"last_updated"}
+        if not changed:
+            return Plan("", "", None, skip=NOTHING_CHANGED, copy_bodies=[(copy, body, None)])
+        assignments_only = changed <= {"location_ids", "evse_uids"}
+    else:
+        # The terminal is the PTP's; without an acknowledged copy the changed fields tell.
+        changed = set(message.changed_fields)
+        assignments_only = bool(changed) and changed <= {"locations", "evses"}
+    if assignments_only:
         patch = {"location_ids": body["location_ids"], "evse_uids": body["evse_uids"]}
         return Plan("PATCH", url, patch, copy_bodies=[(copy, body, None)])
     return Plan("PUT", url, body, copy_bodies=[(copy, body, None)])
