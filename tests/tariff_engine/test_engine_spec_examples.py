@@ -348,3 +348,33 @@ def test_it_knows_only_the_inclusive_amount_of_a_tax_inclusive_tariff_without_va
         time_zone="America/Toronto",
     )
     assert totals(result) == (None, D("5.25"))
+
+
+# mod_tariffs, PriceComponent class and its NOTE on step_size.
+
+
+@pytest.mark.parametrize(
+    ("step", "billed_wh", "cost"), [(1, 116, "0.029"), (25, 125, "0.03125"), (500, 500, "0.125")]
+)
+def test_it_bills_115_2_wh_in_steps_of_the_energy_component(step, billed_wh, cost, metered):
+    tariff = Tariff(
+        id="wh",
+        currency="EUR",
+        elements=(TariffElement((PriceComponent(Dimension.ENERGY, D("0.25"), step),)),),
+    )
+    samples, _ = metered("2024-06-03T10:00", [(1, "0.1152", CHARGE, None, None)])
+    result = price_session(tariff, samples, time_zone=AMS)
+    assert result.cost_lines[0].volume * 1000 == billed_wh
+    assert result.total_cost_exact.before_taxes == D(cost)
+
+
+@pytest.mark.parametrize(
+    ("dimension", "charging"), [(Dimension.TIME, CHARGE), (Dimension.PARKING_TIME, PARK)]
+)
+def test_it_bills_time_in_blocks_of_five_minutes(dimension, charging, metered):
+    tariff = Tariff(
+        id="s", currency="EUR", elements=(TariffElement((PriceComponent(dimension, D(6), 300),)),)
+    )
+    for minutes, billed in ((6, 10), (8, 10), (10, 10)):
+        samples, _ = metered("2024-06-03T10:00", [(minutes, "0", charging, None, None)])
+        assert price_session(tariff, samples, time_zone=AMS).cost_lines[0].volume * 60 == billed
