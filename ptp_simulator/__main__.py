@@ -38,6 +38,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--register-with", metavar="VERSIONS_URL", help="register with this CPO on start")
     serve.add_argument("--register-token", help="token A the CPO gave us, with --register-with")
     serve.add_argument("--version", choices=("2.2.1", "2.3.0"), help="version to register with")
+    serve.add_argument(
+        "--poll-interval", type=float, default=0.0, help="crawl locations and tariffs every N s (0: off)"
+    )
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
     crawl = sub.add_parser("crawl", help="crawl a CPO's Sender endpoints and print a summary")
@@ -65,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
             # unless told, and show it in /_sim/health and on stderr.
             token_a=args.token_a or new_token(),
             static_tokens=list(args.token),
+            poll_interval=args.poll_interval,
             page_limit=args.page_limit,
             preferred_version=args.version,
         )
@@ -102,7 +106,6 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
-        server.client.close()
     return 0
 
 

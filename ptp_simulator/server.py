@@ -128,6 +128,33 @@ class SimServer(ThreadingHTTPServer):
         self.client = CpoClient(state)
         self.verbose = verbose
         state.base_url = f"http://{host}:{self.server_port}"
+        self._stop_polling = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="ptp-poller", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        """Crawl the CPO's lists every ``poll_interval`` seconds, as Payter polls Locations.
+
+        Payter README, 'What the terminal does with our data'. Off while the interval is 0 or no
+        CPO is connected; failures land in the outbound log and the next round tries again.
+        """
+        while not self._stop_polling.is_set():
+            interval = self.state.config.poll_interval
+            if interval <= 0 or self.state.get_peer() is None:
+                self._stop_polling.wait(0.2)
+                continue
+            for module in self.state.config.poll_modules:
+                if self._stop_polling.is_set():
+                    return
+                with contextlib.suppress(OcpiClientError):
+                    self.client.crawl(module, max_seconds=max(interval, 5.0))
+            self._stop_polling.wait(interval)
+
+    def server_close(self) -> None:
+        self._stop_polling.set()
+        self._poller.join(timeout=5)
+        super().server_close()
+        self.client.close()
 
 
 class SimHandler(BaseHTTPRequestHandler):

@@ -39,6 +39,9 @@ class Config:
     # Whether an activation (POST terminals/activate) is followed by a POST of the terminal to the CPO.
     push_activated_terminals: bool = True
     http_timeout: float = 10.0
+    # Seconds between background crawls of poll_modules while a CPO is connected; 0 is off.
+    poll_interval: float = 0.0
+    poll_modules: list[str] = field(default_factory=lambda: ["locations", "tariffs"])
     # Endpoints the CPO must list ("commands" or "commands:RECEIVER"); missing ones fail the
     # handshake with 3003 (credentials.asciidoc, 'Required endpoints not available').
     required_cpo_endpoints: list[str] = field(default_factory=list)

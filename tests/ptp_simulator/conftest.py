@@ -33,6 +33,7 @@ def sim(sim_process: SimulatorProcess) -> SimulatorProcess:
         preferred_version=None,
         required_cpo_endpoints=[],
         http_timeout=10.0,
+        poll_interval=0.0,
     )
     return sim_process
 

@@ -302,3 +302,22 @@ def test_a_transaction_reports_a_missing_cdr_after_its_timeout(
     assert steps["complete"] is False
     assert steps["error"] == "no CDR with this authorization_reference was posted"
     assert time.monotonic() - started < 5
+
+
+def test_it_polls_locations_and_tariffs_while_connected(sim: SimulatorProcess, fake_cpo: FakeCpo) -> None:
+    _register(sim, fake_cpo)
+    sim.control.config(poll_interval=0.2)
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        first_pages = [
+            r for r in fake_cpo.received if r["path"].endswith("/locations") and "offset" not in r["query"]
+        ]
+        if len(first_pages) >= 2:
+            break
+        time.sleep(0.05)
+    sim.control.config(poll_interval=0)
+
+    assert len(first_pages) >= 2
+    assert any(r["path"].endswith("/tariffs") for r in fake_cpo.received)
+    assert sim.control.state()["last_crawls"]["locations"]["object_count"] == 10
