@@ -7,7 +7,6 @@ on every form); the formsets add only the rules that span several rows of one pa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -167,7 +166,13 @@ class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
-        return super().get_queryset(request).annotate(evse_total=Count("evses", distinct=True))
+        # An aggregate drops Meta.ordering; keep it for the autocomplete's pages.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(evse_total=Count("evses", distinct=True))
+            .order_by(*Location._meta.ordering)
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Location | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -183,7 +188,9 @@ class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin):
         if location.pk is None:
             return "The party's business details, unless you fill in an operator below."
         operator = location.operator or location.party.business_details
-        return json.dumps(operator, ensure_ascii=False)
+        source = "as filled in below" if location.operator else "the party's business details"
+        website = f", {operator['website']}" if operator.get("website") else ""
+        return f"{operator['name']}{website} ({source})"
 
     @admin.action(description="Publish the selected locations")
     def publish_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
@@ -254,7 +261,12 @@ class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evse]:
-        return super().get_queryset(request).annotate(connector_total=Count("connectors"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(connector_total=Count("connectors"))
+            .order_by(*Evse._meta.ordering)
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Evse | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))

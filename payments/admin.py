@@ -59,6 +59,7 @@ class PaymentTerminalAdmin(admin.ModelAdmin):
             .annotate(
                 location_total=Count("locations", distinct=True), evse_total=Count("evses", distinct=True)
             )
+            .order_by(*PaymentTerminal._meta.ordering)  # an aggregate drops Meta.ordering
         )
 
     def get_readonly_fields(

@@ -226,6 +226,7 @@ class TariffAdmin(admin.ModelAdmin):
                 connector_total=Count("connectors", distinct=True),
             )
             .prefetch_related("alt_texts")
+            .order_by(*Tariff._meta.ordering)  # an aggregate drops Meta.ordering; the autocomplete pages
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tariff | None = None) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,12 +33,13 @@ from locations.models import (
 )
 from partners.models import Partner, PartnerRole, Party
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, PaymentTerminal
-from sessions.models import AuthMethod, Cdr, ChargingSession, SessionStatus
+from sessions.models import AuthMethod, Cdr, ChargingSession, MeterReading, SessionStatus
+from sessions.services import cdr_create_from_session
 from tariffs.models import Tariff, TariffAltText, TariffElement, TariffType
+from tariffs.pricing import amount_columns, charging_periods_json, price_readings
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
-CENT = Decimal("0.01")
 ADMIN_USERNAME = "admin"
 PAYTER_PARTNER = "Payter (demo)"
 CARD_CAPABILITIES = [
@@ -407,113 +408,37 @@ VISITS = (
 )
 
 
-def in_window(moment: time, window: tuple[str, str]) -> bool:
-    """Whether a local time falls in a restriction window that may run past midnight."""
-    begin, end = (time.fromisoformat(value) for value in window)
-    return begin <= moment < end if begin < end else moment >= begin or moment < end
-
-
-def _tax(excl: Decimal, vat: Decimal) -> Decimal:
-    return (excl * vat / 100).quantize(CENT, ROUND_HALF_UP)
-
-
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+def demo_card(number: int, partner: Partner) -> dict[str, Any]:
+    """The ad hoc token Payter reports for a card payment (mod_cdrs, CdrToken)."""
+    return {
+        "partner": partner,
+        "token_country_code": "NL",
+        "token_party_id": "PTR",
+        "token_uid": f"DEMO-CARD-{number:04d}",
+        "token_type": "AD_HOC_USER",
+        "token_contract_id": f"DEMO-CARD-{number:04d}",
+        "auth_method": AuthMethod.COMMAND,
+    }
 
 
 def seed_visit(visit: Visit, partner: Partner) -> None:
+    """A finished session with its meter readings, priced and billed as the portal prices real ones."""
     evse = Evse.objects.select_related("location__party").get(uid=visit.evse_uid)
     location = evse.location
     party = location.party
     connector = evse.connectors.get(connector_id="1")
-    tariff = connector.tariffs.get()
-    elements = list(tariff.elements.all())
+    tariff = Tariff.objects.select_related("party").prefetch_related("elements").get(connectors=connector)
     session_id = f"DEMO-{party.country_code}-{visit.number:04d}"
     reference = f"DEMO-AUTH-{visit.number:04d}"
 
-    existing = ChargingSession.objects.filter(party=party, session_id=session_id).first()
-    if existing is not None:
-        session = existing
-    else:
+    session = ChargingSession.objects.filter(party=party, session_id=session_id).first()
+    if session is None:
         zone = ZoneInfo(location.time_zone)
         local_day: date = timezone.now().astimezone(zone).date() - timedelta(days=visit.days_ago)
-        start = datetime.combine(local_day, visit.local_start, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        start = datetime.combine(local_day, visit.local_start, tzinfo=zone).astimezone(UTC)
         charged_until = start + timedelta(minutes=visit.charging_minutes)
         end = charged_until + timedelta(minutes=visit.idle_minutes)
-
-        # The demo sessions lie wholly inside or outside each window, so one element prices each dimension.
-        energy_element = next(
-            element
-            for element in elements
-            if element.energy_price is not None
-            and (
-                not element.start_time or in_window(visit.local_start, (element.start_time, element.end_time))
-            )
-        )
-        idle_start = (
-            datetime.combine(local_day, visit.local_start) + timedelta(minutes=visit.charging_minutes)
-        ).time()
-        parking_element = next(
-            (
-                element
-                for element in elements
-                if element.parking_price is not None
-                and (not element.start_time or in_window(idle_start, (element.start_time, element.end_time)))
-            ),
-            None,
-        )
-        vat = energy_element.energy_vat or Decimal(0)
-        energy_excl = (visit.kwh * energy_element.energy_price).quantize(CENT, ROUND_HALF_UP)
-        energy_tax = _tax(energy_excl, vat)
-        parking_hours = Decimal(visit.idle_minutes) / 60
-        parking_excl = parking_tax = None
-        if visit.idle_minutes and parking_element is not None:
-            parking_excl = (parking_hours * parking_element.parking_price).quantize(CENT, ROUND_HALF_UP)
-            parking_tax = _tax(parking_excl, parking_element.parking_vat or Decimal(0))
-        total_excl = energy_excl + (parking_excl or 0)
-        total_tax = energy_tax + (parking_tax or 0)
-
-        def taxes(amount: Decimal | None) -> list[dict[str, str]]:
-            return (
-                []
-                if amount is None
-                else [{"name": "VAT", "percentage": _number(vat), "amount": _number(amount)}]
-            )
-
-        periods: list[dict[str, Any]] = [
-            {
-                "start_date_time": start.isoformat().replace("+00:00", "Z"),
-                "dimensions": [
-                    {"type": "ENERGY", "volume": _number(visit.kwh)},
-                    {"type": "TIME", "volume": _number(Decimal(visit.charging_minutes) / 60)},
-                ],
-                "tariff_id": tariff.tariff_id,
-            }
-        ]
-        if visit.idle_minutes:
-            periods.append(
-                {
-                    "start_date_time": charged_until.isoformat().replace("+00:00", "Z"),
-                    "dimensions": [
-                        {
-                            "type": "PARKING_TIME",
-                            "volume": _number(parking_hours.quantize(Decimal("0.000001"))),
-                        }
-                    ],
-                    "tariff_id": tariff.tariff_id,
-                }
-            )
-        token = {
-            "partner": partner,
-            "token_country_code": "NL",
-            "token_party_id": "PTR",
-            "token_uid": f"DEMO-CARD-{visit.number:04d}",
-            "token_type": "AD_HOC_USER",
-            "token_contract_id": f"DEMO-CARD-{visit.number:04d}",
-            "auth_method": AuthMethod.COMMAND,
-            "authorization_reference": reference,
-            "currency": tariff.currency,
-        }
+        average_kw = (visit.kwh * 60 / visit.charging_minutes).quantize(Decimal("0.001"))
         session = ChargingSession(
             party=party,
             session_id=session_id,
@@ -522,70 +447,62 @@ def seed_visit(visit: Visit, partner: Partner) -> None:
             connector=connector,
             start_date_time=start,
             end_date_time=end,
-            kwh=visit.kwh,
-            charging_periods=periods,
-            total_cost_excl_vat=total_excl,
-            total_cost_incl_vat=total_excl + total_tax,
-            total_cost_taxes=taxes(total_tax),
             status=SessionStatus.COMPLETED,
             tariff=tariff,
             preauthorized_amount=tariff.preauthorization,
-            **token,
+            authorization_reference=reference,
+            currency=tariff.currency,
+            **demo_card(visit.number, partner),
+            created_at=start,
         )
         session.full_clean(validate_constraints=False)
         session.save()
-        cdr = Cdr(
-            party=party,
-            cdr_id=session_id,
-            session=session,
-            start_date_time=start,
-            end_date_time=end,
-            cdr_location=cdr_location(connector),
-            tariffs=[tariff_snapshot(tariff, elements)],
-            charging_periods=periods,
-            total_cost_excl_vat=total_excl,
-            total_cost_incl_vat=total_excl + total_tax,
-            total_cost_taxes=taxes(total_tax),
-            total_energy_cost_excl_vat=energy_excl,
-            total_energy_cost_incl_vat=energy_excl + energy_tax,
-            total_energy_cost_taxes=taxes(energy_tax),
-            total_parking_cost_excl_vat=parking_excl,
-            total_parking_cost_incl_vat=None if parking_excl is None else parking_excl + (parking_tax or 0),
-            total_parking_cost_taxes=taxes(parking_tax),
-            total_energy=visit.kwh,
-            total_time=(Decimal(visit.charging_minutes + visit.idle_minutes) / 60).quantize(
-                Decimal("0.000001")
-            ),
-            total_parking_time=parking_hours.quantize(Decimal("0.000001")) if visit.idle_minutes else None,
-            **token,
-        )
-        cdr.full_clean(validate_constraints=False)
-        cdr.save()
-
-    if visit.captured and session.total_cost_incl_vat is not None:
-        cdr = session.cdrs.first()
-        if not FinancialAdviceConfirmation.objects.filter(
-            partner=partner, fac_id=f"DEMO-FAC-{visit.number:04d}"
-        ).exists():
-            fac = FinancialAdviceConfirmation(
-                partner=partner,
-                fac_id=f"DEMO-FAC-{visit.number:04d}",
-                authorization_reference=reference,
-                total_costs_excl_vat=session.total_cost_excl_vat,
-                total_costs_incl_vat=session.total_cost_incl_vat,
-                total_costs_taxes=session.total_cost_taxes,
-                currency=session.currency,
-                eft_data=[
-                    "VISA",
-                    f"**** **** **** {4000 + visit.number}",
-                    f"AUTH CODE {700000 + visit.number}",
-                ],
-                capture_status_code=CaptureStatusCode.SUCCESS,
+        readings = [
+            MeterReading(session=session, timestamp=start, energy_kwh=Decimal(0), power_kw=average_kw),
+            MeterReading(
                 session=session,
-                cdr=cdr,
-            )
-            fac.full_clean(validate_constraints=False)
-            fac.save()
+                timestamp=start + (charged_until - start) / 2,
+                energy_kwh=visit.kwh / 2,
+                power_kw=average_kw,
+            ),
+            MeterReading(
+                session=session,
+                timestamp=charged_until,
+                energy_kwh=visit.kwh,
+                power_kw=Decimal(0),
+                charging=False,
+            ),
+        ]
+        MeterReading.objects.bulk_create(readings)
+        # The same engine and the same renderings as a live session, so the figures agree to the cent.
+        price = price_readings(tariff, readings, time_zone=location.time_zone, end=end)
+        session.kwh = price.total_energy
+        session.charging_periods = charging_periods_json(price, readings)
+        for name, value in amount_columns(price.total_cost, "total_cost").items():
+            setattr(session, name, value)
+        session.save()
+    cdr = cdr_create_from_session(session=session)
+
+    fac_id = f"DEMO-FAC-{visit.number:04d}"
+    if (
+        visit.captured
+        and not FinancialAdviceConfirmation.objects.filter(partner=partner, fac_id=fac_id).exists()
+    ):
+        fac = FinancialAdviceConfirmation(
+            partner=partner,
+            fac_id=fac_id,
+            authorization_reference=reference,
+            total_costs_excl_vat=cdr.total_cost_excl_vat,
+            total_costs_incl_vat=cdr.total_cost_incl_vat,
+            total_costs_taxes=cdr.total_cost_taxes,
+            currency=cdr.currency,
+            eft_data=["VISA", f"**** **** **** {4000 + visit.number}", f"AUTH CODE {700000 + visit.number}"],
+            capture_status_code=CaptureStatusCode.SUCCESS,
+            session=session,
+            cdr=cdr,
+        )
+        fac.full_clean(validate_constraints=False)
+        fac.save()
 
 
 def seed_unmatched_capture(partner: Partner) -> None:
@@ -605,61 +522,6 @@ def seed_unmatched_capture(partner: Partner) -> None:
     )
     fac.full_clean(validate_constraints=False)
     fac.save()
-
-
-def cdr_location(connector: Connector) -> dict[str, Any]:
-    """The 2.2.1/2.3.0 CdrLocation of a connector as it is now."""
-    evse = connector.evse
-    location = evse.location
-    data: dict[str, Any] = {
-        "id": location.location_id,
-        "name": location.name,
-        "address": location.address,
-        "city": location.city,
-        "postal_code": location.postal_code,
-        "country": location.country,
-        "coordinates": {
-            "latitude": f"{location.latitude.quantize(Decimal('0.000001')):f}",
-            "longitude": f"{location.longitude.quantize(Decimal('0.000001')):f}",
-        },
-        "evse_uid": evse.uid,
-        "evse_id": evse.evse_id,
-        "connector_id": connector.connector_id,
-        "connector_standard": connector.standard,
-        "connector_format": connector.format,
-        "connector_power_type": connector.power_type,
-    }
-    return data
-
-
-def tariff_snapshot(tariff: Tariff, elements: list[TariffElement]) -> dict[str, Any]:
-    """The tariff as applied, in the 2.3.0 Tariff shape (numbers as strings, never floats)."""
-    rendered = []
-    for element in elements:
-        components = [
-            {"type": dimension, "price": _number(price), "vat": _number(vat), "step_size": step}
-            if vat is not None
-            else {"type": dimension, "price": _number(price), "step_size": step}
-            for dimension, price, vat, step in element.components()
-        ]
-        entry: dict[str, Any] = {"price_components": components}
-        if element.start_time or element.end_time:
-            entry["restrictions"] = {
-                key: value
-                for key, value in (("start_time", element.start_time), ("end_time", element.end_time))
-                if value
-            }
-        rendered.append(entry)
-    return {
-        "country_code": tariff.party.country_code,
-        "party_id": tariff.party.party_id,
-        "id": tariff.tariff_id,
-        "currency": tariff.currency,
-        "type": tariff.type,
-        "tax_included": tariff.tax_included,
-        "elements": rendered,
-        "last_updated": tariff.last_updated.isoformat().replace("+00:00", "Z"),
-    }
 
 
 # -- the command -------------------------------------------------------------------------------
