@@ -554,10 +554,16 @@ class CpoClient:
     ) -> dict[str, Any]:
         """Play one card payment as Payter does (Payter README, 'The transaction').
 
-        START_SESSION, wait for its CommandResult; optionally STOP_SESSION once the CPO has pushed
-        the session; wait for the CDR; then POST a FAC for the CDR's total_cost. Every wait is
-        bounded by ``timeout``; the steps done so far are returned whatever happens.
+        START_SESSION, wait for its CommandResult; optionally STOP_SESSION ``stop_after`` seconds
+        after the CPO has pushed the session; wait for the CDR; then POST a FAC for the CDR's
+        total_cost. The whole run takes at most ``timeout`` seconds (plus the HTTP calls'
+        own timeouts); the steps done so far are returned whatever happens.
         """
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(deadline - time.monotonic(), 0.0)
+
         reference = authorization_reference or ("pp-" + uuid.uuid4().hex[:20])
         steps: dict[str, Any] = {"authorization_reference": reference, "complete": False}
         start = self.start_session(
@@ -566,19 +572,19 @@ class CpoClient:
             connector_id=connector_id,
             authorization_reference=reference,
         )
-        steps["start"] = self.wait_for_command_result(start["id"], timeout) if start.get("id") else start
+        steps["start"] = self.wait_for_command_result(start["id"], left()) if start.get("id") else start
         if not steps["start"] or (steps["start"].get("result") or {}).get("result") != "ACCEPTED":
             steps["error"] = "START_SESSION was not accepted"
             return steps
         if stop_after is not None:
-            session = self.wait_for_received("sessions", timeout, authorization_reference=reference)
+            session = self.wait_for_received("sessions", left(), authorization_reference=reference)
             if session is None:
                 steps["error"] = "no session with this authorization_reference was pushed"
                 return steps
-            time.sleep(min(stop_after, timeout))
+            time.sleep(min(stop_after, left()))
             stop = self.stop_session(session_id=str(session["id"]))
-            steps["stop"] = self.wait_for_command_result(stop["id"], timeout) if stop.get("id") else stop
-        cdr = self.wait_for_received("cdrs", timeout, authorization_reference=reference)
+            steps["stop"] = self.wait_for_command_result(stop["id"], left()) if stop.get("id") else stop
+        cdr = self.wait_for_received("cdrs", left(), authorization_reference=reference)
         if cdr is None:
             steps["error"] = "no CDR with this authorization_reference was posted"
             return steps

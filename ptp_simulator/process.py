@@ -36,6 +36,7 @@ class ControlClient:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self._http = httpx.Client(base_url=self.base_url + "/_sim", timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
@@ -49,8 +50,11 @@ class ControlClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         check: bool = True,
+        timeout: float | None = None,
     ) -> Any:
-        response = self._http.request(method, path, json=json, params=params)
+        response = self._http.request(
+            method, path, json=json, params=params, timeout=timeout if timeout is not None else self.timeout
+        )
         if check and response.status_code >= 400:
             raise SimulatorError(f"{method} /_sim{path}: HTTP {response.status_code}: {response.text}")
         return response.json()
@@ -114,15 +118,29 @@ class ControlClient:
         return self.call("POST", "/terminals", json={"count": count, **options})
 
     def action(self, name: str, **body: Any) -> Any:
-        """Trigger client behaviour: register, connect, update-credentials, unregister, crawl,
-        command, fac, terminal (see the README of the package)."""
-        return self.call("POST", f"/actions/{name}", json=body)
+        """Trigger client behaviour: register, connect, update-credentials, unregister, crawl, get,
+        command, fac, terminal, transaction (see the README of the package)."""
+        # An action may wait on the CPO (command results, a whole transaction, a long crawl):
+        # give the control call room beyond the action's own bound.
+        waits = [body.get("wait"), body.get("max_seconds")]
+        if name == "transaction":
+            waits.append(body.get("timeout", 30))
+        if name == "crawl":
+            modules = body.get("modules") or ([body["module"]] if body.get("module") else [None] * 4)
+            waits.append(float(body.get("max_seconds", 120)) * len(modules))
+        longest = max((float(w) for w in waits if w is not None), default=0.0)
+        return self.call("POST", f"/actions/{name}", json=body, timeout=max(self.timeout, longest + 15))
 
     def command(self, command: str, *, wait: float = 0.0, **fields: Any) -> dict[str, Any]:
         return self.action("command", command=command, wait=wait, **fields)
 
     def wait_for_command_result(self, command_id: str, timeout: float = 10.0) -> dict[str, Any]:
-        return self.call("GET", f"/commands/{command_id}", params={"wait": timeout})
+        return self.call(
+            "GET",
+            f"/commands/{command_id}",
+            params={"wait": timeout},
+            timeout=max(self.timeout, timeout + 15),
+        )
 
 
 class SimulatorProcess:
