@@ -209,6 +209,9 @@ PUSH_RETRY_CAP_SECONDS = env.float("PUSH_RETRY_CAP_SECONDS", default=1800.0)
 PUSH_RETRY_MAX_AGE_DAYS = env.float("PUSH_RETRY_MAX_AGE_DAYS", default=5.0)
 # Seconds to wait for a partner's answer to one push (connect: OCPI_CLIENT_CONNECT_TIMEOUT at most).
 PUSH_HTTP_TIMEOUT = env.float("PUSH_HTTP_TIMEOUT", default=10.0)
+# How long a claimed push stays with its worker before another may take it over (a killed worker);
+# 0: twice PUSH_HTTP_TIMEOUT plus 10 seconds.
+PUSH_LEASE_SECONDS = env.float("PUSH_LEASE_SECONDS", default=0.0)
 # After a push got no answer, wait at least this long before asking the partner whether it has it.
 PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS = env.float("PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS", default=60.0)
 # EVSE status changes go on their own queue (push_fast), ahead of bulk pushes.

@@ -54,7 +54,7 @@ class Plan:
 
 def lease_seconds() -> float:
     # A delivery makes at most two calls (a CDR probe, then the POST); the lease outlives both.
-    return 2 * settings.PUSH_HTTP_TIMEOUT + 10
+    return settings.PUSH_LEASE_SECONDS or 2 * settings.PUSH_HTTP_TIMEOUT + 10
 
 
 def copy_deliver(copy_id: int) -> int:

@@ -1,0 +1,213 @@
+"""End to end with real parts: Redis as broker, a Celery worker (with beat) as a separate process, the
+PTP simulator on loopback, and the pytest database committed so the worker sees it.
+
+Every wait is bounded; the worker's log is shown when a wait runs out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from cpo_portal.celery import app as celery_app
+from locations.models import EvseStatus
+from partners.models import Partner
+from ptp_simulator.process import SimulatorProcess
+from pushes.models import DeliveryAttempt, OutboxMessage
+from pushes.payloads import body_for
+from sessions.models import SessionStatus
+from tests.factories import CdrFactory, ChargingSessionFactory, ConnectorFactory, EvseFactory, LocationFactory
+from tests.pushes.conftest import SIM_TOKEN, wire_partner
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real Redis)")
+
+WORKER_ENV = {
+    "CELERY_TASK_ALWAYS_EAGER": "false",
+    "PUSH_RETRY_BASE_SECONDS": "0.2",
+    "PUSH_RETRY_CAP_SECONDS": "1",
+    "PUSH_HTTP_TIMEOUT": "5",
+    "PUSH_LEASE_SECONDS": "6",
+    "PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS": "1",
+    "PUSH_REQUEUE_INTERVAL_SECONDS": "0.5",
+    "PUSH_FRESH_MESSAGE_GRACE_SECONDS": "3",
+}
+
+
+class Worker:
+    """``celery -A cpo_portal worker -B`` in its own process group, against the test database."""
+
+    def __init__(self, database_name: str) -> None:
+        self.database_name = database_name
+        self.log = tempfile.NamedTemporaryFile(prefix="push-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.schedule = Path(tempfile.mkdtemp(prefix="push-beat-")) / "schedule"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        env = dict(os.environ)
+        env.update(WORKER_ENV)
+        env["DJANGO_SETTINGS_MODULE"] = "cpo_portal.settings_test"
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database_name}"
+        env["REDIS_URL"] = settings.REDIS_URL
+        command = [sys.executable, "-m", "celery", "-A", "cpo_portal", "worker", "--beat"]
+        command += ["--queues=push_fast,celery", "--concurrency=2", "--loglevel=INFO"]
+        command += [f"--schedule={self.schedule}", "--without-gossip", "--without-mingle"]
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            command,
+            cwd=REPOSITORY,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children): nothing gets to clean up."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+    def log_text(self) -> str:
+        return Path(self.log.name).read_text(encoding="utf-8", errors="replace")[-6000:]
+
+
+def wait_for(condition: Callable[[], bool], what: str, worker: Worker, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s. Worker log:\n{worker.log_text()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def worker(transactional_db: None, django_db_setup: None) -> Iterator[Worker]:
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # our own Redis database: no stale tasks
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    running = Worker(connection.settings_dict["NAME"]).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        celery_app.conf.task_always_eager = eager
+        connection.close()
+
+
+@pytest.fixture
+def live_payter(sim: SimulatorProcess, transactional_db: None) -> Partner:
+    return wire_partner(sim, SIM_TOKEN, name="Payter")
+
+
+def nothing_open() -> bool:
+    return not OutboxMessage.objects.filter(state__in=("PENDING", "IN_FLIGHT")).exists()
+
+
+def without_last_updated(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_last_updated(v) for k, v in value.items() if k != "last_updated"}
+    if isinstance(value, list):
+        return [without_last_updated(v) for v in value]
+    return value
+
+
+def test_after_an_outage_the_partner_holds_our_state_object_for_object_and_each_cdr_once(
+    live_payter: Partner, sim: SimulatorProcess, worker: Worker
+) -> None:
+    locations = [LocationFactory() for _ in range(3)]
+    evses = [EvseFactory(location=location) for location in locations for _ in range(2)]
+    for evse in evses:
+        ConnectorFactory(evse=evse)
+    live_sessions = [
+        ChargingSessionFactory(partner=live_payter, connector=evse.connectors.get()) for evse in evses[:3]
+    ]
+    wait_for(nothing_open, "initial pushes delivered", worker)
+
+    sim.control.fault("/ocpi/2.2.1/", "down")  # every OCPI path of the partner
+    for round_number in range(3):
+        for evse in evses:
+            evse.status = (EvseStatus.CHARGING, EvseStatus.AVAILABLE, EvseStatus.BLOCKED)[round_number]
+            evse.save(update_fields=["status"])
+    for location in locations:
+        location.name = f"{location.name} (renamed)"
+        location.save()
+    cdrs = []
+    for session in live_sessions:
+        session.kwh = Decimal("21.5")
+        session.status = SessionStatus.COMPLETED
+        session.end_date_time = timezone.now()
+        session.save()
+        cdrs.append(CdrFactory(session=session))
+    wait_for(
+        lambda: DeliveryAttempt.objects.filter(outcome__in=("RETRY", "UNKNOWN")).count() >= 3,
+        "failed attempts during the outage",
+        worker,
+    )
+    sim.control.clear_faults()
+    wait_for(nothing_open, "everything delivered after the outage", worker, timeout=90)
+
+    for location in locations:
+        location.refresh_from_db()
+        key = f"{location.party.country_code}/{location.party.party_id}/{location.location_id}"
+        held = sim.control.received("locations", key)["object"]
+        assert without_last_updated(held) == without_last_updated(body_for("location", location, "2.2.1"))
+    for session in live_sessions:
+        session.refresh_from_db()
+        key = f"{session.party.country_code}/{session.party.party_id}/{session.session_id}"
+        held = sim.control.received("sessions", key)["object"]
+        assert without_last_updated(held) == without_last_updated(body_for("session", session, "2.2.1"))
+    received_cdrs = sim.control.received("cdrs")
+    assert set(received_cdrs) == {f"{c.party.country_code}/{c.party.party_id}/{c.cdr_id}" for c in cdrs}
+    for item in received_cdrs.values():
+        assert [entry["method"] for entry in item["history"]] == ["POST"]  # once, no duplicate
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
+    live_payter: Partner, sim: SimulatorProcess, worker: Worker
+) -> None:
+    # The partner takes 3 s to store the CDR; the worker is killed while it waits for the answer.
+    sim.control.fault("/ocpi/2.2.1/cdrs", "slow", seconds=3, count=1)
+    cdr = CdrFactory(session__partner=live_payter)
+    message = OutboxMessage.objects.get(action="POST_CDR")
+    wait_for(
+        lambda: OutboxMessage.objects.get(pk=message.pk).state == "IN_FLIGHT", "CDR POST in flight", worker
+    )
+    time.sleep(0.5)
+    worker.kill()
+    key = f"{cdr.party.country_code}/{cdr.party.party_id}/{cdr.cdr_id}"
+    wait_for(
+        lambda: bool(sim.control.received("cdrs", key)), "the partner stored the CDR", worker, timeout=10
+    )
+
+    worker.start()
+    wait_for(lambda: OutboxMessage.objects.get(pk=message.pk).state == "DELIVERED", "CDR delivered", worker)
+
+    assert [entry["method"] for entry in sim.control.received("cdrs", key)["history"]] == ["POST"]
+    outcomes = list(DeliveryAttempt.objects.filter(message=message).values_list("outcome", flat=True))
+    assert outcomes == ["PROBE"]  # the new worker asked first and found it; the dead one recorded nothing
+    message.refresh_from_db()
+    assert message.attempts == 2
