@@ -460,3 +460,26 @@ def test_crediting_a_cdr_adds_a_negative_credit_cdr_and_a_corrected_one(
     assert corrected.authorization_reference == original.authorization_reference
     with pytest.raises(SessionStateError, match="already been credited"):
         cdr_credit_and_correct(cdr=original)
+
+
+def test_a_meter_value_update_takes_a_bounded_number_of_queries_however_long_the_session(
+    site: Site,
+    result_receiver: ResultReceiver,
+    django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    begin = session.start_date_time
+    for minute in range(1, 121):
+        MeterReading.objects.create(
+            session=session, timestamp=begin + timedelta(minutes=minute), energy_kwh=minute
+        )
+
+    with django_assert_max_num_queries(QUERIES_PER_METER_UPDATE):
+        session_meter_values(
+            session=session, values=[MeterValue(begin + timedelta(minutes=121), Decimal(121))]
+        )
+
+
+# Lock, last reading, insert, all readings, save, and the push outbox's writes (11 measured).
+QUERIES_PER_METER_UPDATE = 12

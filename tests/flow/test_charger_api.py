@@ -1,0 +1,174 @@
+"""The internal charger REST API: authentication, events, replays, errors, and its OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from chargers.models import ChargingBackend, SimulatedCharger
+from sessions.models import Cdr, ChargingSession, CommandType, MeterReading, SessionStatus
+from sessions.services import command_receive
+from tests.flow.conftest import ResultReceiver, Site, simulate, start_body
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "backend-token-0123456789"
+
+
+@pytest.fixture
+def backend(db: None) -> ChargingBackend:
+    backend = ChargingBackend(name="OCPP central system")
+    backend.set_token(TOKEN)
+    backend.save()
+    return backend
+
+
+@pytest.fixture
+def pending(site: Site, result_receiver: ResultReceiver) -> ChargingSession:
+    # A charger that reports through the API: the simulated one must not start it by itself.
+    simulate(site.evse, SimulatedCharger.Behaviour.NO_VEHICLE)
+    command = command_receive(
+        partner=site.partner,
+        command=CommandType.START_SESSION,
+        body=start_body(site, result_receiver.url("START_SESSION", "a1")),
+        version="2.2.1",
+    )
+    assert command.session is not None
+    return command.session
+
+
+def call(session_id: str, event: str, body: Any, token: str | None = TOKEN) -> Any:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return Client(**headers).post(
+        f"/chargers/api/v1/sessions/{session_id}/{event}",
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+
+
+def at(session: ChargingSession, minutes: float) -> str:
+    return (session.start_date_time + timedelta(minutes=minutes)).isoformat()
+
+
+def test_a_backend_reports_start_meter_values_and_stop(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started = call(pending.session_id, "started", {"timestamp": at(pending, 1), "meter_start_kwh": "1000.5"})
+    metered = call(
+        pending.session_id,
+        "meter-values",
+        {
+            "meter_values": [
+                {"timestamp": at(pending, 11), "energy_kwh": "1002.5", "power_kw": "12", "current_a": "17.4"},
+                {"timestamp": at(pending, 21), "energy_kwh": "1004.5", "power_kw": "12", "current_a": "17.4"},
+            ]
+        },
+    )
+    stopped = call(pending.session_id, "stopped", {"timestamp": at(pending, 31), "meter_stop_kwh": "1006.5"})
+
+    assert started.status_code == metered.status_code == stopped.status_code == 200
+    assert Decimal(metered.json()["kwh"]) == Decimal(4)
+    assert Decimal(metered.json()["total_cost_excl_vat"]) == Decimal("1.60")
+    assert stopped.json()["status"] == "COMPLETED"
+    cdr = Cdr.objects.get()
+    assert cdr.total_energy == Decimal(6)
+    assert cdr.total_cost_excl_vat == Decimal("2.40")
+
+
+def test_replayed_events_change_nothing(backend: ChargingBackend, pending: ChargingSession) -> None:
+    start = {"timestamp": at(pending, 1), "meter_start_kwh": "0"}
+    values = {"meter_values": [{"timestamp": at(pending, 5), "energy_kwh": "1"}]}
+    call(pending.session_id, "started", start)
+    call(pending.session_id, "meter-values", values)
+
+    assert call(pending.session_id, "started", start).status_code == 200
+    assert call(pending.session_id, "meter-values", values).status_code == 200
+    assert MeterReading.objects.count() == 2
+
+
+def test_a_start_failure_makes_the_session_invalid(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    response = call(
+        pending.session_id, "start-failed", {"result": "EVSE_OCCUPIED", "message": "Cable in use"}
+    )
+
+    assert response.json()["status"] == "INVALID"
+    assert ChargingSession.objects.get().status == SessionStatus.INVALID
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+def test_it_rejects_a_missing_or_unknown_token(pending: ChargingSession, token: str | None) -> None:
+    response = call(
+        pending.session_id, "started", {"timestamp": at(pending, 1), "meter_start_kwh": "0"}, token
+    )
+
+    assert response.status_code == 401
+    assert ChargingSession.objects.get().status == SessionStatus.PENDING
+
+
+def test_it_rejects_the_token_of_a_deactivated_backend(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    backend.is_active = False
+    backend.save()
+
+    response = call(pending.session_id, "started", {"timestamp": at(pending, 1), "meter_start_kwh": "0"})
+
+    assert response.status_code == 401
+
+
+def test_an_unknown_session_is_404(backend: ChargingBackend) -> None:
+    response = call(
+        "no-such-session", "started", {"timestamp": "2026-01-01T10:00:00Z", "meter_start_kwh": "0"}
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timestamp": "yesterday", "meter_start_kwh": "0"}, "timestamp"),
+        ({"timestamp": "2026-01-01T10:00:00Z", "meter_start_kwh": "-1"}, "meter_start_kwh"),
+        ({"timestamp": "2026-01-01T10:00:00Z"}, "meter_start_kwh"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(
+    backend: ChargingBackend, pending: ChargingSession, body: dict[str, Any], field: str
+) -> None:
+    response = call(pending.session_id, "started", body)
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert ChargingSession.objects.get().status == SessionStatus.PENDING
+
+
+def test_meter_values_before_the_start_are_a_conflict(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    response = call(
+        pending.session_id,
+        "meter-values",
+        {"meter_values": [{"timestamp": at(pending, 1), "energy_kwh": "1"}]},
+    )
+
+    assert response.status_code == 409
+    assert "PENDING" in response.json()["detail"]
+    assert not MeterReading.objects.exists()
+
+
+def test_the_charger_api_is_described_in_the_openapi_schema(db: None) -> None:
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    paths = json.loads(response.content)["paths"]
+    assert "/chargers/api/v1/sessions/{session_id}/meter-values" in paths
+    operation = paths["/chargers/api/v1/sessions/{session_id}/stopped"]["post"]
+    assert operation["operationId"] == "charger_session_stopped"
+    assert "409" in operation["responses"]
