@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from chargers.models import SimulatedCharger
@@ -483,3 +485,22 @@ def test_a_meter_value_update_takes_a_bounded_number_of_queries_however_long_the
 
 # Lock, last reading, insert, all readings, save, and the push outbox's writes (11 measured).
 QUERIES_PER_METER_UPDATE = 12
+
+
+def test_the_simulate_chargers_command_reports_meter_values_once(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    MeterReading.objects.filter(session=session).update(
+        timestamp=session.start_date_time - timedelta(minutes=10)
+    )
+    ChargingSession.objects.filter(pk=session.pk).update(
+        start_date_time=session.start_date_time - timedelta(minutes=10)
+    )
+    out = StringIO()
+
+    call_command("simulate_chargers", "--once", stdout=out)
+
+    assert "1 meter value(s) reported" in out.getvalue()
+    session.refresh_from_db()
+    assert session.kwh > Decimal("1.8")  # 10 minutes at 11 kW
