@@ -40,6 +40,7 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 US_PER_HOUR = Decimal(3_600_000_000)
 WH_PER_KWH = Decimal(1000)
+ENERGY_QUANTUM = Decimal("1e-12")
 
 # CdrDimensionType values for the volumes of a charging period (mod_cdrs, CdrDimensionType).
 # FLAT is not a CdrDimensionType; the engine reports it so that a period shows its start fee.
@@ -451,6 +452,7 @@ def _session_periods(
     energy_positions, flat_positions = positions[Dimension.ENERGY], positions[Dimension.FLAT]
     periods: list[_Period] = []
     flat_done = False
+    previous_power = ZERO
     n = len(samples)
     for i in range(n):
         t0 = times[i]
@@ -463,11 +465,18 @@ def _session_periods(
         sample = samples[i]
         if sample.power_kw is not None:
             power = sample.power_kw
-        else:
+        elif i + 1 < n:
             power = delta * US_PER_HOUR / span if span else ZERO
+        else:
+            # After the last sample (a live session priced up to now) nothing is metered yet: a
+            # charging EV is taken to go on at the power of the interval before.
+            power = previous_power if sample.charging else ZERO
+        previous_power = power
         points = [(t0, e0)]
         for bp in breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)]:
-            points.append((bp, e0 + delta * (bp - t0) / span if delta else e0))
+            # Interpolated energy is kept to 1e-12 kWh so that it does not depend on which two
+            # samples it was interpolated between (more samples on the same line, same result).
+            points.append((bp, (e0 + delta * (bp - t0) / span).quantize(ENERGY_QUANTUM) if delta else e0))
         if delta:
             low, high = (e0, e1) if delta > 0 else (e1, e0)
             for threshold in thresholds:
@@ -728,7 +737,9 @@ def _cut(samples: list[MeterSample], end: datetime) -> list[MeterSample]:
         following = samples[len(kept)]
         elapsed = to_us(end) - to_us(last.timestamp)
         span = to_us(following.timestamp) - to_us(last.timestamp)
-        energy = last.energy_kwh + (following.energy_kwh - last.energy_kwh) * elapsed / span
+        energy = last.energy_kwh + ((following.energy_kwh - last.energy_kwh) * elapsed / span).quantize(
+            ENERGY_QUANTUM
+        )
         kept.append(MeterSample(end, energy, last.charging, last.power_kw, last.current_a))
     return kept
 

@@ -336,3 +336,11 @@ def test_it_adds_amounts_keeping_unknown_taxes_unknown():
     assert known.plus(known) == Amount(D("2.00"), D("2.42"), (TaxAmount(D(21), D("0.42")),))
     assert known.plus(other).taxes == (TaxAmount(D(9), D("0.18")), TaxAmount(D(21), D("0.21")))
     assert known.plus(Amount(D(1), None)).after_taxes is None
+
+
+def test_it_assumes_a_live_session_goes_on_at_the_power_it_last_had():
+    t = tariff(element((Dimension.TIME, "1"), min_power=D(20)), element((Dimension.TIME, "3")))
+    start = local("2024-06-03T10:00").astimezone(UTC)
+    samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=1), D(22), True)]
+    result = price_session(t, samples, time_zone=AMS, end=start + timedelta(hours=2))
+    assert cost(result) == D(2)  # 22 kW in the metered hour, assumed 22 kW since
