@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,48 +35,22 @@ def format_coordinate(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.000001')):f}"
 
 
-def _write(value: Any, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, Decimal):
-        out.append(format_decimal(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        # Only values read back from JSON fields get here (never money computed by us).
-        out.append(json.dumps(value))
-    elif isinstance(value, datetime):
-        out.append(json.dumps(format_datetime(value)))
-    elif isinstance(value, dict):
-        out.append("{")
-        first = True
-        for key, item in value.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"{type(value).__name__} cannot be written as OCPI JSON")
+# Decimals go through the C JSON encoder as marked strings that are then unquoted into numbers.
+# The mark starts with NUL (which PostgreSQL text and jsonb cannot hold) and a per-process random
+# nonce, so no string from our data or from a request can be mistaken for it.
+_NONCE = secrets.token_hex(8)
+_MARKED_NUMBER = re.compile(r'"\\u0000' + _NONCE + r'(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"\x00{_NONCE}{format_decimal(value)}\x00"
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    raise TypeError(f"{type(value).__name__} cannot be written as OCPI JSON")
 
 
 def dumps(value: Any) -> str:
     """Compact JSON with Decimals as exact numbers and datetimes in OCPI form."""
-    out: list[str] = []
-    _write(value, out)
-    return "".join(out)
+    text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+    return _MARKED_NUMBER.sub(r"\1", text)

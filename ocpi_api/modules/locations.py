@@ -2,8 +2,8 @@
 
 ``serialize_location``, ``serialize_evse`` and ``serialize_connector`` build the objects for either
 version (the differences come from ``VersionProfile``); pushes use them for PUT/PATCH bodies.
-They read ``evses``, ``connectors``, ``tariffs`` and ``regular_hours`` through ``.all()``, so
-prefetch those (``ocpi_api.selectors.locations_for_partner``) when serialising many.
+They read the children loaded by ``ocpi_api.selectors.locations_attach_children`` when present
+and query them otherwise, so one object costs a few queries and a page a constant number.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from django.urls import path
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from locations.models import Connector, Evse, Location
+from locations.models import Connector, Evse, Location, RegularHours
 from ocpi_api.formatting import format_coordinate
-from ocpi_api.selectors import locations_for_partner
+from ocpi_api.selectors import locations_attach_children, locations_for_partner
 from ocpi_api.transport.envelope import UNKNOWN_LOCATION, ocpi_response
 from ocpi_api.transport.exceptions import UnknownObject
 from ocpi_api.transport.views import OcpiListView, OcpiView
@@ -41,7 +41,10 @@ def serialize_connector(connector: Connector, version: str | VersionProfile) -> 
         "max_amperage": connector.max_amperage,
     }
     _put(data, "max_electric_power", connector.max_electric_power)
-    _put(data, "tariff_ids", [tariff.tariff_id for tariff in connector.tariffs.all()])
+    tariff_ids = getattr(connector, "ocpi_tariff_ids", None)
+    if tariff_ids is None:
+        tariff_ids = list(connector.tariffs.order_by("tariff_id").values_list("tariff_id", flat=True))
+    _put(data, "tariff_ids", tariff_ids)
     _put(data, "terms_and_conditions", connector.terms_and_conditions)
     _put(data, "capabilities", list(connector.capabilities))
     data["last_updated"] = connector.last_updated
@@ -56,7 +59,10 @@ def serialize_evse(evse: Evse, version: str | VersionProfile) -> dict[str, Any]:
     data["status"] = evse.status
     _put(data, "status_schedule", evse.status_schedule)
     _put(data, "capabilities", list(evse.capabilities))
-    data["connectors"] = [serialize_connector(connector, profile) for connector in evse.connectors.all()]
+    connectors = getattr(evse, "ocpi_connectors", None)
+    if connectors is None:
+        connectors = list(evse.connectors.order_by("connector_id"))
+    data["connectors"] = [serialize_connector(connector, profile) for connector in connectors]
     _put(data, "floor_level", evse.floor_level)
     if evse.latitude is not None and evse.longitude is not None:
         data["coordinates"] = {
@@ -73,6 +79,16 @@ def serialize_evse(evse: Evse, version: str | VersionProfile) -> dict[str, Any]:
     return profile.strip("evse", data)
 
 
+def _regular_hours(location: Location) -> list[RegularHours]:
+    loaded = getattr(location, "ocpi_regular_hours", None)
+    return loaded if loaded is not None else list(location.regular_hours.order_by("weekday", "period_begin"))
+
+
+def _evses(location: Location) -> list[Evse]:
+    loaded = getattr(location, "ocpi_evses", None)
+    return loaded if loaded is not None else list(location.evses.order_by("uid"))
+
+
 def _opening_times(location: Location) -> dict[str, Any] | None:
     """Hours (mod_locations, "Hours class"); None when the location publishes no hours."""
     if location.twentyfourseven is None:
@@ -81,7 +97,7 @@ def _opening_times(location: Location) -> dict[str, Any] | None:
     if not location.twentyfourseven:
         hours["regular_hours"] = [
             {"weekday": entry.weekday, "period_begin": entry.period_begin, "period_end": entry.period_end}
-            for entry in location.regular_hours.all()
+            for entry in _regular_hours(location)
         ]
     _put(hours, "exceptional_openings", location.exceptional_openings)
     _put(hours, "exceptional_closings", location.exceptional_closings)
@@ -110,7 +126,7 @@ def serialize_location(location: Location, version: str | VersionProfile) -> dic
     }
     _put(data, "related_locations", location.related_locations)
     _put(data, "parking_type", location.parking_type)
-    _put(data, "evses", [serialize_evse(evse, profile) for evse in location.evses.all()])
+    _put(data, "evses", [serialize_evse(evse, profile) for evse in _evses(location)])
     _put(data, "parking_places", location.parking_places)
     _put(data, "directions", location.directions)
     # mod_locations: without an operator the CPO's business details from the handshake apply;
@@ -136,6 +152,9 @@ class LocationListView(OcpiListView):
     def get_queryset(self) -> Any:
         return locations_for_partner(self.partner)
 
+    def prepare(self, objects: list[Location]) -> list[Location]:
+        return locations_attach_children(objects)
+
     def serialize(self, obj: Location) -> dict[str, Any]:
         return serialize_location(obj, self.profile)
 
@@ -154,8 +173,8 @@ class LocationObjectView(OcpiView):
         )
         for location in candidates:
             if (location.party.country_code, location.party.party_id) == wanted:
-                return location
-        return candidates[0]
+                return locations_attach_children([location])[0]
+        return locations_attach_children([candidates[0]])[0]
 
     def get(
         self,
@@ -168,13 +187,13 @@ class LocationObjectView(OcpiView):
         location = self._location(location_id)
         if evse_uid is None:
             return ocpi_response(serialize_location(location, self.profile))
-        evse = next((evse for evse in location.evses.all() if evse.uid == evse_uid), None)
+        evse = next((evse for evse in _evses(location) if evse.uid == evse_uid), None)
         if evse is None:
             message = f"Unknown EVSE {evse_uid} at location {location_id}"
             raise UnknownObject(message, ocpi_status=UNKNOWN_LOCATION)
         if connector_id is None:
             return ocpi_response(serialize_evse(evse, self.profile))
-        connector = next((c for c in evse.connectors.all() if c.connector_id == connector_id), None)
+        connector = next((c for c in evse.ocpi_connectors if c.connector_id == connector_id), None)
         if connector is None:
             raise UnknownObject(
                 f"Unknown connector {connector_id} on EVSE {evse_uid}", ocpi_status=UNKNOWN_LOCATION

@@ -86,7 +86,12 @@ def paginate(request: Request, queryset: QuerySet[Any], page_request: PageReques
         queryset = queryset.filter(last_updated__lt=page_request.date_to)
     total = queryset.count()
     start = page_request.offset
-    objects = list(queryset[start : start + page_request.limit]) if start < total else []
+    objects: list[Any] = []
+    if start < total:
+        # Deferred join: the offset walks narrow (last_updated, pk) rows only, then the page's full
+        # rows are fetched by key, so a deep page costs about what the first one does.
+        keys = list(queryset.values_list("pk", flat=True)[start : start + page_request.limit])
+        objects = list(queryset.filter(pk__in=keys))
     headers = {"X-Total-Count": str(total), "X-Limit": str(settings.OCPI_PAGE_MAX_LIMIT)}
     if start + len(objects) < total:
         params = {key: request.query_params.getlist(key) for key in request.query_params}

@@ -86,10 +86,15 @@ class OcpiListView(OcpiView):
     def get_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
+    def prepare(self, objects: list[Any]) -> list[Any]:
+        """Load what ``serialize`` needs for a whole page at once (a constant number of queries)."""
+        return objects
+
     def serialize(self, obj: Any) -> dict[str, Any]:
         raise NotImplementedError
 
     def get(self, request: Request, version: str) -> Response:
         page_request = PageRequest.from_request(request, date_from_required=self.date_from_required)
         page = paginate(request, self.get_queryset(), page_request)
-        return ocpi_response([self.serialize(obj) for obj in page.objects], headers=page.headers)
+        objects = self.prepare(page.objects)
+        return ocpi_response([self.serialize(obj) for obj in objects], headers=page.headers)
