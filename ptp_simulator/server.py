@@ -82,7 +82,7 @@ def ocpi_answer(
     message: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
-    # status_codes.asciidoc: leave `data` out of answers whose data the spec does not define.
+    """An answer in the OCPI envelope; ``data`` is left out when None (status_codes.asciidoc)."""
     return Answer(
         status,
         envelope(data, status_code=code, status_message=message, include_data=data is not None),
@@ -91,15 +91,18 @@ def ocpi_answer(
 
 
 def not_found(message: str = "Unknown object") -> Answer:
+    """HTTP 404 for an unknown object or path (status_codes.asciidoc: GET of a missing resource)."""
     return ocpi_answer(404, code=CLIENT_ERROR, message=message)
 
 
 def invalid(message: str) -> Answer:
+    """Status 2001 for a request that reached the OCPI layer with bad content."""
     # A request that reached the OCPI layer gets HTTP 200 with a 2xxx code (status_codes.asciidoc).
     return ocpi_answer(200, code=INVALID_PARAMETERS, message=message)
 
 
 def method_not_allowed(message: str = "Method not allowed") -> Answer:
+    """HTTP 405, also what credentials.asciidoc asks for a POST/PUT/DELETE in the wrong state."""
     return ocpi_answer(405, code=CLIENT_ERROR, message=message)
 
 
