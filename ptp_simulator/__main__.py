@@ -1,4 +1,4 @@
-"""Command line: ``python -m ptp_simulator serve|crawl``.
+"""Command line: ``python -m ptp_simulator serve|crawl|action|state``.
 
 ``serve`` prints its base URL as the first line of stdout (flushed) so a fixture that asked for
 port 0 can read where it listens; logs go to stderr.
@@ -11,11 +11,15 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
 
+import httpx
+
 from ptp_simulator.client import CRAWLABLE_MODULES, CpoClient, OcpiClientError
 from ptp_simulator.ocpi import format_datetime, new_token, now_utc
+from ptp_simulator.process import ControlClient, SimulatorError
 from ptp_simulator.server import SimServer, is_loopback_host
 from ptp_simulator.state import Config, SimState, new_id
 
@@ -53,6 +57,24 @@ def _build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--limit", type=int)
     crawl.add_argument("--timeout", type=float, default=10.0, help="seconds per HTTP call")
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    action = sub.add_parser(
+        "action",
+        help="trigger an action on a running simulator (register, crawl, command, fac, transaction, ...)",
+        description="POST /_sim/actions/NAME to a running simulator and print its JSON answer. "
+        "Fields are key=value (a string) or key:=json (a number, list or object), e.g. "
+        "command=START_SESSION location_id=LOC1 connector_id=1 wait:=10",
+    )
+    action.add_argument(
+        "name",
+        help="register, connect, update-credentials, unregister, crawl, get, "
+        "command, fac, terminal, transaction",
+    )
+    action.add_argument("fields", nargs="*", metavar="key=value|key:=json")
+    action.add_argument("--sim", default="http://127.0.0.1:9100", help="the simulator's base URL")
+
+    state = sub.add_parser("state", help="print GET /_sim/state of a running simulator")
+    state.add_argument("--sim", default="http://127.0.0.1:9100", help="the simulator's base URL")
     return parser
 
 
@@ -167,10 +189,54 @@ def _crawl_with(client: CpoClient, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    # argparse leaves key=value fields after an option (`action NAME --sim URL k=v`) unparsed;
+    # they belong to the action, anything left over elsewhere is an error.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "action":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "action":
+        args.fields = [*args.fields, *extra]
     if args.command == "serve":
         return _serve(args)
+    if args.command == "action":
+        return _action(args)
+    if args.command == "state":
+        return _print_control(args.sim, lambda control: control.state())
     return _crawl(args)
+
+
+def _parse_fields(fields: list[str]) -> dict[str, object]:
+    """key=value gives a string, key:=json a JSON value (so connector_id=1 stays the string "1")."""
+    body: dict[str, object] = {}
+    for field in fields:
+        if ":=" in field:
+            key, _, raw = field.partition(":=")
+            body[key] = json.loads(raw)
+        elif "=" in field:
+            key, _, value = field.partition("=")
+            body[key] = value
+        else:
+            raise SystemExit(f"expected key=value or key:=json, got {field!r}")
+    return body
+
+
+def _action(args: argparse.Namespace) -> int:
+    body = _parse_fields(args.fields)
+    return _print_control(args.sim, lambda control: control.action(args.name, **body))
+
+
+def _print_control(base_url: str, call: Callable[[ControlClient], object]) -> int:
+    control = ControlClient(base_url)
+    try:
+        result = call(control)
+    except (SimulatorError, httpx.HTTPError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        control.close()
+    print(json.dumps(result, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

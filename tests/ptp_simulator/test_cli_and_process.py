@@ -162,3 +162,43 @@ def test_without_token_a_the_simulator_makes_one_up_and_a_cpo_can_register_with_
         )
 
     assert response.json()["status_code"] == 1000
+
+
+def test_the_action_command_drives_a_running_simulator(fake_cpo: FakeCpo) -> None:
+    with SimulatorProcess() as sim:
+        registered = _run(
+            "action",
+            "register",
+            "--sim",
+            sim.base_url,
+            f"versions_url={fake_cpo.versions_url}",
+            f"token={fake_cpo.token_a}",
+            "version=2.2.1",
+        )
+        command = _run(
+            "action",
+            "command",
+            "--sim",
+            sim.base_url,
+            "command=UNLOCK_CONNECTOR",
+            "location_id=LOC1",
+            "evse_uid=E1",
+            "connector_id=1",
+            "wait:=5",
+        )
+        state = _run("state", "--sim", sim.base_url)
+
+    assert registered.returncode == 0, registered.stderr
+    assert json.loads(registered.stdout)["peer"]["version"] == "2.2.1"
+    record = json.loads(command.stdout)
+    assert record["request"]["connector_id"] == "1"
+    assert record["result"] == {"result": "ACCEPTED"}
+    assert json.loads(state.stdout)["credentials"]["peer"]["registered_by"] == "us"
+
+
+def test_the_action_command_reports_an_error() -> None:
+    with SimulatorProcess() as sim:
+        result = _run("action", "crawl", "--sim", sim.base_url, "module=locations")
+
+    assert result.returncode == 1
+    assert "not connected" in result.stderr
