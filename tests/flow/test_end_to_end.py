@@ -10,6 +10,8 @@ what the tariff engine computes from the stored meter readings, and the FAC must
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from chargers.models import ChargingBackend
 from partners.models import Partner
+from partners.services import partner_create
 from payments.models import FinancialAdviceConfirmation
 from ptp_simulator.process import SimulatorProcess
 from sessions.models import Cdr, ChargingSession, SessionStatus
@@ -150,3 +153,92 @@ def test_payters_card_payment_runs_end_to_end_over_http(
     assert (fac.session, fac.cdr) == (session, cdr)
     assert fac.total_costs_incl_vat == cdr_total
     assert timezone.now() - fac.received_at < timedelta(minutes=1)
+
+
+def test_payters_transaction_after_registration_receives_session_and_cdr_pushes(
+    live_server: LiveServerTestCase, settings: Any
+) -> None:
+    """Registration by handshake, then the simulator's own 'transaction' action: pushes, not pulls."""
+    settings.OCPI_BASE_URL = live_server.url + "/ocpi"
+    settings.ALLOWED_HOSTS = ["*"]
+    partner, token_a = partner_create(name="Payter")
+    backend = ChargingBackend(name="Test backend")
+    backend.set_token(BACKEND_TOKEN)
+    backend.save()
+    with SimulatorProcess() as simulator:
+        control = simulator.control
+        control.action(
+            "register", versions_url=live_server.url + "/ocpi/versions", token=token_a, version="2.3.0"
+        )
+        partner.refresh_from_db()
+        site = make_site(partner=partner, energy_price=Decimal("0.4500"))
+
+        steps: dict[str, Any] = {}
+
+        def run_transaction() -> None:
+            steps.update(
+                control.action(
+                    "transaction",
+                    location_id=site.location_id,
+                    evse_uid=site.evse.uid,
+                    connector_id=site.connector.connector_id,
+                    authorization_reference="PAYTER-E2E-0002",
+                    stop_after=3,
+                    timeout=30,
+                )
+            )
+
+        payter = threading.Thread(target=run_transaction)
+        payter.start()
+        session = wait_for(
+            lambda: ChargingSession.objects.filter(
+                authorization_reference="PAYTER-E2E-0002", status=SessionStatus.ACTIVE
+            ).first()
+        )
+        begin = session.start_date_time
+        for offset, energy in ((0.5, "1.0000"), (1.0, "2.5000")):
+            charger_api(
+                live_server,
+                session.session_id,
+                "meter-values",
+                {
+                    "meter_values": [
+                        {"timestamp": (begin + timedelta(seconds=offset)).isoformat(), "energy_kwh": energy}
+                    ]
+                },
+            )
+        payter.join(timeout=45)
+        assert not payter.is_alive()
+
+        assert steps.get("complete"), steps
+        assert steps["start"]["result"]["result"] == "ACCEPTED"
+        assert steps["stop"]["result"]["result"] == "ACCEPTED"
+        pushed_sessions = [
+            item["object"] for item in control.received("sessions").values() if item["object"] is not None
+        ]
+        assert any(s["authorization_reference"] == "PAYTER-E2E-0002" for s in pushed_sessions)
+        session.refresh_from_db()
+        assert session.status == SessionStatus.COMPLETED
+        cdr = Cdr.objects.get(session=session)
+        assert steps["cdr_id"] == cdr.cdr_id
+        expected = engine.price_session(
+            engine_tariff(site.tariff),
+            meter_samples(session.meter_readings.order_by("timestamp")),
+            time_zone=site.evse.location.time_zone,
+            end=cdr.end_date_time,
+        )
+        assert cdr.total_cost_incl_vat == expected.total_cost.after_taxes
+        assert cdr.total_cost_excl_vat >= Decimal("1.12")  # at least 2.5 kWh x 0.45
+        fac = FinancialAdviceConfirmation.objects.get(authorization_reference="PAYTER-E2E-0002")
+        assert (fac.session, fac.cdr) == (session, cdr)
+        assert fac.total_costs_incl_vat == cdr.total_cost_incl_vat
+
+
+def wait_for(find: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("not found in time")
