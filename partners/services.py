@@ -232,7 +232,10 @@ def partner_issue_token_a(*, partner: Partner) -> str:
     """A new token A for ``partner`` (the old one stops working). Returns the token once."""
     token = token_new()
     partner.token_a_hash = hash_token(token)
-    partner.save(update_fields=["token_a_hash", "updated_at"])
+    if partner.status == Partner.Status.UNREGISTERED:
+        # A new token A after unregistration lets the partner register again.
+        partner.status = Partner.Status.PLANNED
+    partner.save(update_fields=["token_a_hash", "status", "updated_at"])
     return token
 
 

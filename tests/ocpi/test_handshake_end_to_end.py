@@ -17,7 +17,13 @@ from ocpi_api.client import OcpiClient, OcpiHttpError
 from ocpi_api.models import InboundRequestLog, OutboundRequestLog
 from ocpi_api.transport.tokens import authorization_header
 from partners.models import Partner, hash_token
-from partners.services import partner_create, partner_credentials_update, partner_register, partner_unregister
+from partners.services import (
+    partner_create,
+    partner_credentials_update,
+    partner_issue_token_a,
+    partner_register,
+    partner_unregister,
+)
 from ptp_simulator.process import SimulatorProcess
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, PartyFactory
 
@@ -136,3 +142,21 @@ def test_the_portal_registers_with_the_simulator_rotates_and_unregisters(
     partner.refresh_from_db()
     assert partner.status == Partner.Status.UNREGISTERED
     assert simulator.control.state()["credentials"]["peer"] is None
+
+
+def test_an_unregistered_partner_registers_again_with_a_new_token_a(
+    portal: str, simulator: SimulatorProcess, cpo_data: None
+) -> None:
+    partner, token_a = partner_create(name="Payter")
+    simulator.control.action("register", versions_url=portal, token=token_a)
+    simulator.control.action("unregister")
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.UNREGISTERED
+
+    second_a = partner_issue_token_a(partner=partner)
+    token_c = simulator.control.action("register", versions_url=portal, token=second_a)["peer"]["token"]
+
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.REGISTERED
+    assert _status_with_token(portal, token_c) == 200
+    assert _status_with_token(portal, second_a) == 401
