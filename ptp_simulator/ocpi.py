@@ -147,6 +147,18 @@ def price_for_version(
     return {"before_taxes": excl_vat, "taxes": [tax]}
 
 
+def price_in_version(price: dict[str, Any], version: str) -> dict[str, Any]:
+    """The same Price in the shape of ``version``, converting between the 2.2.1 and 2.3.0 shapes."""
+    is_221 = "excl_vat" in price
+    if version.startswith("2.2") == is_221:
+        return price
+    incl = price_incl_vat(price) or Decimal(0)
+    if is_221:
+        excl = Decimal(str(price["excl_vat"]))
+        return {"before_taxes": excl, "taxes": [{"name": "VAT", "amount": incl - excl}]}
+    return {"excl_vat": Decimal(str(price.get("before_taxes", 0))), "incl_vat": incl}
+
+
 def price_incl_vat(price: dict[str, Any]) -> Decimal | None:
     """The consumer amount of a Price in either shape (lenient: the 2.3.0 FAC examples use 2.2.1's)."""
     if "incl_vat" in price and price["incl_vat"] is not None:

@@ -45,6 +45,7 @@ from ptp_simulator.ocpi import (
     new_token,
     now_utc,
     parse_datetime,
+    price_in_version,
 )
 from ptp_simulator.state import Fault, Peer, SimState, new_id
 
@@ -600,10 +601,12 @@ class SimHandler(BaseHTTPRequestHandler):
         if rest[0] == "financial-advice-confirmations":
             if request.method != "GET" or len(rest) > 2:
                 return method_not_allowed()
+            # A FAC keeps the price shape it was made in; answer in the version asked for.
             if len(rest) == 2:
                 fac = self.state.get_fac(rest[1])
-                return ocpi_answer(200, fac) if fac is not None else not_found()
-            return self._paginated(request, self.state.list_facs(), "id")
+                return ocpi_answer(200, _fac_in(fac, request.version)) if fac is not None else not_found()
+            facs = [_fac_in(fac, request.version) for fac in self.state.list_facs()]
+            return self._paginated(request, facs, "id")
         if rest[0] != "terminals":
             return not_found()
         if len(rest) == 1:
@@ -973,6 +976,12 @@ def _put_location_part(
         return True
     connectors[cindex] = dict(body)
     return False
+
+
+def _fac_in(fac: dict[str, Any], version: str) -> dict[str, Any]:
+    if isinstance(fac.get("total_costs"), dict):
+        return {**fac, "total_costs": price_in_version(fac["total_costs"], version)}
+    return fac
 
 
 def _stamp_of(obj: dict[str, Any]) -> datetime:

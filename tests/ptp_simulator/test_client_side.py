@@ -321,3 +321,20 @@ def test_it_polls_locations_and_tariffs_while_connected(sim: SimulatorProcess, f
     assert len(first_pages) >= 2
     assert any(r["path"].endswith("/tariffs") for r in fake_cpo.received)
     assert sim.control.state()["last_crawls"]["locations"]["object_count"] == 10
+
+
+def test_our_facs_are_served_in_the_price_shape_of_the_version_asked(
+    sim: SimulatorProcess, fake_cpo: FakeCpo
+) -> None:
+    _register(sim, fake_cpo, "2.3.0")
+    fac_id = sim.control.action("fac", authorization_reference="pp-1", amount_incl_vat="4.84")["object"]["id"]
+    headers = {"Authorization": encode_token(fake_cpo.ptp_token or "")}
+
+    old = httpx.get(
+        f"{sim.base_url}/ocpi/2.2.1/payments/financial-advice-confirmations/{fac_id}", headers=headers
+    )
+    new = httpx.get(f"{sim.base_url}/ocpi/2.3.0/payments/financial-advice-confirmations", headers=headers)
+
+    assert old.json()["data"]["total_costs"] == {"excl_vat": 4.0, "incl_vat": 4.84}
+    assert new.json()["data"][0]["total_costs"]["before_taxes"] == 4.0
+    assert new.headers["X-Total-Count"] == "1"

@@ -15,6 +15,7 @@ from ptp_simulator.ocpi import (
     next_link,
     parse_datetime,
     price_for_version,
+    price_in_version,
     price_incl_vat,
 )
 from ptp_simulator.state import Fault, SimState
@@ -100,3 +101,13 @@ def test_config_values_from_json_take_the_settings_type() -> None:
     assert (config.http_timeout, config.page_limit, config.token_a) == (2.5, 5, "A")
     assert isinstance(config.http_timeout, float)
     assert isinstance(config.page_limit, int)
+
+
+def test_a_price_converts_between_the_shapes() -> None:
+    old = {"excl_vat": Decimal("4.00"), "incl_vat": Decimal("4.84")}
+
+    new = price_in_version(old, "2.3.0")
+
+    assert new == {"before_taxes": Decimal("4.00"), "taxes": [{"name": "VAT", "amount": Decimal("0.84")}]}
+    assert price_in_version(new, "2.2.1") == old
+    assert price_in_version(old, "2.2.1") is old
