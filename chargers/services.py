@@ -37,7 +37,13 @@ def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
         session = command.session
         if session is None:
             return None
-        answer = gateway.stop(session)
+        session.refresh_from_db()
+        if session.status == SessionStatus.PENDING:
+            # Stopped before the charger started it: the session is cancelled, nothing to charge.
+            session_start_failed(session=session, message="Stopped by the driver before it started.")
+            answer = GatewayResult(GatewayAnswer.ACCEPTED)
+        else:
+            answer = gateway.stop(session)
     elif command.command == CommandType.UNLOCK_CONNECTOR:
         body = command.request_body
         connector = Connector.objects.filter(

@@ -25,6 +25,7 @@ from sessions.models import (
     ReceivedCommand,
     SessionStatus,
 )
+from sessions.selectors import cdrs_with_financial_advice, command_results_undelivered, sessions_live
 from sessions.services import (
     CommandParameterError,
     MeterValue,
@@ -39,7 +40,7 @@ from sessions.services import (
 )
 from tariffs import engine
 from tariffs.pricing import engine_tariff, meter_samples
-from tests.factories import EvseFactory, PartnerFactory, PartyFactory
+from tests.factories import EvseFactory, FinancialAdviceConfirmationFactory, PartnerFactory, PartyFactory
 from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
 
 pytestmark = pytest.mark.django_db
@@ -504,3 +505,46 @@ def test_the_simulate_chargers_command_reports_meter_values_once(
     assert "1 meter value(s) reported" in out.getvalue()
     session.refresh_from_db()
     assert session.kwh > Decimal("1.8")  # 10 minutes at 11 kW
+
+
+def test_stop_session_before_the_charger_started_cancels_the_pending_session(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    simulate(site.evse, SimulatedCharger.Behaviour.NO_VEHICLE)
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        command_receive(
+            partner=site.partner,
+            command=CommandType.STOP_SESSION,
+            body={
+                "response_url": result_receiver.url("STOP_SESSION", "s1"),
+                "session_id": session.session_id,
+            },
+            version="2.2.1",
+        )
+
+    session.refresh_from_db()
+    assert session.status == SessionStatus.INVALID
+    assert result_receiver.bodies("s1") == [{"result": "ACCEPTED"}]
+    assert result_receiver.bodies("c1")[0]["result"] == "FAILED"
+    assert not Cdr.objects.exists()
+
+
+def test_selectors_list_live_sessions_and_cdrs_with_their_financial_advice(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    assert list(sessions_live()) == [session]
+
+    session_charger_stopped(
+        session=session, timestamp=session.start_date_time + timedelta(minutes=5), meter_stop_kwh=Decimal(1)
+    )
+    FinancialAdviceConfirmationFactory(
+        partner=site.partner, authorization_reference=session.authorization_reference, cdr=Cdr.objects.get()
+    )
+
+    assert list(sessions_live()) == []
+    cdr = cdrs_with_financial_advice().get()
+    assert [fac.authorization_reference for fac in cdr.financial_advice.all()] == ["PAYTER-AUTH-0001"]
+    assert list(command_results_undelivered()) == []
