@@ -19,7 +19,7 @@ run: export DJANGO_DEBUG ?= true
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP) lint

@@ -68,6 +68,12 @@ class EnumLabelsMixin:
         return field
 
 
+@admin.display(description="party", ordering="party")
+def party_code(obj: Any) -> str:
+    """The party as OCPI names it (NL*VWY): short enough for a changelist column."""
+    return f"{obj.party.country_code}*{obj.party.party_id}"
+
+
 def is_changelist(request: HttpRequest) -> bool:
     """Whether the request lists objects (where heavy fields are deferred) rather than showing one."""
     match = request.resolver_match

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, party_code
 from locations.forms import BusinessDetailsForm, DisplayTextListField
 from locations.models import Connector, Evse, Location, RegularHours
 from locations.services import locations_set_published
@@ -112,7 +112,7 @@ class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin):
     list_display = (
         "location_id",
         "name",
-        "party",
+        party_code,
         "city",
         "country",
         "publish",

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, pretty_json
+from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, party_code, pretty_json
 from payments.models import FinancialAdviceConfirmation
 from sessions.models import Cdr, ChargingSession, MeterReading, ReceivedCommand
 
@@ -80,10 +80,9 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "location",
         "evse",
         "start_date_time",
-        "end_date_time",
+        "duration",
         "kwh",
         "cost",
-        "partner",
     )
     list_filter = ("status", "start_date_time", "party", "partner", "auth_method")
     search_fields = (
@@ -124,6 +123,13 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if is_changelist(request):
             queryset = queryset.defer("charging_periods", "total_cost_taxes")
         return queryset
+
+    @admin.display(description="duration")
+    def duration(self, session: ChargingSession) -> str:
+        if session.end_date_time is None:
+            return "running"
+        minutes = int((session.end_date_time - session.start_date_time).total_seconds() // 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
 
     @admin.display(description="cost incl. taxes", ordering="total_cost_incl_vat")
     def cost(self, session: ChargingSession) -> str:
@@ -167,10 +173,10 @@ _COST_ROWS = ("", "fixed_", "energy_", "time_", "parking_", "reservation_")
 class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "cdr_id",
-        "party",
+        party_code,
         "session",
-        "end_date_time",
-        "total_energy",
+        "ended",
+        "energy",
         "cost_excl_vat",
         "cost_incl_vat",
         "credit",
@@ -232,6 +238,14 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @staticmethod
     def _tax_fields() -> list[str]:
         return [f"total_{row}cost_taxes" for row in _COST_ROWS]
+
+    @admin.display(description="ended", ordering="end_date_time")
+    def ended(self, cdr: Cdr) -> str:
+        return f"{cdr.end_date_time:%Y-%m-%d %H:%M} UTC"
+
+    @admin.display(description="kWh", ordering="total_energy")
+    def energy(self, cdr: Cdr) -> str:
+        return f"{cdr.total_energy.normalize():f}"
 
     @admin.display(description="excl. taxes", ordering="total_cost_excl_vat")
     def cost_excl_vat(self, cdr: Cdr) -> str:

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, party_code
 from tariffs import engine
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
 from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement
@@ -182,12 +182,11 @@ class TariffAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
-        "party",
-        "type",
-        "currency",
+        party_code,
+        "tariff_type",
         "languages",
         "element_count",
-        "max_price_incl_vat",
+        "max_price",
         "connector_count",
         "last_updated",
     )
@@ -233,6 +232,17 @@ class TariffAdmin(admin.ModelAdmin):
         readonly = tuple(super().get_readonly_fields(request, obj))
         # Connectors and partners refer to a tariff by party and id.
         return (*readonly, "party", "tariff_id") if obj else readonly
+
+    @admin.display(description="type", ordering="type")
+    def tariff_type(self, tariff: Tariff) -> str:
+        return tariff.type or "-"
+
+    @admin.display(description="max price", ordering="max_price_incl_vat")
+    def max_price(self, tariff: Tariff) -> str:
+        amount = (
+            tariff.max_price_incl_vat if tariff.max_price_incl_vat is not None else tariff.max_price_excl_vat
+        )
+        return "-" if amount is None else f"{amount:.2f} {tariff.currency}"
 
     @admin.display(description="languages")
     def languages(self, tariff: Tariff) -> str:
