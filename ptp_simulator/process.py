@@ -164,6 +164,7 @@ class SimulatorProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
         self._control: ControlClient | None = None
+        self._reader: threading.Thread | None = None
 
     @property
     def versions_url(self) -> str:
@@ -205,7 +206,8 @@ class SimulatorProcess:
             for _ in iter(lambda: stdout.read(4096), b""):
                 pass
 
-        threading.Thread(target=read_stdout, daemon=True).start()
+        self._reader = threading.Thread(target=read_stdout, name="ptp-simulator-stdout", daemon=True)
+        self._reader.start()
         try:
             line = first_line.get(timeout=self.startup_timeout)
         except queue.Empty as exc:
@@ -254,6 +256,10 @@ class SimulatorProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=timeout)
+        # The reader ends at EOF once the process is gone; close the pipe only after it has.
+        if self._reader is not None:
+            self._reader.join(timeout=timeout)
+            self._reader = None
         if process.stdout is not None:
             process.stdout.close()
 
