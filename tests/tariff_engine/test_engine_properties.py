@@ -221,3 +221,24 @@ def test_an_extra_sample_on_the_meters_line_changes_nothing(tariff, start, sessi
     metered = price_session(tariff, samples_of(start, halves), time_zone=zone)
     assert metered.total_cost_exact == whole.total_cost_exact
     assert metered.charging_periods == whole.charging_periods
+
+
+def _floats(value: object) -> list[object]:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [f for item in value for f in _floats(item)]
+    if isinstance(value, dict):
+        return [f for item in value.values() for f in _floats(item)]
+    if dataclasses.is_dataclass(value):
+        return [f for field in dataclasses.fields(value) for f in _floats(getattr(value, field.name))]
+    return []
+
+
+@PROPERTY
+@given(tariffs(limits=True), starts, legs, st.sampled_from(ZONES))
+def test_no_float_ever_leaks_into_a_result(tariff, start, session, zone):
+    result = price_session(tariff, samples_of(start, session), time_zone=zone)
+    assert _floats(result) == []
+    assert _floats(dict(result.cost_by_dimension)) == []
+    assert _floats([line.cost for line in result.cost_lines]) == []
