@@ -107,7 +107,7 @@ def connector_label(connector: Connector) -> str:
 
 
 @admin.register(Location)
-class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin):
+class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin[Location]):
     form = LocationForm
     list_display = (
         "location_id",
@@ -227,7 +227,7 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Evse)
-class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin):
+class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin[Evse]):
     form = EvseForm
     list_display = (
         "uid",
@@ -278,7 +278,7 @@ class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin):
+class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin[Connector]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")
     list_filter = ("standard", "power_type", "format", "evse__location__party")

@@ -16,7 +16,7 @@ from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 
 
 @admin.register(PaymentTerminal)
-class PaymentTerminalAdmin(admin.ModelAdmin):
+class PaymentTerminalAdmin(admin.ModelAdmin[PaymentTerminal]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "terminal_id",
@@ -97,7 +97,7 @@ class MatchedFilter(admin.SimpleListFilter):
 
 
 @admin.register(FinancialAdviceConfirmation)
-class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[FinancialAdviceConfirmation]):
     list_display = (
         "fac_id",
         "partner",

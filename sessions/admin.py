@@ -73,7 +73,7 @@ class ReceivedCommandInline(ReadOnlyInline):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]):
     list_display = (
         "session_id",
         "status",
@@ -170,7 +170,7 @@ _COST_ROWS = ("", "fixed_", "energy_", "time_", "parking_", "reservation_")
 
 
 @admin.register(Cdr)
-class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     list_display = (
         "cdr_id",
         party_code,
@@ -307,7 +307,7 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MeterReading)
-class MeterReadingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MeterReadingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[MeterReading]):
     list_display = ("session", "timestamp", "energy_kwh", "power_kw", "current_a", "charging")
     list_filter = ("charging", "timestamp")
     search_fields = ("=session__session_id",)
@@ -317,7 +317,7 @@ class MeterReadingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReceivedCommand)
-class ReceivedCommandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReceivedCommandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ReceivedCommand]):
     list_display = (
         "created_at",
         "command",

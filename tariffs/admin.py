@@ -178,7 +178,7 @@ class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
