@@ -33,8 +33,8 @@ from locations.models import (
 )
 from partners.models import Partner, PartnerRole, Party
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, PaymentTerminal
-from sessions.models import AuthMethod, Cdr, ChargingSession, MeterReading, SessionStatus
-from sessions.services import cdr_create_from_session
+from sessions.models import AuthMethod, Cdr, ChargingSession, MeterReading, ReceivedCommand, SessionStatus
+from sessions.services import cdr_create_from_session, command_idempotency_key
 from tariffs.models import Tariff, TariffAltText, TariffElement, TariffType
 from tariffs.pricing import amount_columns, charging_periods_json, price_readings
 
@@ -421,6 +421,40 @@ def demo_card(number: int, partner: Partner) -> dict[str, Any]:
     }
 
 
+def seed_start_command(session: ChargingSession, partner: Partner) -> None:
+    """The START_SESSION that Payter sent for the session, answered and its result delivered."""
+    response_url = (
+        f"https://ptp.example.com/ocpi/2.3.0/commands/START_SESSION/{session.authorization_reference}"
+    )
+    key = command_idempotency_key("START_SESSION", response_url)
+    if ReceivedCommand.objects.filter(partner=partner, idempotency_key=key).exists():
+        return
+    started = session.start_date_time
+    ReceivedCommand.objects.create(
+        partner=partner,
+        command="START_SESSION",
+        version="2.3.0",
+        idempotency_key=key,
+        request_body={
+            "response_url": response_url,
+            "token": session.cdr_token,
+            "location_id": session.location.location_id,
+            "evse_uid": session.evse.uid,
+            "connector_id": session.connector.connector_id,
+            "authorization_reference": session.authorization_reference,
+        },
+        response_url=response_url,
+        response_result="ACCEPTED",
+        response_timeout=180,
+        session=session,
+        result="ACCEPTED",
+        result_at=started,
+        delivered_at=started,
+        delivery_attempts=1,
+        created_at=started,
+    )
+
+
 def seed_visit(visit: Visit, partner: Partner) -> None:
     """A finished session with its meter readings, priced and billed as the portal prices real ones."""
     evse = Evse.objects.select_related("location__party").get(uid=visit.evse_uid)
@@ -481,6 +515,7 @@ def seed_visit(visit: Visit, partner: Partner) -> None:
         for name, value in amount_columns(price.total_cost, "total_cost").items():
             setattr(session, name, value)
         session.save()
+    seed_start_command(session, partner)
     cdr = cdr_create_from_session(session=session)
 
     fac_id = f"DEMO-FAC-{visit.number:04d}"
