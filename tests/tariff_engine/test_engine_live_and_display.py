@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +25,8 @@ from tariffs.engine import (
 )
 
 D = Decimal
+# The conftest fixtures' types.
+SpecTariff = Callable[[str, str], Tariff]
 START = datetime(2024, 6, 3, 8, tzinfo=UTC)
 
 
@@ -35,14 +38,14 @@ def running(minutes: int, power: str = "11") -> list[MeterSample]:
     ]
 
 
-def test_it_prices_a_running_session_so_far(spec_tariff):
+def test_it_prices_a_running_session_so_far(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff("2.2.1", "tariff_9_025kwh_start")
     live = price_session(tariff, running(60), time_zone="Europe/Amsterdam", end=START + timedelta(minutes=65))
     assert live.total_cost.before_taxes == D("0.50") + D("2.75")
     assert abs(live.total_time - D(65) / 60) < D("1e-20")
 
 
-def test_it_tells_when_a_session_will_reach_the_preauthorised_amount(spec_tariff):
+def test_it_tells_when_a_session_will_reach_the_preauthorised_amount(spec_tariff: SpecTariff) -> None:
     # EUR 0.275/kWh incl. VAT at 11 kW: 20 kWh (EUR 5.50) after 6545.45 s; billed per Wh, so 6546 s.
     tariff = spec_tariff("2.2.1", "tariff_8_simple_025kwh")
     samples = running(30)
@@ -54,17 +57,17 @@ def test_it_tells_when_a_session_will_reach_the_preauthorised_amount(spec_tariff
     assert before.total_cost_exact.after_taxes < D("5.50")
 
 
-def test_it_answers_now_when_the_amount_is_already_reached(spec_tariff):
+def test_it_answers_now_when_the_amount_is_already_reached(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff("2.2.1", "tariff_8_simple_025kwh")
     assert time_to_reach(tariff, running(60), D("1"), time_zone="UTC") == START + timedelta(minutes=60)
 
 
-def test_it_answers_never_when_max_price_stops_the_cost_below_the_amount(spec_tariff):
+def test_it_answers_never_when_max_price_stops_the_cost_below_the_amount(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff("2.3.0", "tariff_6_025kwh_start_max_price")
     assert time_to_reach(tariff, running(30), D("20"), time_zone="UTC", horizon=timedelta(days=2)) is None
 
 
-def test_it_counts_parking_time_when_the_session_has_stopped_charging(spec_tariff):
+def test_it_counts_parking_time_when_the_session_has_stopped_charging(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff(
         "2.2.1", "tariff_13_simple_3hour_5parking"
     )  # parking EUR 5/h excl., billed per 5 min
@@ -74,7 +77,7 @@ def test_it_counts_parking_time_when_the_session_has_stopped_charging(spec_tarif
     assert when == START + timedelta(hours=1, minutes=25, seconds=1)
 
 
-def test_it_writes_price_lines_in_english_with_then_and_durations():
+def test_it_writes_price_lines_in_english_with_then_and_durations() -> None:
     tariff = Tariff(
         id="t",
         currency="EUR",
@@ -105,7 +108,7 @@ def test_it_writes_price_lines_in_english_with_then_and_durations():
     assert price_lines(tariff, "fr")[0] == "frais de démarrage 1,00\u00a0€"
 
 
-def test_it_says_then_for_a_later_element_of_the_same_dimension(spec_tariff):
+def test_it_says_then_for_a_later_element_of_the_same_dimension(spec_tariff: SpecTariff) -> None:
     lines = price_lines(spec_tariff("2.2.1", "tariffrestriction_example_max_duration"), "en")
     assert lines == [
         "€0.00 per kWh up to 30 minutes",
@@ -114,19 +117,19 @@ def test_it_says_then_for_a_later_element_of_the_same_dimension(spec_tariff):
     ]
 
 
-def test_it_describes_days_hours_currents_and_steps(spec_tariff):
+def test_it_describes_days_hours_currents_and_steps(spec_tariff: SpecTariff) -> None:
     lines = price_lines(spec_tariff("2.2.1", "tariff_4_complex"), "en")
     assert "then €2.00 per hour (billed per 10 minutes) on Mon\u2013Fri at 32 A or more" in lines
     assert "parking €5.00 per hour (billed per 5 minutes) between 09:00 and 18:00 on Mon\u2013Fri" in lines
 
 
-def test_it_can_show_prices_with_their_vat(spec_tariff):
+def test_it_can_show_prices_with_their_vat(spec_tariff: SpecTariff) -> None:
     assert price_lines(spec_tariff("2.2.1", "tariff_8_simple_025kwh"), "nl", with_taxes=True) == [
         "€\u00a00,275 per kWh"
     ]
 
 
-def test_it_calls_a_free_tariff_free_in_each_language(spec_tariff):
+def test_it_calls_a_free_tariff_free_in_each_language(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff("2.3.0", "tariff_5_free_of_charge")
     assert [price_lines(tariff, lang)[-1] for lang in ("en", "nl", "de", "fr")] == [
         "free of charge",
@@ -145,11 +148,11 @@ def test_it_calls_a_free_tariff_free_in_each_language(spec_tariff):
         ("fr", "1\u202f234,50\u00a0€"),
     ],
 )
-def test_it_formats_money_the_way_each_language_writes_it(language, expected):
+def test_it_formats_money_the_way_each_language_writes_it(language: str, expected: tuple[str, str]) -> None:
     assert format_money(D("1234.5"), "EUR", language) == expected
 
 
-def test_it_tells_when_to_stop_before_the_tariffs_preauthorised_amount():
+def test_it_tells_when_to_stop_before_the_tariffs_preauthorised_amount() -> None:
     tariff = tariff_from_ocpi(
         {
             "id": "card",

@@ -48,7 +48,7 @@ def minimal(**changes: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("version", "path"), EXAMPLES, ids=[f"{v}/{p.stem}" for v, p in EXAMPLES])
-def test_it_loads_and_prices_every_example_tariff(version, path):
+def test_it_loads_and_prices_every_example_tariff(version: str, path: Path) -> None:
     tariff = tariff_from_ocpi(json.loads(path.read_text()), version)
     start = datetime(2024, 6, 3, 8, tzinfo=UTC)
     samples = [
@@ -61,19 +61,19 @@ def test_it_loads_and_prices_every_example_tariff(version, path):
     assert result.total_energy == 22
 
 
-def test_it_reads_json_floats_as_their_shortest_decimal():
+def test_it_reads_json_floats_as_their_shortest_decimal() -> None:
     tariff = tariff_from_ocpi(json.loads(json.dumps(minimal())), "2.3.0")
     assert tariff.elements[0].price_components[0].price == D("0.25")
     assert type(tariff.elements[0].price_components[0].price) is Decimal
 
 
-def test_it_keeps_an_absent_221_vat_as_unknown_rather_than_zero():
+def test_it_keeps_an_absent_221_vat_as_unknown_rather_than_zero() -> None:
     data = minimal(elements=[{"price_components": [{"type": "TIME", "price": 2, "step_size": 1}]}])
     component = tariff_from_ocpi(data, "2.2.1").elements[0].price_components[0]
     assert component.vat is None
 
 
-def test_it_reads_price_limits_in_the_shape_of_each_version():
+def test_it_reads_price_limits_in_the_shape_of_each_version() -> None:
     v221 = tariff_from_ocpi(minimal(min_price={"excl_vat": 1, "incl_vat": 1.21}), "2.2.1")
     v230 = tariff_from_ocpi(
         minimal(max_price={"before_taxes": 10, "after_taxes": 12.1}, preauthorize_amount=25), "2.3.0"
@@ -84,7 +84,7 @@ def test_it_reads_price_limits_in_the_shape_of_each_version():
     assert v230.preauthorize_amount == D(25)
 
 
-def test_it_reads_tax_included_from_a_230_tariff():
+def test_it_reads_tax_included_from_a_230_tariff() -> None:
     assert tariff_from_ocpi(minimal(tax_included="N/A"), "2.3.0").tax_included is TaxIncluded.NOT_APPLICABLE
 
 
@@ -163,27 +163,29 @@ def test_it_reads_tax_included_from_a_230_tariff():
         ({"currency": "EURO"}, "2.3.0", "ISO 4217"),
     ],
 )
-def test_it_refuses_a_bad_tariff_with_a_clear_tariff_error(changes, version, message):
+def test_it_refuses_a_bad_tariff_with_a_clear_tariff_error(
+    changes: dict[str, object], version: str, message: str
+) -> None:
     with pytest.raises(TariffError, match=message):
         tariff_from_ocpi(minimal(**changes), version)
 
 
-def test_it_refuses_an_unsupported_ocpi_version():
+def test_it_refuses_an_unsupported_ocpi_version() -> None:
     with pytest.raises(TariffError, match="unsupported OCPI version"):
         tariff_from_ocpi(minimal(), "2.1.1")  # type: ignore[arg-type]
 
 
-def test_it_refuses_a_float_where_money_must_be_decimal():
+def test_it_refuses_a_float_where_money_must_be_decimal() -> None:
     with pytest.raises(TariffError, match="Decimal"):
         PriceComponent(Dimension.ENERGY, 0.25)  # type: ignore[arg-type]
 
 
-def test_it_refuses_a_naive_meter_timestamp():
+def test_it_refuses_a_naive_meter_timestamp() -> None:
     with pytest.raises(TariffError, match="timezone-aware"):
         MeterSample(datetime(2024, 1, 1), D(0))
 
 
-def test_it_refuses_an_unknown_time_zone_or_currency_when_pricing():
+def test_it_refuses_an_unknown_time_zone_or_currency_when_pricing() -> None:
     start = datetime(2024, 6, 3, 8, tzinfo=UTC)
     samples = [MeterSample(start, D(0)), MeterSample(start + timedelta(hours=1), D(1))]
     tariff = tariff_from_ocpi(minimal(), "2.3.0")
@@ -206,7 +208,7 @@ def _typed(
     )
 
 
-def test_it_chooses_the_ad_hoc_tariff_for_a_card_payment():
+def test_it_chooses_the_ad_hoc_tariff_for_a_card_payment() -> None:
     tariffs = [
         _typed("regular", TariffType.REGULAR),
         _typed("card", TariffType.AD_HOC_PAYMENT),
@@ -218,21 +220,21 @@ def test_it_chooses_the_ad_hoc_tariff_for_a_card_payment():
     assert select_tariff(tariffs, at=at, tariff_type=TariffType.PROFILE_GREEN).id == "any"
 
 
-def test_it_falls_back_to_regular_for_a_profile_without_its_own_tariff():
+def test_it_falls_back_to_regular_for_a_profile_without_its_own_tariff() -> None:
     tariffs = [_typed("regular", TariffType.REGULAR)]
     at = datetime(2024, 6, 3, tzinfo=UTC)
     assert select_tariff(tariffs, at=at, tariff_type=TariffType.PROFILE_CHEAP).id == "regular"
     assert select_tariff(tariffs, at=at, tariff_type=TariffType.AD_HOC_PAYMENT) is None
 
 
-def test_it_switches_to_the_new_tariff_at_its_start_date_time():
+def test_it_switches_to_the_new_tariff_at_its_start_date_time() -> None:
     old = _typed("old", None, end="2024-07-01T00:00:00+00:00")
     new = _typed("new", None, start="2024-07-01T00:00:00+00:00")
     assert select_tariff([old, new], at=datetime(2024, 6, 30, 23, 59, tzinfo=UTC)).id == "old"
     assert select_tariff([old, new], at=datetime(2024, 7, 1, tzinfo=UTC)).id == "new"
 
 
-def test_it_prices_a_session_with_the_tariff_valid_at_its_start():
+def test_it_prices_a_session_with_the_tariff_valid_at_its_start() -> None:
     old = _typed("old", None, end="2024-07-01T00:00:00+00:00")
     new = _typed("new", None, start="2024-07-01T00:00:00+00:00")
     start = datetime(2024, 6, 30, 23, tzinfo=UTC)
@@ -242,7 +244,7 @@ def test_it_prices_a_session_with_the_tariff_valid_at_its_start():
         price_session([new], samples, time_zone="UTC")
 
 
-def test_it_refuses_the_230_cdr_example_tariff_that_lacks_tax_included():
+def test_it_refuses_the_230_cdr_example_tariff_that_lacks_tax_included() -> None:
     # README: a known error of the 2.3.0 examples; tax_included is required (Card. 1).
     cdr = json.loads((SPEC / "2.3.0" / "examples" / "cdr_example.json").read_text())
     with pytest.raises(TariffError, match="tax_included is required"):

@@ -9,6 +9,7 @@ a no-op, or against the unrounded shorter session.
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from tariffs.engine import (
 )
 
 D = Decimal
+LegTuple = tuple[int, int, bool, Decimal | None, Decimal | None]
 ZONES = ["Europe/Amsterdam", "America/New_York", "UTC"]
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -146,7 +148,9 @@ def pairs(low: Decimal | None, high: Decimal | None) -> bool:
 
 @PROPERTY
 @given(tariffs(stepped=False), starts, legs, legs, st.sampled_from(ZONES))
-def test_a_session_that_goes_on_never_costs_less_without_step_rounding(tariff, start, first, more, zone):
+def test_a_session_that_goes_on_never_costs_less_without_step_rounding(
+    tariff: Tariff, start: datetime, first: list[LegTuple], more: list[LegTuple], zone: str
+) -> None:
     longer = samples_of(start, first + more)
     # The prefix ends at a sample, so the state that sample carries does not count yet.
     shorter = longer[: len(first) + 1]
@@ -155,7 +159,9 @@ def test_a_session_that_goes_on_never_costs_less_without_step_rounding(tariff, s
 
 @PROPERTY
 @given(tariffs(stepped=False), starts, reported_legs, st.sampled_from(ZONES))
-def test_each_further_sample_never_lowers_the_live_price_without_step_rounding(tariff, start, session, zone):
+def test_each_further_sample_never_lowers_the_live_price_without_step_rounding(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str
+) -> None:
     samples = samples_of(start, session)
     live = [before(tariff, samples[: k + 1], zone) for k in range(len(samples))]
     assert live == sorted(live)
@@ -164,7 +170,9 @@ def test_each_further_sample_never_lowers_the_live_price_without_step_rounding(t
 
 @PROPERTY
 @given(tariffs(), starts, legs, legs, st.sampled_from(ZONES))
-def test_a_longer_session_never_costs_less_than_the_unrounded_shorter_one(tariff, start, first, more, zone):
+def test_a_longer_session_never_costs_less_than_the_unrounded_shorter_one(
+    tariff: Tariff, start: datetime, first: list[LegTuple], more: list[LegTuple], zone: str
+) -> None:
     samples = samples_of(start, first + more)
     shorter = samples[: len(first) + 1]
     assert before(tariff, samples, zone) >= before(unstepped(tariff), shorter, zone)
@@ -172,7 +180,9 @@ def test_a_longer_session_never_costs_less_than_the_unrounded_shorter_one(tariff
 
 @PROPERTY
 @given(tariffs(), starts, legs, st.sampled_from(ZONES))
-def test_step_size_never_lowers_a_cost(tariff, start, session, zone):
+def test_step_size_never_lowers_a_cost(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str
+) -> None:
     samples = samples_of(start, session)
     stepped = price_session(tariff, samples, time_zone=zone).total_cost_exact
     plain = price_session(unstepped(tariff), samples, time_zone=zone).total_cost_exact
@@ -182,7 +192,9 @@ def test_step_size_never_lowers_a_cost(tariff, start, session, zone):
 
 @PROPERTY
 @given(tariffs(limits=True), starts, legs, st.sampled_from(ZONES))
-def test_the_total_stays_within_min_and_max_price_before_and_after_taxes(tariff, start, session, zone):
+def test_the_total_stays_within_min_and_max_price_before_and_after_taxes(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str
+) -> None:
     total = price_session(tariff, samples_of(start, session), time_zone=zone).total_cost_exact
     if tariff.min_price is not None:
         assert pairs(tariff.min_price.before_taxes, total.before_taxes)
@@ -194,7 +206,9 @@ def test_the_total_stays_within_min_and_max_price_before_and_after_taxes(tariff,
 
 @PROPERTY
 @given(tariffs(), starts, legs, st.sampled_from(ZONES), st.randoms(use_true_random=False))
-def test_the_price_does_not_depend_on_the_order_samples_arrive_in(tariff, start, session, zone, rng):
+def test_the_price_does_not_depend_on_the_order_samples_arrive_in(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str, rng: random.Random
+) -> None:
     samples = samples_of(start, session)
     shuffled = samples[:]
     rng.shuffle(shuffled)
@@ -203,7 +217,9 @@ def test_the_price_does_not_depend_on_the_order_samples_arrive_in(tariff, start,
 
 @PROPERTY
 @given(tariffs(), starts, legs, st.sampled_from(ZONES), st.integers(0, 7))
-def test_an_extra_sample_on_the_meters_line_changes_nothing(tariff, start, session, zone, which):
+def test_an_extra_sample_on_the_meters_line_changes_nothing(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str, which: int
+) -> None:
     # Splitting one interval in two (same state, energy on the straight line) is just more often
     # metering: the session is the same, so is its price.
     seconds, energy, charging, power, current = session[which % len(session)]
@@ -237,7 +253,9 @@ def _floats(value: object) -> list[object]:
 
 @PROPERTY
 @given(tariffs(limits=True), starts, legs, st.sampled_from(ZONES))
-def test_no_float_ever_leaks_into_a_result(tariff, start, session, zone):
+def test_no_float_ever_leaks_into_a_result(
+    tariff: Tariff, start: datetime, session: list[LegTuple], zone: str
+) -> None:
     result = price_session(tariff, samples_of(start, session), time_zone=zone)
     assert _floats(result) == []
     assert _floats(dict(result.cost_by_dimension)) == []

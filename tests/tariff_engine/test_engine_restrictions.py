@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from tariffs.engine import (
     MeterSample,
     PriceComponent,
     Restrictions,
+    SessionPrice,
     Tariff,
     TariffElement,
     TariffError,
@@ -24,6 +26,9 @@ from tariffs.engine import (
 )
 
 D = Decimal
+# The conftest fixtures' types.
+SpecTariff = Callable[[str, str], Tariff]
+Metered = Callable[..., tuple[list[MeterSample], datetime]]
 AMS, NYC = "Europe/Amsterdam", "America/New_York"
 
 
@@ -49,7 +54,7 @@ def charging(start: datetime, hours: float, kwh: str = "0", **state: object) -> 
     return [MeterSample(start, D(0), True, **state), MeterSample(end, D(kwh), False)]  # type: ignore[arg-type]
 
 
-def cost(result) -> Decimal:
+def cost(result: SessionPrice) -> Decimal:
     return result.total_cost_exact.before_taxes
 
 
@@ -57,7 +62,7 @@ def local(text: str, zone: str = AMS) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
 
 
-def test_it_charges_parking_only_after_charging_stops():
+def test_it_charges_parking_only_after_charging_stops() -> None:
     t = tariff(element((Dimension.PARKING_TIME, "6")))
     start = local("2024-06-03T10:00")
     samples = [
@@ -71,7 +76,7 @@ def test_it_charges_parking_only_after_charging_stops():
     assert result.total_time == D("1.5")
 
 
-def test_it_takes_each_dimension_from_the_first_element_that_prices_it():
+def test_it_takes_each_dimension_from_the_first_element_that_prices_it() -> None:
     t = tariff(
         element((Dimension.ENERGY, "0.30")),
         element((Dimension.ENERGY, "9"), (Dimension.TIME, "2")),
@@ -80,14 +85,14 @@ def test_it_takes_each_dimension_from_the_first_element_that_prices_it():
     assert cost(result) == D("3.00") + D("2")
 
 
-def test_it_leaves_a_dimension_free_when_no_element_matches():
+def test_it_leaves_a_dimension_free_when_no_element_matches() -> None:
     t = tariff(element((Dimension.TIME, "2"), start_time=time(18), end_time=time(20)))
     result = price_session(t, charging(local("2024-06-03T10:00"), 2, "10"), time_zone=AMS)
     assert cost(result) == 0
     assert result.cost_lines == ()
 
 
-def test_it_switches_to_the_night_rate_across_midnight():
+def test_it_switches_to_the_night_rate_across_midnight() -> None:
     t = tariff(
         element((Dimension.TIME, "1"), start_time=time(22), end_time=time(6)),
         element((Dimension.TIME, "4")),
@@ -98,13 +103,13 @@ def test_it_switches_to_the_night_rate_across_midnight():
     assert [p.start_date_time.astimezone(ZoneInfo(AMS)).hour for p in result.charging_periods] == [20, 22, 6]
 
 
-def test_it_reads_an_end_time_of_midnight_as_the_end_of_the_day():
+def test_it_reads_an_end_time_of_midnight_as_the_end_of_the_day() -> None:
     t = tariff(element((Dimension.TIME, "3"), start_time=time(21), end_time=time(0)))
     result = price_session(t, charging(local("2024-06-03T20:00"), 6), time_zone=AMS)
     assert cost(result) == D(9)  # 21:00-24:00
 
 
-def test_it_starts_a_window_in_the_hour_skipped_by_dst_at_the_transition_in_amsterdam():
+def test_it_starts_a_window_in_the_hour_skipped_by_dst_at_the_transition_in_amsterdam() -> None:
     # 2024-03-31 02:00 CET jumps to 03:00 CEST; 02:30 does not exist, so the window opens at 03:00.
     t = tariff(
         element((Dimension.TIME, "10"), start_time=time(2, 30), end_time=time(3, 30)),
@@ -116,7 +121,7 @@ def test_it_starts_a_window_in_the_hour_skipped_by_dst_at_the_transition_in_amst
     assert cost(result) == D("5") + D("2.5")
 
 
-def test_it_covers_both_repeated_hours_when_dst_ends_in_amsterdam():
+def test_it_covers_both_repeated_hours_when_dst_ends_in_amsterdam() -> None:
     # 2024-10-27 03:00 CEST falls back to 02:00 CET: 02:00-03:00 local lasts two real hours.
     t = tariff(
         element((Dimension.TIME, "10"), start_time=time(2), end_time=time(3)), element((Dimension.TIME, "1"))
@@ -131,7 +136,9 @@ def test_it_covers_both_repeated_hours_when_dst_ends_in_amsterdam():
     [("2024-03-09T21:00", 9, 7), ("2024-11-02T21:00", 11, 9)],
     ids=["spring-forward", "fall-back"],
 )
-def test_it_prices_a_night_rate_across_dst_changes_in_new_york(local_start, hours, night_hours):
+def test_it_prices_a_night_rate_across_dst_changes_in_new_york(
+    local_start: str, hours: int, night_hours: int
+) -> None:
     t = tariff(
         element((Dimension.TIME, "1"), start_time=time(22), end_time=time(6)),
         element((Dimension.TIME, "5")),
@@ -142,7 +149,7 @@ def test_it_prices_a_night_rate_across_dst_changes_in_new_york(local_start, hour
     assert (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(ZoneInfo(NYC)).hour == 7
 
 
-def test_it_applies_day_of_week_to_the_local_day_of_each_instant():
+def test_it_applies_day_of_week_to_the_local_day_of_each_instant() -> None:
     t = tariff(
         element((Dimension.TIME, "2"), day_of_week=(DayOfWeek.FRIDAY,)), element((Dimension.TIME, "10"))
     )
@@ -150,7 +157,7 @@ def test_it_applies_day_of_week_to_the_local_day_of_each_instant():
     assert cost(result) == D(12)
 
 
-def test_it_treats_end_date_as_exclusive():
+def test_it_treats_end_date_as_exclusive() -> None:
     t = tariff(
         element((Dimension.TIME, "2"), start_date=date(2024, 6, 1), end_date=date(2024, 6, 8)),
         element((Dimension.TIME, "10")),
@@ -159,14 +166,14 @@ def test_it_treats_end_date_as_exclusive():
     assert cost(result) == D(12)
 
 
-def test_it_splits_an_interval_exactly_where_the_energy_crosses_max_kwh():
+def test_it_splits_an_interval_exactly_where_the_energy_crosses_max_kwh() -> None:
     t = tariff(element((Dimension.ENERGY, "0.20"), max_kwh=D(10)), element((Dimension.ENERGY, "0.50")))
     result = price_session(t, charging(local("2024-06-03T10:00"), 1, "25"), time_zone=AMS)
     assert [line.volume for line in result.cost_lines] == [D(10), D(15)]
     assert cost(result) == D("9.50")
 
 
-def test_it_reaches_min_kwh_exactly_when_decimal_samples_sum_to_it():
+def test_it_reaches_min_kwh_exactly_when_decimal_samples_sum_to_it() -> None:
     # With floats, 300 x 0.1 kWh is 29.999999999999996 and misses min_kwh 30.
     t = tariff(element((Dimension.TIME, "60"), min_kwh=D(30)))
     start = local("2024-06-03T10:00")
@@ -176,7 +183,7 @@ def test_it_reaches_min_kwh_exactly_when_decimal_samples_sum_to_it():
     assert cost(result) == D(11)  # the last 11 minutes, from exactly 30 kWh on
 
 
-def test_it_prices_by_the_instantaneous_current_of_each_sample():
+def test_it_prices_by_the_instantaneous_current_of_each_sample() -> None:
     t = tariff(
         element((Dimension.TIME, "1"), max_current=D(16)), element((Dimension.TIME, "3"), min_current=D(16))
     )
@@ -189,12 +196,12 @@ def test_it_prices_by_the_instantaneous_current_of_each_sample():
     assert cost(price_session(t, samples, time_zone=AMS)) == D(4)
 
 
-def test_it_does_not_match_a_current_restriction_when_the_current_is_unknown():
+def test_it_does_not_match_a_current_restriction_when_the_current_is_unknown() -> None:
     t = tariff(element((Dimension.TIME, "1"), max_current=D(16)), element((Dimension.TIME, "3")))
     assert cost(price_session(t, charging(local("2024-06-03T10:00"), 1), time_zone=AMS)) == D(3)
 
 
-def test_it_derives_power_from_the_energy_when_a_sample_has_none():
+def test_it_derives_power_from_the_energy_when_a_sample_has_none() -> None:
     t = tariff(element((Dimension.ENERGY, "0.20"), min_power=D(20)), element((Dimension.ENERGY, "0.10")))
     start = local("2024-06-03T10:00")
     samples = [
@@ -205,13 +212,13 @@ def test_it_derives_power_from_the_energy_when_a_sample_has_none():
     assert cost(price_session(t, samples, time_zone=AMS)) == D("4.40") + D("1.10")
 
 
-def test_it_charges_then_ten_cents_a_minute_after_two_hours():
+def test_it_charges_then_ten_cents_a_minute_after_two_hours() -> None:
     t = tariff(element((Dimension.TIME, "6"), min_duration=7200), element((Dimension.ENERGY, "0.30")))
     result = price_session(t, charging(local("2024-06-03T10:00"), 3, "30"), time_zone=AMS)
     assert cost(result) == D(9) + D(6)
 
 
-def test_it_prices_a_session_longer_than_a_day_by_each_local_day():
+def test_it_prices_a_session_longer_than_a_day_by_each_local_day() -> None:
     t = tariff(element((Dimension.PARKING_TIME, "1"), start_time=time(8), end_time=time(20)))
     start = local("2024-06-03T06:00")
     samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=1), D(10), False)]
@@ -221,14 +228,14 @@ def test_it_prices_a_session_longer_than_a_day_by_each_local_day():
     assert result.total_time == D(50)
 
 
-def test_it_charges_only_the_start_fee_for_a_session_without_energy():
+def test_it_charges_only_the_start_fee_for_a_session_without_energy() -> None:
     t = tariff(element((Dimension.FLAT, "1.50"), (Dimension.ENERGY, "0.30", 100)))
     result = price_session(t, charging(local("2024-06-03T10:00"), 1, "0"), time_zone=AMS)
     assert cost(result) == D("1.50")
     assert result.total_energy == 0
 
 
-def test_it_prices_a_session_of_a_single_second():
+def test_it_prices_a_session_of_a_single_second() -> None:
     t = tariff(element((Dimension.FLAT, "1"), (Dimension.TIME, "3600")))
     start = datetime(2024, 6, 3, 8, tzinfo=UTC)
     samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(seconds=1), D("0.003"), True)]
@@ -237,13 +244,13 @@ def test_it_prices_a_session_of_a_single_second():
     assert abs(result.total_time * 3600 - 1) < D("1e-30")
 
 
-def test_it_charges_the_start_fee_for_a_session_of_a_single_sample():
+def test_it_charges_the_start_fee_for_a_session_of_a_single_sample() -> None:
     t = tariff(element((Dimension.FLAT, "1"), (Dimension.TIME, "3600")))
     result = price_session(t, [MeterSample(datetime(2024, 6, 3, 8, tzinfo=UTC), D(5), True)], time_zone=AMS)
     assert cost(result) == D(1)
 
 
-def test_it_rounds_only_at_the_end_with_the_rounding_mode_asked_for():
+def test_it_rounds_only_at_the_end_with_the_rounding_mode_asked_for() -> None:
     t = tariff(element((Dimension.ENERGY, "0.125")))
     samples = charging(local("2024-06-03T10:00"), 1, "1")
     assert price_session(t, samples, time_zone=AMS).total_cost.before_taxes == D("0.13")
@@ -251,7 +258,7 @@ def test_it_rounds_only_at_the_end_with_the_rounding_mode_asked_for():
     assert even.total_cost.before_taxes == D("0.12")
 
 
-def test_it_rounds_yen_to_whole_units():
+def test_it_rounds_yen_to_whole_units() -> None:
     t = tariff(element((Dimension.ENERGY, "45.5")), currency="JPY")
     result = price_session(
         t, charging(local("2024-06-03T10:00", "Asia/Tokyo"), 1, "3"), time_zone="Asia/Tokyo"
@@ -259,7 +266,9 @@ def test_it_rounds_yen_to_whole_units():
     assert result.total_cost.before_taxes == D(137)
 
 
-def test_it_gives_both_ocpi_price_shapes_with_a_tax_per_rate(spec_tariff, metered):
+def test_it_gives_both_ocpi_price_shapes_with_a_tax_per_rate(
+    spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", True, None, None), (40, "0", False, None, None)])
     result = price_session(spec_tariff("2.2.1", "tariff_10_025kwh_parking_start"), samples, time_zone=AMS)
     assert result.total_cost.as_ocpi_221() == {"excl_vat": D("7.00"), "incl_vat": D("7.90")}
@@ -273,7 +282,7 @@ def test_it_gives_both_ocpi_price_shapes_with_a_tax_per_rate(spec_tariff, metere
     assert result.taxes == result.total_cost.taxes
 
 
-def test_it_leaves_incl_vat_unknown_when_a_component_has_no_vat():
+def test_it_leaves_incl_vat_unknown_when_a_component_has_no_vat() -> None:
     t = Tariff(
         id="t",
         currency="EUR",
@@ -289,7 +298,7 @@ def test_it_leaves_incl_vat_unknown_when_a_component_has_no_vat():
     assert "incl_vat" not in result.total_cost.as_ocpi_221()
 
 
-def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax():
+def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax() -> None:
     t = Tariff(
         id="t",
         currency="EUR",
@@ -302,7 +311,7 @@ def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax():
     assert result.total_cost.taxes[0].amount == D("0.63")
 
 
-def test_it_ignores_readings_that_arrive_after_the_session_ended():
+def test_it_ignores_readings_that_arrive_after_the_session_ended() -> None:
     t = tariff(element((Dimension.ENERGY, "1"), (Dimension.TIME, "6")))
     start = local("2024-06-03T10:00").astimezone(UTC)
     samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=2), D(20), True)]
@@ -313,7 +322,7 @@ def test_it_ignores_readings_that_arrive_after_the_session_ended():
         price_session(t, samples, time_zone=AMS, end=start - timedelta(seconds=1))
 
 
-def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parking():
+def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parking() -> None:
     t = tariff(
         element((Dimension.FLAT, "1"), (Dimension.ENERGY, "0.30")),
         element((Dimension.FLAT, "5"), (Dimension.PARKING_TIME, "2"), min_duration=3600),
@@ -330,7 +339,7 @@ def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parki
     assert result.total_parking_cost.before_taxes == D(2)
 
 
-def test_it_adds_amounts_keeping_unknown_taxes_unknown():
+def test_it_adds_amounts_keeping_unknown_taxes_unknown() -> None:
     known = Amount(D("1.00"), D("1.21"), (TaxAmount(D(21), D("0.21")),))
     other = Amount(D("2.00"), D("2.18"), (TaxAmount(D(9), D("0.18")),))
     assert known.plus(known) == Amount(D("2.00"), D("2.42"), (TaxAmount(D(21), D("0.42")),))
@@ -338,7 +347,7 @@ def test_it_adds_amounts_keeping_unknown_taxes_unknown():
     assert known.plus(Amount(D(1), None)).after_taxes is None
 
 
-def test_it_assumes_a_live_session_goes_on_at_the_power_it_last_had():
+def test_it_assumes_a_live_session_goes_on_at_the_power_it_last_had() -> None:
     t = tariff(element((Dimension.TIME, "1"), min_power=D(20)), element((Dimension.TIME, "3")))
     start = local("2024-06-03T10:00").astimezone(UTC)
     samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=1), D(22), True)]

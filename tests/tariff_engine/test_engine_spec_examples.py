@@ -6,6 +6,7 @@ the text win over the arithmetic in the tables).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,33 +15,40 @@ import pytest
 
 from tariffs.engine import (
     Dimension,
+    MeterSample,
     PriceComponent,
     Reservation,
     Restrictions,
+    SessionPrice,
     Tariff,
     TariffElement,
     price_session,
 )
 
 D = Decimal
+# The conftest fixtures' types.
+SpecTariff = Callable[[str, str], Tariff]
+Metered = Callable[..., tuple[list[MeterSample], datetime]]
 AMS = "Europe/Amsterdam"
 BOTH = pytest.mark.parametrize("version", ["2.2.1", "2.3.0"])
 CHARGE, PARK = True, False
 
 
-def totals(result) -> tuple[Decimal, Decimal | None]:
+def totals(result: SessionPrice) -> tuple[Decimal, Decimal | None]:
     return result.total_cost.before_taxes, result.total_cost.after_taxes
 
 
 @BOTH
-def test_it_prices_the_simple_energy_tariff(version, spec_tariff, metered):
+def test_it_prices_the_simple_energy_tariff(version: str, spec_tariff: SpecTariff, metered: Metered) -> None:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_8_simple_025kwh"), samples, time_zone=AMS)
     assert totals(result) == (D("5.00"), D("5.50"))
 
 
 @BOTH
-def test_it_adds_the_start_fee_with_its_own_vat(version, spec_tariff, metered):
+def test_it_adds_the_start_fee_with_its_own_vat(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_9_025kwh_start"), samples, time_zone=AMS)
     assert totals(result) == (D("5.50"), D("6.10"))
@@ -50,7 +58,9 @@ def test_it_adds_the_start_fee_with_its_own_vat(version, spec_tariff, metered):
 
 @BOTH
 @pytest.mark.parametrize(("kwh", "expected"), [("20", ("5.00", "5.50")), ("1", ("0.50", "0.55"))])
-def test_it_raises_a_cheap_session_to_the_minimum_price(version, kwh, expected, spec_tariff, metered):
+def test_it_raises_a_cheap_session_to_the_minimum_price(
+    version: str, kwh: str, expected: tuple[str, str], spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(30, kwh, CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_12_025kwh_min_price"), samples, time_zone=AMS)
     assert totals(result) == (D(expected[0]), D(expected[1]))
@@ -58,7 +68,9 @@ def test_it_raises_a_cheap_session_to_the_minimum_price(version, kwh, expected, 
 
 
 @BOTH
-def test_it_bills_parking_per_quarter_hour_after_charging(version, spec_tariff, metered):
+def test_it_bills_parking_per_quarter_hour_after_charging(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", CHARGE, None, None), (40, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_10_025kwh_parking_start"), samples, time_zone=AMS)
     assert totals(result) == (D("7.00"), D("7.90"))
@@ -67,7 +79,9 @@ def test_it_bills_parking_per_quarter_hour_after_charging(version, spec_tariff, 
 
 @BOTH
 @pytest.mark.parametrize(("kwh", "expected"), [("50", ("10.00", "11.00")), ("30", ("8.00", "8.85"))])
-def test_it_caps_an_expensive_session_at_the_maximum_price(version, kwh, expected, spec_tariff, metered):
+def test_it_caps_an_expensive_session_at_the_maximum_price(
+    version: str, kwh: str, expected: tuple[str, str], spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2019-06-03T10:00", [(120, kwh, CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_6_025kwh_start_max_price"), samples, time_zone=AMS)
     assert totals(result) == (D(expected[0]), D(expected[1]))
@@ -75,28 +89,36 @@ def test_it_caps_an_expensive_session_at_the_maximum_price(version, kwh, expecte
 
 
 @BOTH
-def test_it_bills_charging_time_but_not_parking_when_only_time_is_priced(version, spec_tariff, metered):
+def test_it_bills_charging_time_but_not_parking_when_only_time_is_priced(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(150, "30", CHARGE, None, None), (30, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_1_simple_2hour"), samples, time_zone=AMS)
     assert totals(result) == (D("5.00"), D("5.50"))
 
 
 @BOTH
-def test_it_rounds_parking_up_to_five_minutes_with_three_euro_charging(version, spec_tariff, metered):
+def test_it_rounds_parking_up_to_five_minutes_with_three_euro_charging(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(150, "30", CHARGE, None, None), (42, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_13_simple_3hour_5parking"), samples, time_zone=AMS)
     assert totals(result) == (D("11.25"), D("12.75"))
 
 
 @BOTH
-def test_it_prices_the_ad_hoc_tariff_with_alternative_texts(version, spec_tariff, metered):
+def test_it_prices_the_ad_hoc_tariff_with_alternative_texts(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(150, "30", CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_2_alt_text"), samples, time_zone=AMS)
     assert totals(result) == (D("4.75"), D("5.00"))
 
 
 @BOTH
-def test_it_rounds_energy_up_to_the_step_of_a_tenth_kwh(version, spec_tariff, metered):
+def test_it_rounds_energy_up_to_the_step_of_a_tenth_kwh(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     # The 2.3.0 table says 5.11 / 5.61 but leaves out the step rounding its own text applies.
     samples, _ = metered("2024-06-03T10:00", [(60, "20.45", CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_3_alt_url"), samples, time_zone=AMS)
@@ -106,7 +128,9 @@ def test_it_rounds_energy_up_to_the_step_of_a_tenth_kwh(version, spec_tariff, me
 
 
 @BOTH
-def test_it_prices_the_complex_tariff_on_a_monday_morning(version, spec_tariff, metered):
+def test_it_prices_the_complex_tariff_on_a_monday_morning(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered(
         "2024-06-03T09:30",
         [(165, "20", CHARGE, D(16), None), (42, "0", PARK, D(0), None)],
@@ -121,8 +145,8 @@ def test_it_prices_the_complex_tariff_on_a_monday_morning(version, spec_tariff, 
 
 @BOTH
 def test_it_prices_the_complex_tariff_on_a_saturday_afternoon_with_corrected_arithmetic(
-    version, spec_tariff, metered
-):
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     # README: 114 min x EUR 1.25/h is 2.375, so 12.375 / 13.975 rather than the table's 12.28 / 13.861.
     samples, _ = metered(
         "2024-06-08T13:30",
@@ -137,20 +161,24 @@ def test_it_prices_the_complex_tariff_on_a_saturday_afternoon_with_corrected_ari
 
 
 @BOTH
-def test_it_charges_nothing_on_the_free_of_charge_tariff(version, spec_tariff, metered):
+def test_it_charges_nothing_on_the_free_of_charge_tariff(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", CHARGE, None, None), (30, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_5_free_of_charge"), samples, time_zone=AMS)
     assert result.total_cost.before_taxes == D("0.00")
 
 
-def _reserved(metered, minutes: int):
+def _reserved(metered: Metered, minutes: int) -> tuple[list[MeterSample], Reservation]:
     samples, _ = metered("2024-06-03T10:00", [(60, "20", CHARGE, None, None)])
     start = samples[0].timestamp
     return samples, Reservation(start - timedelta(minutes=minutes), start, expired=False)
 
 
 @BOTH
-def test_it_adds_reservation_time_before_the_session(version, spec_tariff, metered):
+def test_it_adds_reservation_time_before_the_session(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, reservation = _reserved(metered, 15)
     result = price_session(
         spec_tariff(version, "tariff_15_reservation_5_euro_per_hour"),
@@ -164,7 +192,9 @@ def test_it_adds_reservation_time_before_the_session(version, spec_tariff, meter
 
 
 @BOTH
-def test_it_adds_a_reservation_fee_and_rounds_reservation_time_to_its_step(version, spec_tariff, metered):
+def test_it_adds_a_reservation_fee_and_rounds_reservation_time_to_its_step(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, reservation = _reserved(metered, 13)
     result = price_session(
         spec_tariff(version, "tariff_16_reservation_2_euro_fee_5_euro_per_hour"),
@@ -185,7 +215,9 @@ def test_it_adds_a_reservation_fee_and_rounds_reservation_time_to_its_step(versi
         ("tariff_18_reservation_with_expire_time", ("7.00", "7.90")),
     ],
 )
-def test_it_bills_a_used_reservation_without_the_expiry_price(version, name, expected, spec_tariff, metered):
+def test_it_bills_a_used_reservation_without_the_expiry_price(
+    version: str, name: str, expected: tuple[str, str], spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, reservation = _reserved(metered, 22)
     result = price_session(spec_tariff(version, name), samples, time_zone=AMS, reservation=reservation)
     assert totals(result) == (D(expected[0]), D(expected[1]))
@@ -200,8 +232,8 @@ def test_it_bills_a_used_reservation_without_the_expiry_price(version, name, exp
     ],
 )
 def test_it_bills_an_expired_reservation_with_the_expiry_elements_first(
-    version, name, minutes, expected, spec_tariff
-):
+    version: str, name: str, minutes: int, expected: tuple[str, str], spec_tariff: SpecTariff
+) -> None:
     start = datetime(2024, 6, 3, 10, tzinfo=ZoneInfo(AMS))
     reservation = Reservation(start, start + timedelta(minutes=minutes), expired=True)
     result = price_session(spec_tariff(version, name), [], time_zone=AMS, reservation=reservation)
@@ -211,7 +243,9 @@ def test_it_bills_an_expired_reservation_with_the_expiry_elements_first(
 
 
 @BOTH
-def test_it_prices_energy_by_instantaneous_power(version, spec_tariff, metered):
+def test_it_prices_energy_by_instantaneous_power(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered(
         "2024-06-03T10:00",
         [(10, "1", CHARGE, None, D(6)), (50, "40", CHARGE, None, D(48)), (8, "0.5", CHARGE, None, D(4))],
@@ -223,7 +257,9 @@ def test_it_prices_energy_by_instantaneous_power(version, spec_tariff, metered):
 
 
 @BOTH
-def test_it_makes_the_first_half_hour_free_by_max_duration(version, spec_tariff, metered):
+def test_it_makes_the_first_half_hour_free_by_max_duration(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(30, "5", CHARGE, None, None), (10, "1.2", CHARGE, None, None)])
     result = price_session(
         spec_tariff(version, "tariffrestriction_example_max_duration"), samples, time_zone=AMS
@@ -235,7 +271,9 @@ def test_it_makes_the_first_half_hour_free_by_max_duration(version, spec_tariff,
 
 
 @BOTH
-def test_it_rounds_only_parking_when_charging_crosses_17_00(version, spec_tariff, metered):
+def test_it_rounds_only_parking_when_charging_crosses_17_00(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T16:55", [(10, "2", CHARGE, None, None), (2, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_14_step_size"), samples, time_zone=AMS)
     assert result.total_cost.before_taxes == D("0.55")
@@ -243,7 +281,9 @@ def test_it_rounds_only_parking_when_charging_crosses_17_00(version, spec_tariff
 
 
 @BOTH
-def test_it_rounds_the_session_time_with_the_step_of_the_last_element(version, spec_tariff, metered):
+def test_it_rounds_the_session_time_with_the_step_of_the_last_element(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T16:35", [(35, "5", CHARGE, None, None)])
     result = price_session(spec_tariff(version, "tariff_14_step_size"), samples, time_zone=AMS)
     assert result.total_cost.before_taxes == D("1.30")
@@ -251,7 +291,9 @@ def test_it_rounds_the_session_time_with_the_step_of_the_last_element(version, s
 
 
 @BOTH
-def test_it_rounds_the_billable_parking_before_parking_becomes_free(version, spec_tariff, metered):
+def test_it_rounds_the_billable_parking_before_parking_becomes_free(
+    version: str, spec_tariff: SpecTariff, metered: Metered
+) -> None:
     # 2.2.1 says 0.80 by pricing parking at 2.40/h; 2.3.0 corrects it to 0.73 (README).
     samples, _ = metered("2024-06-03T19:40", [(12, "2", CHARGE, None, None), (20, "0", PARK, None, None)])
     result = price_session(spec_tariff(version, "tariff_14_step_size"), samples, time_zone=AMS)
@@ -276,7 +318,7 @@ def _two_rate_tariff(dimension: Dimension, before: str, after: str, step: int) -
     )
 
 
-def test_it_rounds_parking_but_not_the_charging_before_it(metered):
+def test_it_rounds_parking_but_not_the_charging_before_it(metered: Metered) -> None:
     tariff = Tariff(
         id="t",
         currency="EUR",
@@ -294,7 +336,7 @@ def test_it_rounds_parking_but_not_the_charging_before_it(metered):
     assert [line.volume * 60 for line in result.cost_lines] == [D(21), D(10)]
 
 
-def test_it_rounds_the_session_energy_not_the_energy_after_17_00(metered):
+def test_it_rounds_the_session_energy_not_the_energy_after_17_00(metered: Metered) -> None:
     samples, _ = metered(
         "2024-06-03T16:00", [(60, "4.3", CHARGE, None, None), (20, "1.1", CHARGE, None, None)]
     )
@@ -303,14 +345,14 @@ def test_it_rounds_the_session_energy_not_the_energy_after_17_00(metered):
     assert result.total_cost_exact.before_taxes == D("1.184")
 
 
-def test_it_rounds_the_session_time_not_the_time_after_17_00(metered):
+def test_it_rounds_the_session_time_not_the_time_after_17_00(metered: Metered) -> None:
     samples, _ = metered("2024-06-03T16:54", [(28, "5", CHARGE, None, None)])
     result = price_session(_two_rate_tariff(Dimension.TIME, "5", "7", 600), samples, time_zone=AMS)
     assert [line.volume * 60 for line in result.cost_lines] == [D(6), D(24)]
     assert result.total_cost.before_taxes == D("3.30")
 
 
-def test_it_rounds_16_minutes_of_parking_to_20_and_leaves_21_minutes_charging(metered):
+def test_it_rounds_16_minutes_of_parking_to_20_and_leaves_21_minutes_charging(metered: Metered) -> None:
     tariff = Tariff(
         id="t",
         currency="EUR",
@@ -328,7 +370,9 @@ def test_it_rounds_16_minutes_of_parking_to_20_and_leaves_21_minutes_charging(me
     assert [line.volume * 60 for line in result.cost_lines] == [D(21), D(20)]
 
 
-def test_it_leaves_the_tax_unknown_for_a_north_american_tariff_without_vat(spec_tariff, metered):
+def test_it_leaves_the_tax_unknown_for_a_north_american_tariff_without_vat(
+    spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(150, "30", CHARGE, None, None)], zone="America/Toronto")
     result = price_session(
         spec_tariff("2.3.0", "tariff_19_simple_north_american_exclusive"),
@@ -340,7 +384,9 @@ def test_it_leaves_the_tax_unknown_for_a_north_american_tariff_without_vat(spec_
     assert result.total_cost.as_ocpi_221() == {"excl_vat": D("5.00")}
 
 
-def test_it_knows_only_the_inclusive_amount_of_a_tax_inclusive_tariff_without_vat(spec_tariff, metered):
+def test_it_knows_only_the_inclusive_amount_of_a_tax_inclusive_tariff_without_vat(
+    spec_tariff: SpecTariff, metered: Metered
+) -> None:
     samples, _ = metered("2024-06-03T10:00", [(150, "30", CHARGE, None, None)], zone="America/Toronto")
     result = price_session(
         spec_tariff("2.3.0", "tariff_20_simple_north_american_inclusive"),
@@ -356,7 +402,9 @@ def test_it_knows_only_the_inclusive_amount_of_a_tax_inclusive_tariff_without_va
 @pytest.mark.parametrize(
     ("step", "billed_wh", "cost"), [(1, 116, "0.029"), (25, 125, "0.03125"), (500, 500, "0.125")]
 )
-def test_it_bills_115_2_wh_in_steps_of_the_energy_component(step, billed_wh, cost, metered):
+def test_it_bills_115_2_wh_in_steps_of_the_energy_component(
+    step: int, billed_wh: int, cost: str, metered: Metered
+) -> None:
     tariff = Tariff(
         id="wh",
         currency="EUR",
@@ -371,7 +419,9 @@ def test_it_bills_115_2_wh_in_steps_of_the_energy_component(step, billed_wh, cos
 @pytest.mark.parametrize(
     ("dimension", "charging"), [(Dimension.TIME, CHARGE), (Dimension.PARKING_TIME, PARK)]
 )
-def test_it_bills_time_in_blocks_of_five_minutes(dimension, charging, metered):
+def test_it_bills_time_in_blocks_of_five_minutes(
+    dimension: Dimension, charging: bool, metered: Metered
+) -> None:
     tariff = Tariff(
         id="s", currency="EUR", elements=(TariffElement((PriceComponent(dimension, D(6), 300),)),)
     )
