@@ -7,6 +7,23 @@ element whose restrictions all hold (mod_tariffs, Tariff object); consecutive se
 same components become one charging period. step_size is then applied once per session per
 dimension group (mod_cdrs, CDR object, "step_size"), taxes are computed per component and
 min/max price applied to the total, and only the reported figures are rounded.
+
+Readings of the spec where it leaves room, chosen here:
+
+- FLAT is charged once per session (and once per reservation), from the first instant at which
+  an element with a FLAT component matches; it counts as a parking fee when its element prices
+  only PARKING_TIME besides it, else as a fixed cost (mod_cdrs, CDR object, total_*_cost).
+- Restrictions are evaluated per instant: day_of_week and dates are those of the instant's local
+  day. A wall time skipped by DST means the transition; a repeated one its first occurrence.
+- Between samples energy is linear; the state (charging, power, current) is the earlier
+  sample's. An unreported power is the interval's average; an unreported current makes a
+  current restriction fail.
+- Reservation time (RESERVATION_TIME) is priced only by reservation elements, session time only
+  by the others; its duration restrictions count from the booking; its step_size is applied on
+  its own. For an expired reservation RESERVATION_EXPIRES elements come first.
+- A priced component at 0.00 still counts as the "last relevant" one for step_size.
+- A price limit given only before taxes is applied after taxes too, at the session's own ratio
+  of after to before taxes; the subtotals are not adjusted, only the total and its taxes.
 """
 
 from __future__ import annotations
