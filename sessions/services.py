@@ -10,6 +10,7 @@ a replayed event finds the transition already made and changes nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -38,13 +39,7 @@ from sessions.models import (
 from sessions.signals import cdr_created, session_changed
 from tariffs import engine
 from tariffs.models import Tariff, TariffType
-from tariffs.pricing import (
-    amount_columns,
-    charging_periods_json,
-    price_readings,
-    tariff_for_connector,
-    tariff_snapshot,
-)
+from tariffs.pricing import amount_columns, charging_periods_json, price_readings, tariff_for_connector
 
 logger = logging.getLogger(__name__)
 
@@ -632,6 +627,15 @@ def cdr_location_snapshot(session: ChargingSession) -> dict[str, Any]:
         if getattr(location, field):
             snapshot[field] = getattr(location, field)
     return snapshot
+
+
+def tariff_snapshot(tariff: Tariff) -> dict[str, Any]:
+    """The tariff as it is now, for the CDR: the same canonical (2.3.0-shaped) form as the Tariffs
+    module serves, written to JSON (numbers exact in the text, read back as JSON numbers)."""
+    from ocpi_api.formatting import dumps
+    from ocpi_api.modules.tariffs import tariff_canonical
+
+    return json.loads(dumps(tariff_canonical(tariff)))
 
 
 def _invoice_reference(party: Party, cdr_id: str) -> str:

@@ -2,8 +2,7 @@
 
 The engine (``tariffs.engine``) knows nothing of Django; this module converts ``Tariff`` and
 ``TariffElement`` rows, the location's time zone and a session's meter readings into its input
-types, and renders what is stored on a session or a CDR (charging periods, amounts, taxes, the
-tariff snapshot).
+types, and renders what is stored on a session or a CDR (charging periods, amounts, taxes).
 """
 
 from __future__ import annotations
@@ -131,8 +130,18 @@ def session_price(session: ChargingSession, *, end: datetime | None = None) -> e
 
 
 def _number(value: Decimal) -> str:
-    """A Decimal for a JSON field: a string, so that storage never goes through a float."""
+    """A money figure for a JSON field: a string, so that storage never goes through a float."""
     return format(value.normalize(), "f")
+
+
+def _volume(value: Decimal) -> int | float:
+    """A charging period volume (kWh, hours, kW, A) as a JSON number, as OCPI's schemas require.
+
+    Volumes are reported, not billed (the price comes from the readings), so a float's last digit
+    cannot change what is charged.
+    """
+    rounded = value.quantize(Decimal("0.000001"))
+    return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
 
 
 def taxes_json(amount: engine.Amount) -> list[dict[str, Any]]:
@@ -181,7 +190,7 @@ def charging_periods_json(
             if reading.timestamp >= period.start_date_time and (until is None or reading.timestamp < until)
         ]
         dimensions = [
-            {"type": dimension.type, "volume": _number(dimension.volume)}
+            {"type": dimension.type, "volume": _volume(dimension.volume)}
             for dimension in period.dimensions
             if dimension.type != engine.Dimension.FLAT
         ]
@@ -189,13 +198,13 @@ def charging_periods_json(
         currents = [Decimal(r.current_a) for r in inside if r.current_a is not None]
         if powers:
             dimensions += [
-                {"type": "MIN_POWER", "volume": _number(min(powers))},
-                {"type": "MAX_POWER", "volume": _number(max(powers))},
+                {"type": "MIN_POWER", "volume": _volume(min(powers))},
+                {"type": "MAX_POWER", "volume": _volume(max(powers))},
             ]
         if currents:
             dimensions += [
-                {"type": "MIN_CURRENT", "volume": _number(min(currents))},
-                {"type": "MAX_CURRENT", "volume": _number(max(currents))},
+                {"type": "MIN_CURRENT", "volume": _volume(min(currents))},
+                {"type": "MAX_CURRENT", "volume": _volume(max(currents))},
             ]
         entry: dict[str, Any] = {
             "start_date_time": period.start_date_time.isoformat().replace("+00:00", "Z"),
@@ -207,80 +216,6 @@ def charging_periods_json(
     return rendered
 
 
-def tariff_snapshot(tariff: Tariff) -> dict[str, Any]:
-    """The tariff as it is now, in the OCPI 2.3.0 Tariff shape, for a CDR's ``tariffs``.
-
-    Prices follow ``tax_included`` as stored; numbers are strings so that the snapshot never
-    passes through a float.
-    """
-    elements: list[dict[str, Any]] = []
-    for element in tariff.elements.all():
-        components = []
-        for dimension, price, vat, step_size in element.components():
-            component: dict[str, Any] = {"type": dimension, "price": _number(price), "step_size": step_size}
-            if vat is not None:
-                component["vat"] = _number(vat)
-            components.append(component)
-        restrictions: dict[str, Any] = {}
-        for field in ("start_time", "end_time", "reservation"):
-            if getattr(element, field):
-                restrictions[field] = getattr(element, field)
-        for field in ("start_date", "end_date"):
-            if getattr(element, field) is not None:
-                restrictions[field] = getattr(element, field).isoformat()
-        for field in (
-            "min_kwh",
-            "max_kwh",
-            "min_current",
-            "max_current",
-            "min_power",
-            "max_power",
-        ):
-            if getattr(element, field) is not None:
-                restrictions[field] = _number(getattr(element, field))
-        for field in ("min_duration", "max_duration"):
-            if getattr(element, field) is not None:
-                restrictions[field] = getattr(element, field)
-        if element.day_of_week:
-            restrictions["day_of_week"] = list(element.day_of_week)
-        entry: dict[str, Any] = {"price_components": components}
-        if restrictions:
-            entry["restrictions"] = restrictions
-        elements.append(entry)
-    snapshot: dict[str, Any] = {
-        "country_code": tariff.party.country_code,
-        "party_id": tariff.party.party_id,
-        "id": tariff.tariff_id,
-        "currency": tariff.currency,
-        "tax_included": tariff.tax_included,
-        "elements": elements,
-        "last_updated": tariff.last_updated.isoformat().replace("+00:00", "Z"),
-    }
-    if tariff.type:
-        snapshot["type"] = tariff.type
-    for name, before, after in (
-        ("min_price", tariff.min_price_excl_vat, tariff.min_price_incl_vat),
-        ("max_price", tariff.max_price_excl_vat, tariff.max_price_incl_vat),
-    ):
-        if before is not None:
-            limit = {"before_taxes": _number(before)}
-            if after is not None:
-                limit["after_taxes"] = _number(after)
-            snapshot[name] = limit
-    if tariff.preauthorize_amount is not None:
-        snapshot["preauthorize_amount"] = _number(tariff.preauthorize_amount)
-    alt_texts = [{"language": text.language, "text": text.text} for text in tariff.alt_texts.all()]
-    if alt_texts:
-        snapshot["tariff_alt_text"] = alt_texts
-    if tariff.tariff_alt_url:
-        snapshot["tariff_alt_url"] = tariff.tariff_alt_url
-    for field in ("start_date_time", "end_date_time"):
-        value = getattr(tariff, field)
-        if value is not None:
-            snapshot[field] = value.isoformat().replace("+00:00", "Z")
-    return snapshot
-
-
 __all__ = [
     "amount_columns",
     "charging_periods_json",
@@ -290,6 +225,5 @@ __all__ = [
     "price_readings",
     "session_price",
     "tariff_for_connector",
-    "tariff_snapshot",
     "taxes_json",
 ]

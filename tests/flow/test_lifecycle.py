@@ -288,7 +288,7 @@ def test_the_stop_completes_the_session_and_the_cdr_total_equals_the_last_live_t
     assert cdr.cdr_token["uid"] == "PTR-CARD-0001"
     assert cdr.cdr_location["evse_uid"] == site.evse.uid
     assert cdr.tariffs[0]["id"] == site.tariff.tariff_id
-    assert cdr.tariffs[0]["elements"][0]["price_components"][0]["price"] == "0.4"
+    assert cdr.tariffs[0]["elements"][0]["price_components"][0]["price"] == 0.4
     assert cdr.invoice_reference_id == ""  # Payter invoices by default
     site.evse.refresh_from_db()
     assert site.evse.status == EvseStatus.AVAILABLE
