@@ -112,10 +112,10 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
                     "currency",
                     ("total_cost_excl_vat", "total_cost_incl_vat"),
                     "total_cost_taxes_pretty",
-                    "charging_periods_pretty",
                 )
             },
         ),
+        ("Charging periods", {"classes": ("collapse",), "fields": ("charging_periods_pretty",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChargingSession]:
