@@ -391,3 +391,28 @@ def test_every_inbound_request_is_logged_with_bounded_bodies(ocpi_client_for, pa
     assert len(entry.response_body) < 100
     rejected = InboundRequestLog.objects.exclude(pk=entry.pk).get()
     assert (rejected.partner, rejected.http_status, rejected.ocpi_status) == (None, 401, 2000)
+
+
+@pytest.mark.parametrize("module", ["tariffs", "sessions", "cdrs"])
+def test_other_list_queries_do_not_grow_with_the_page_size(ocpi_client_for, partner, party, module):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def seed(count: int) -> None:
+        for _ in range(count):
+            tariff = TariffFactory(party=party)
+            TariffElementFactory(tariff=tariff)
+            TariffAltTextFactory(tariff=tariff)
+            connector = ConnectorFactory(evse=EvseFactory(location=LocationFactory(party=party)))
+            CdrFactory(session=ChargingSessionFactory(connector=connector, partner=partner))
+
+    client = ocpi_client_for(partner)
+    url = f"/ocpi/2.3.0/{module}?date_from=2000-01-01T00:00:00Z"
+    seed(2)
+    with CaptureQueriesContext(connection) as small:
+        _get(client, url)
+    seed(20)
+    with CaptureQueriesContext(connection) as large:
+        _r, body = _get(client, url)
+    assert len(body["data"]) >= 22
+    assert len(large) == len(small)
