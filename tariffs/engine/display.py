@@ -8,7 +8,7 @@ tariff_alt_text) it carries extra information beside the elements, not a replace
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from tariffs.engine.model import (
@@ -24,6 +24,7 @@ from tariffs.engine.money import HUNDRED, MINOR_UNITS
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 _MIN_PER_MINUTE = Decimal("0.05")
+_DISPLAY_QUANTUM = Decimal("0.0001")
 
 
 class _Words(NamedTuple):
@@ -309,7 +310,11 @@ def _conditions(r: Restrictions | None, words: _Words, language: str) -> list[st
 
 def _price(component: PriceComponent, tariff: Tariff, with_taxes: bool) -> Decimal:
     if with_taxes and tariff.tax_included is TaxIncluded.NO and component.vat is not None:
-        return component.price * (HUNDRED + component.vat) / HUNDRED
+        # A unit price with VAT added can run to many digits (1.90 at 5.2 % is 1.9988); four
+        # decimals is as precise as a price display needs to be.
+        return (component.price * (HUNDRED + component.vat) / HUNDRED).quantize(
+            _DISPLAY_QUANTUM, ROUND_HALF_UP
+        )
     return component.price
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from tariffs.engine import (
+    DayOfWeek,
     Dimension,
     DisplayText,
     MeterSample,
@@ -169,3 +170,48 @@ def test_it_tells_when_to_stop_before_the_tariffs_preauthorised_amount() -> None
     # EUR 0.60/kWh incl. VAT at 22 kW: EUR 30 is 50 kWh, after 8181.8 s.
     when = time_to_reach(tariff, running(10, "22"), tariff.preauthorize_amount, time_zone="Europe/Amsterdam")
     assert when == START + timedelta(seconds=8182)
+
+
+@pytest.mark.parametrize(
+    ("language", "fragments"),
+    [
+        (
+            "en",
+            [
+                "from 20 kWh",
+                "below 7.4 kW",
+                "at 16 A or more",
+                "from 2025-01-01",
+                "before 2025-07-01",
+                "on Sat",
+            ],
+        ),
+        (
+            "nl",
+            ["vanaf 20 kWh", "onder 7,4 kW", "vanaf 16 A", "vanaf 2025-01-01", "vóór 2025-07-01", "op za"],
+        ),
+        ("de", ["ab 20 kWh", "unter 7,4 kW", "ab 16 A", "ab 2025-01-01", "vor 2025-07-01", "Sa"]),
+        ("fr", ["à partir de 20 kWh", "sous 7,4 kW", "à partir de 16 A", "avant le 2025-07-01", "sam"]),
+    ],
+)
+def test_it_describes_every_restriction_in_each_language(language: str, fragments: list[str]) -> None:
+    tariff = Tariff(
+        id="t",
+        currency="EUR",
+        elements=(
+            TariffElement(
+                (PriceComponent(Dimension.ENERGY, D("0.25")),),
+                Restrictions(
+                    min_kwh=D(20),
+                    max_power=D("7.4"),
+                    min_current=D(16),
+                    start_date=date(2025, 1, 1),
+                    end_date=date(2025, 7, 1),
+                    day_of_week=(DayOfWeek.SATURDAY,),
+                ),
+            ),
+        ),
+    )
+    (line,) = price_lines(tariff, language)
+    for fragment in fragments:
+        assert fragment in line
