@@ -1,7 +1,7 @@
-"""Load OCPI Location and Tariff objects into our models (imports from another platform).
+"""Load OCPI Locations, Tariffs, Sessions and CDRs into our models (imports from another platform).
 
-The inverse of the serializers: what ``location_import`` and ``tariff_import`` store,
-``serialize_location`` and ``serialize_tariff`` write back with the same meaning (the tests
+The inverse of the serializers: what the ``*_import`` functions store, the ``serialize_*``
+functions write back with the same meaning (the tests
 check this with the specification's own examples). Every model is ``full_clean``-ed, so bad
 input raises ``ValidationError`` and, inside the transaction, nothing is half-written.
 Timestamps (``last_updated``) are kept as given.
@@ -9,6 +9,7 @@ Timestamps (``last_updated``) are kept as given.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 from django.db import transaction
 
 from locations.models import Connector, Evse, Location, RegularHours
+from ocpi_api.formatting import dumps
 from ocpi_api.versions import V2_2_1
-from partners.models import Party
+from partners.models import Partner, Party
+from sessions.models import Cdr, ChargingSession
 from tariffs.models import DIMENSION_PREFIXES, Tariff, TariffAltText, TariffElement, TaxIncluded
 
 
@@ -192,3 +195,122 @@ def tariff_import(data: dict[str, Any], *, party: Party, version: str) -> Tariff
             setattr(element, f"{prefix}_step_size", component["step_size"])
         _clean_save(element)
     return tariff
+
+
+def _price(value: dict[str, Any] | None) -> tuple[Decimal | None, Decimal | None, list[dict[str, str]]]:
+    """(excl, incl, tax lines) from a 2.2.1 Price {excl_vat, incl_vat} or a 2.3.0 Price {before_taxes, taxes}.
+
+    Tax lines are kept as JSON with amounts as strings (exact decimals).
+    """
+    if not value:
+        return None, None, []
+    if "before_taxes" in value:
+        excl = Decimal(str(value["before_taxes"]))
+        lines = []
+        for line in value.get("taxes") or []:
+            kept = {"name": str(line["name"]), "amount": str(Decimal(str(line["amount"])))}
+            if line.get("account_number"):
+                kept["account_number"] = str(line["account_number"])
+            if line.get("percentage") is not None:
+                kept["percentage"] = str(Decimal(str(line["percentage"])))
+            lines.append(kept)
+        return excl, excl + sum((Decimal(line["amount"]) for line in lines), Decimal(0)), lines
+    return _decimal(value.get("excl_vat")), _decimal(value.get("incl_vat")), []
+
+
+def tariff_snapshot(data: dict[str, Any], version: str) -> dict[str, Any]:
+    """A tariff as a CDR keeps it: our 2.3.0 shape (2.2.1 prices exclude VAT: tax_included NO)."""
+    snapshot = dict(data)
+    for key in ("min_price", "max_price"):
+        if snapshot.get(key):
+            excl, incl = _price_limit(snapshot[key])
+            snapshot[key] = {"before_taxes": excl} | ({"after_taxes": incl} if incl is not None else {})
+    if version == V2_2_1 or not snapshot.get("tax_included"):
+        snapshot["tax_included"] = TaxIncluded.NO
+    return json.loads(dumps(snapshot))
+
+
+def _token_fields(data: dict[str, Any]) -> dict[str, Any]:
+    token = data["cdr_token"]
+    return {
+        "token_country_code": token["country_code"],
+        "token_party_id": token["party_id"],
+        "token_uid": token["uid"],
+        "token_type": token["type"],
+        "token_contract_id": token["contract_id"],
+        "auth_method": data["auth_method"],
+        "authorization_reference": data.get("authorization_reference") or "",
+        "meter_id": data.get("meter_id") or "",
+        "currency": data["currency"],
+    }
+
+
+@transaction.atomic
+def session_import(data: dict[str, Any], *, party: Party, partner: Partner | None) -> ChargingSession:
+    """Create a Session from an OCPI Session (either version); its location, EVSE and connector must exist."""
+    location = Location.objects.get(party=party, location_id=data["location_id"])
+    evse = location.evses.get(uid=data["evse_uid"])
+    connector = evse.connectors.get(connector_id=data["connector_id"])
+    excl, incl, taxes = _price(data.get("total_cost"))
+    return _clean_save(
+        ChargingSession(
+            party=party,
+            partner=partner,
+            session_id=data["id"],
+            location=location,
+            evse=evse,
+            connector=connector,
+            start_date_time=_datetime(data["start_date_time"]),
+            end_date_time=_datetime(data.get("end_date_time")),
+            kwh=Decimal(str(data["kwh"])),
+            charging_periods=json.loads(dumps(data.get("charging_periods") or [])),
+            total_cost_excl_vat=excl,
+            total_cost_incl_vat=incl,
+            total_cost_taxes=taxes,
+            status=data["status"],
+            last_updated=_datetime(data.get("last_updated")) or datetime.now(tz=UTC),
+            **_token_fields(data),
+        )
+    )
+
+
+@transaction.atomic
+def cdr_import(data: dict[str, Any], *, party: Party, partner: Partner | None, version: str) -> Cdr:
+    """Create a CDR from an OCPI CDR of ``version`` (its session is linked when we know it)."""
+    session = None
+    if data.get("session_id"):
+        session = ChargingSession.objects.filter(party=party, session_id=data["session_id"]).first()
+    costs: dict[str, Any] = {}
+    for kind in ("", "fixed_", "energy_", "time_", "parking_", "reservation_"):
+        excl, incl, taxes = _price(data.get(f"total_{kind}cost"))
+        costs |= {
+            f"total_{kind}cost_excl_vat": excl,
+            f"total_{kind}cost_incl_vat": incl,
+            f"total_{kind}cost_taxes": taxes,
+        }
+    cdr = Cdr(
+        party=party,
+        partner=partner,
+        cdr_id=data["id"],
+        session=session,
+        start_date_time=_datetime(data["start_date_time"]),
+        end_date_time=_datetime(data["end_date_time"]),
+        cdr_location=data["cdr_location"],
+        tariffs=[tariff_snapshot(tariff, version) for tariff in data.get("tariffs") or []],
+        charging_periods=json.loads(dumps(data["charging_periods"])),
+        signed_data=data.get("signed_data"),
+        total_energy=Decimal(str(data["total_energy"])),
+        total_time=Decimal(str(data["total_time"])),
+        total_parking_time=_decimal(data.get("total_parking_time")),
+        remark=data.get("remark") or "",
+        invoice_reference_id=data.get("invoice_reference_id") or "",
+        credit=data.get("credit"),
+        credit_reference_id=data.get("credit_reference_id") or "",
+        home_charging_compensation=data.get("home_charging_compensation"),
+        last_updated=_datetime(data.get("last_updated")) or datetime.now(tz=UTC),
+        **costs,
+        **_token_fields(data),
+    )
+    cdr.full_clean()
+    cdr.save(touch=False)
+    return cdr
