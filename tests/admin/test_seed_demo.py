@@ -85,7 +85,7 @@ def test_the_demo_covers_three_countries_three_connector_standards_and_four_lang
         assert any(element.start_time for element in tariff.elements.all())  # a time-of-day price
         assert any(element.parking_price for element in tariff.elements.all())  # an idle fee
     assert not Connector.objects.filter(tariffs=None).exists()
-    assert not Evse.objects.exclude(capabilities__contains=["CREDIT_CARD_PAYABLE"]).exists()
+    assert all("CREDIT_CARD_PAYABLE" in evse.capabilities for evse in Evse.objects.all())
 
 
 def test_the_demo_cdrs_add_up_to_the_cent() -> None:
