@@ -526,23 +526,26 @@ def _reprice(session: ChargingSession, *, end: datetime | None = None) -> engine
     return price
 
 
-def _preauthorisation_reached(session: ChargingSession) -> bool:
-    """Whether the live cost is within the margin of what was pre-authorised on the card.
+def _live_cost(session: ChargingSession) -> Decimal | None:
+    """The card is charged the amount after taxes; without taxes known, the amount before them."""
+    if session.total_cost_incl_vat is not None:
+        return session.total_cost_incl_vat
+    return session.total_cost_excl_vat
 
-    The card holds the amount after taxes (mod_tariffs: preauthorize_amount, else max_price);
-    without taxes known the amount before taxes is compared.
+
+def _preauthorisation_reached(session: ChargingSession, previous_cost: Decimal | None) -> bool:
+    """Whether to stop now so that the cost never passes what was pre-authorised on the card.
+
+    The limit is preauthorize_amount, else max_price (Tariff.preauthorization), less
+    CHARGING_PREAUTH_STOP_MARGIN. Meter values arrive in steps, so we stop once the cost has
+    reached the limit, or once one more step like the last one would pass it.
     """
-    if session.preauthorized_amount is None:
+    cost = _live_cost(session)
+    if session.preauthorized_amount is None or cost is None:
         return False
-    cost = (
-        session.total_cost_incl_vat
-        if session.total_cost_incl_vat is not None
-        else session.total_cost_excl_vat
-    )
-    if cost is None:
-        return False
-    margin = Decimal(str(settings.CHARGING_PREAUTH_STOP_MARGIN))
-    return cost >= session.preauthorized_amount - margin
+    limit = session.preauthorized_amount - Decimal(str(settings.CHARGING_PREAUTH_STOP_MARGIN))
+    step = max(cost - (previous_cost or Decimal(0)), Decimal(0))
+    return cost >= limit or cost + step > limit
 
 
 @transaction.atomic
@@ -553,14 +556,15 @@ def session_meter_values(*, session: ChargingSession, values: Iterable[MeterValu
         raise SessionStateError(
             f"Session {session.session_id} is {session.status}; it takes no meter values."
         )
+    previous_cost = _live_cost(session)
     _add_readings(session, values)
     _reprice(session)
     notify_session_changed(session)
-    if session.stop_requested_at is None and _preauthorisation_reached(session):
+    if session.stop_requested_at is None and _preauthorisation_reached(session, previous_cost):
         session.stop_requested_at = timezone.now()
         session.stop_reason = (
-            f"Cost {session.total_cost_incl_vat or session.total_cost_excl_vat} {session.currency} reached "
-            f"the pre-authorised {session.preauthorized_amount} less the margin."
+            f"Cost {_live_cost(session)} {session.currency} is about to reach the pre-authorised "
+            f"{session.preauthorized_amount} (less the margin)."
         )
         session.save(update_fields=["stop_requested_at", "stop_reason"])
         from chargers.tasks import charger_session_stop

@@ -328,22 +328,22 @@ def test_a_cpo_that_invoices_puts_an_invoice_reference_in_the_cdr(
 def test_the_session_stops_itself_before_it_costs_more_than_was_preauthorised(
     db: None, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
 ) -> None:
-    site = make_site(preauthorize_amount=Decimal("5.00"))  # 0.484 per kWh incl. VAT
+    site = make_site(preauthorize_amount=Decimal("5.00"))  # 0.484 per kWh incl. VAT; stop at 4.50
     session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
     begin = session.start_date_time
 
-    with django_capture_on_commit_callbacks(execute=True):
-        session_meter_values(session=session, values=[MeterValue(begin + timedelta(minutes=10), Decimal(8))])
-    session.refresh_from_db()
-    assert session.status == SessionStatus.ACTIVE
-    assert session.stop_requested_at is None
+    reports = 0
+    while session.status == SessionStatus.ACTIVE and reports < 10:
+        reports += 1  # 2 kWh (0.968 incl. VAT) every 10 minutes
+        with django_capture_on_commit_callbacks(execute=True):
+            session_meter_values(
+                session=session,
+                values=[MeterValue(begin + timedelta(minutes=10 * reports), Decimal(2 * reports))],
+            )
+        session.refresh_from_db()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        session_meter_values(
-            session=session, values=[MeterValue(begin + timedelta(minutes=20), Decimal("9.5"))]
-        )
-
-    session.refresh_from_db()
+    # After 4 reports the cost is 3.87 and a 5th would make it 4.84, past 4.50: it stops at once.
+    assert reports == 4
     assert session.status == SessionStatus.COMPLETED
     assert "pre-authorised" in session.stop_reason
     cdr = Cdr.objects.get()
