@@ -89,7 +89,8 @@ class TokenView(OcpiView):
     def _identity(self, request: Request, country_code: str, party_id: str) -> str:
         owned = {(role.country_code, role.party_id) for role in self.partner.roles.all()}
         if (country_code, party_id) not in owned:
-            # A partner writes and reads only its own tokens (mod_tokens: the eMSP owns them).
+            # Tokens are Client Owned Objects: a country_code/party_id that is not one of the
+            # partner's roles may be answered 404 (transport_and_format, "Client Owned Object Push").
             raise UnknownObject(f"No token of {country_code}*{party_id} is known for this partner.")
         token_type = request.query_params.get("type", Token.TokenType.RFID)
         if token_type not in Token.TokenType.values:

@@ -6,23 +6,20 @@ Both accept token A and token C. The endpoints listed for a version come from th
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ocpi_api.transport.authentication import TokenAOrCRequired
 from ocpi_api.transport.envelope import ocpi_response
+from ocpi_api.transport.pagination import public_url_for_path
 from ocpi_api.transport.views import OcpiView
 from ocpi_api.versions import SUPPORTED_VERSIONS, installed_endpoints
 
 
 def public_url(url_name: str, **kwargs: str) -> str:
     """An absolute URL under OCPI_BASE_URL (what partners store and call)."""
-    relative = reverse(f"ocpi:{url_name}", kwargs=kwargs or None)
-    base = settings.OCPI_BASE_URL.rstrip("/")
-    # OCPI_BASE_URL ends with the mount point /ocpi, which reverse() also yields.
-    return base.removesuffix("/ocpi") + relative
+    return public_url_for_path(reverse(f"ocpi:{url_name}", kwargs=kwargs or None))
 
 
 class VersionListView(OcpiView):

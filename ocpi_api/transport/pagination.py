@@ -36,6 +36,15 @@ def parse_datetime_param(name: str, value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def public_url_for_path(path: str) -> str:
+    """The URL partners use for one of our /ocpi/ paths: under OCPI_BASE_URL, as in version details.
+
+    Not the Host of the request: behind a TLS-terminating proxy that would give an internal
+    host or plain http.
+    """
+    return settings.OCPI_BASE_URL.rstrip("/") + path.removeprefix("/ocpi")
+
+
 def _int_param(name: str, value: str, minimum: int) -> int:
     try:
         number = int(value)
@@ -97,6 +106,6 @@ def paginate(request: Request, queryset: QuerySet[Any], page_request: PageReques
         params = {key: request.query_params.getlist(key) for key in request.query_params}
         params["offset"] = [str(start + len(objects))]
         params["limit"] = [str(page_request.limit)]
-        base = request.build_absolute_uri(request.path)
+        base = public_url_for_path(request.path)
         headers["Link"] = f'<{base}?{urlencode(params, doseq=True)}>; rel="next"'
     return Page(objects=objects, total=total, headers=headers)

@@ -30,6 +30,8 @@ class OcpiView(APIView):
     renderer_classes = (OcpiJSONRenderer,)
     parser_classes = (JSONParser,)
     schema = OcpiAutoSchema()
+    # OPTIONS would answer DRF metadata outside the envelope; OCPI does not define it: 405.
+    metadata_class = None
     # Module responses carry OCPI-from/to headers (transport_and_format, "Message Routing").
     routing_headers: ClassVar[bool] = True
 

@@ -48,6 +48,12 @@ class OcpiTestClient(Client):
         return super().request(**request)
 
 
+@pytest.fixture(autouse=True)
+def ocpi_base_url(settings: Any) -> None:
+    """URLs we hand out (version details, Link next) point at the test client's host."""
+    settings.OCPI_BASE_URL = "http://testserver/ocpi"
+
+
 @pytest.fixture
 def ocpi_client_for() -> Callable[..., OcpiTestClient]:
     """``ocpi_client_for(partner)`` presents the partner's token C; ``token=`` overrides it."""

@@ -147,8 +147,9 @@ def test_unknown_paths_and_versions_are_404_in_the_envelope(ocpi_client_for, par
         assert response.json()["status_code"] == 2000
 
 
-def test_a_method_a_sender_does_not_offer_is_a_405_in_the_envelope(ocpi_client_for, partner):
-    response = ocpi_client_for(partner).post("/ocpi/2.2.1/locations", {}, content_type="application/json")
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_a_method_a_sender_does_not_offer_is_a_405_in_the_envelope(ocpi_client_for, partner, method):
+    response = getattr(ocpi_client_for(partner), method)("/ocpi/2.2.1/locations")
     assert response.status_code == 405
     assert response.json()["status_code"] == 2000
 

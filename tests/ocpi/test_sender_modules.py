@@ -315,6 +315,7 @@ def test_pages_follow_last_updated_and_keep_every_filter_in_the_next_link(
     link = response["Link"]
     assert link.endswith('>; rel="next"')
     next_url = link[1 : link.index(">")]
+    assert next_url.startswith("http://testserver/ocpi/2.2.1/locations?")  # under OCPI_BASE_URL
     assert "offset=3" in next_url
     assert "limit=3" in next_url
     assert "date_from=" in next_url
