@@ -68,6 +68,31 @@ class EnumLabelsMixin:
         return field
 
 
+class TimestampsOnChangeMixin:
+    """No last_updated on an add page: a record that does not exist yet has no time of change."""
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if obj is not None:
+            return fieldsets
+        return [
+            (name, {**options, "fields": _without(options["fields"], "last_updated")})
+            for name, options in fieldsets
+        ]
+
+
+def _without(fields: Any, name: str) -> list[Any]:
+    kept: list[Any] = []
+    for field in fields:
+        if isinstance(field, (list, tuple)):
+            row = [item for item in field if item != name]
+            if row:
+                kept.append(tuple(row))
+        elif field != name:
+            kept.append(field)
+    return kept
+
+
 @admin.display(description="party", ordering="party")
 def party_code(obj: Any) -> str:
     """The party as OCPI names it (NL*VWY): short enough for a changelist column."""

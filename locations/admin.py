@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, party_code
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
 from locations.forms import BusinessDetailsForm, DisplayTextListField
 from locations.models import Connector, Evse, Location, RegularHours
 from locations.services import locations_set_published
@@ -107,7 +107,7 @@ def connector_label(connector: Connector) -> str:
 
 
 @admin.register(Location)
-class LocationAdmin(EnumLabelsMixin, admin.ModelAdmin[Location]):
+class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Location]):
     form = LocationForm
     list_display = (
         "location_id",
@@ -227,7 +227,7 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Evse)
-class EvseAdmin(EnumLabelsMixin, admin.ModelAdmin[Evse]):
+class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]):
     form = EvseForm
     list_display = (
         "uid",

@@ -11,12 +11,18 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, ReadOnlyAdminMixin, is_changelist, pretty_json
+from cpo_portal.admin import (
+    URL_FIELD_OVERRIDES,
+    ReadOnlyAdminMixin,
+    TimestampsOnChangeMixin,
+    is_changelist,
+    pretty_json,
+)
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 
 
 @admin.register(PaymentTerminal)
-class PaymentTerminalAdmin(admin.ModelAdmin[PaymentTerminal]):
+class PaymentTerminalAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[PaymentTerminal]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "terminal_id",

@@ -18,10 +18,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, party_code
+from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
 from tariffs import engine
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
-from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement
+from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement, TariffType
 from tariffs.pricing import engine_tariff
 from tariffs.services import tariff_duplicate
 
@@ -88,6 +88,9 @@ class TariffAltTextInline(admin.TabularInline):
     fields = ("language", "text")
     verbose_name = "text for the terminal"
     verbose_name_plural = "Texts for the terminal, one per language (the terminal offers these languages)"
+
+    def get_extra(self, request: HttpRequest, obj: Tariff | None = None, **kwargs: Any) -> int:
+        return 1 if obj is None else 0  # a new card-payment tariff needs its first text
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "text":
@@ -178,7 +181,7 @@ class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin[Tariff]):
+class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
@@ -227,6 +230,10 @@ class TariffAdmin(admin.ModelAdmin[Tariff]):
             .prefetch_related("alt_texts")
             .order_by(*Tariff._meta.ordering)  # an aggregate drops Meta.ordering; the autocomplete pages
         )
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        # This portal exists for card payments at the terminal.
+        return {"type": TariffType.AD_HOC_PAYMENT, **super().get_changeform_initial_data(request)}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tariff | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))

@@ -201,3 +201,14 @@ def test_tariffs_are_found_by_autocomplete_when_linking_a_connector(staff_client
 
     assert [item["text"] for item in response.json()["results"]] == ["DC-FAST"]
     assert Tariff.objects.count() == 2
+
+
+def test_the_add_page_shows_no_last_updated_time(staff_client: Client) -> None:
+    add_page = staff_client.get(ADD_LOCATION).content.decode()
+    location = LocationFactory()
+    change_page = staff_client.get(
+        reverse("admin:locations_location_change", args=[location.pk])
+    ).content.decode()
+
+    assert "Last updated" not in add_page
+    assert "Last updated" in change_page

@@ -170,3 +170,13 @@ def test_a_second_copy_gets_a_number(staff_client: Client) -> None:
         staff_client.post(changelist, {"action": "duplicate_tariffs", "_selected_action": [str(tariff.pk)]})
 
     assert set(Tariff.objects.values_list("tariff_id", flat=True)) == {"AC-NL", "AC-NL-COPY", "AC-NL-COPY2"}
+
+
+def test_a_new_tariff_starts_as_a_card_payment_tariff_with_a_row_for_its_first_text(
+    staff_client: Client,
+) -> None:
+    data = form_data(staff_client.get(ADD_TARIFF))
+
+    assert data["type"] == "AD_HOC_PAYMENT"
+    assert data["alt_texts-TOTAL_FORMS"] == "1"
+    assert data["elements-TOTAL_FORMS"] == "1"
