@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
+from chargers.models import ChargingBackend
 from locations.models import Connector
 from sessions.models import ChargingSession, CommandResultType, CommandType, ReceivedCommand, SessionStatus
 from sessions.services import command_result_set, session_start_failed
@@ -66,3 +69,21 @@ def charger_session_stop(*, session: ChargingSession) -> GatewayResult | None:
     if session.status != SessionStatus.ACTIVE:
         return None
     return charger_gateway().stop(session)
+
+
+def charging_backend_create(*, name: str) -> tuple[ChargingBackend, str]:
+    """A new charging backend and its API token, shown once (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    backend = ChargingBackend(name=name)
+    backend.set_token(token)
+    backend.full_clean()
+    backend.save()
+    return backend, token
+
+
+def charging_backend_rotate_token(*, backend: ChargingBackend) -> str:
+    """Replace a backend's token; the old one stops working at once."""
+    token = secrets.token_urlsafe(32)
+    backend.set_token(token)
+    backend.save(update_fields=["token_hash"])
+    return token

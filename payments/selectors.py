@@ -23,3 +23,12 @@ def fac_for_partner(*, partner: Partner, fac_id: str) -> FinancialAdviceConfirma
 def unmatched_facs() -> QuerySet[FinancialAdviceConfirmation]:
     """FACs whose authorization_reference matched no session or CDR (for finance and the admin)."""
     return FinancialAdviceConfirmation.objects.filter(session__isnull=True, cdr__isnull=True)
+
+
+def terminals_with_assignments() -> QuerySet[PaymentTerminal]:
+    """Terminals with the locations and EVSEs they are assigned to (for the admin list)."""
+    return (
+        PaymentTerminal.objects.select_related("partner")
+        .prefetch_related("locations", "evses__location")
+        .order_by("partner__name", "terminal_id")
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from chargers.models import ChargingBackend, SimulatedCharger
@@ -172,3 +174,21 @@ def test_the_charger_api_is_described_in_the_openapi_schema(db: None) -> None:
     operation = paths["/chargers/api/v1/sessions/{session_id}/stopped"]["post"]
     assert operation["operationId"] == "charger_session_stopped"
     assert "409" in operation["responses"]
+
+
+def test_a_backend_created_by_the_command_can_report_with_the_printed_token(pending: ChargingSession) -> None:
+    out = StringIO()
+    call_command("charging_backend_create", "Central system", stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+
+    response = call(
+        pending.session_id, "started", {"timestamp": at(pending, 1), "meter_start_kwh": "0"}, token
+    )
+
+    assert response.status_code == 200
+    assert ChargingBackend.objects.get().name == "Central system"
+
+
+def test_a_second_backend_with_the_same_name_is_refused(backend: ChargingBackend) -> None:
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("charging_backend_create", "OCPP central system", stdout=StringIO())
