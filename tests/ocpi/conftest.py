@@ -23,8 +23,9 @@ SPEC = SHARED / "ocpi"
 
 @cache
 def schema_221(name: str) -> dict[str, Any]:
-    """A 2.2.1 JSON Schema by short name, such as "locations.response"."""
-    return json.loads((SCHEMAS / f"ocpi.2_2_1.{name}.json").read_text(encoding="utf-8"))
+    """A 2.2.1 JSON Schema by short name, such as "locations.response" (or "error")."""
+    file = "ocpi.error.json" if name == "error" else f"ocpi.2_2_1.{name}.json"
+    return json.loads((SCHEMAS / file).read_text(encoding="utf-8"))
 
 
 def assert_valid_221(body: Any, name: str) -> None:

@@ -46,6 +46,7 @@ def token_a(partner: Partner) -> str:
 def _assert_401(response: Any) -> None:
     assert response.status_code == 401
     body = response.json()
+    assert_valid_221(body, "error")
     assert body["status_code"] == 2000
     assert body["status_message"]
     assert body["timestamp"].endswith("Z")
@@ -152,6 +153,7 @@ def test_a_method_a_sender_does_not_offer_is_a_405_in_the_envelope(ocpi_client_f
     response = getattr(ocpi_client_for(partner), method)("/ocpi/2.2.1/locations")
     assert response.status_code == 405
     assert response.json()["status_code"] == 2000
+    assert_valid_221(response.json(), "error")
 
 
 def test_invalid_json_is_a_400_with_2001_that_says_so(ocpi_client_for, token_a):
@@ -160,6 +162,7 @@ def test_invalid_json_is_a_400_with_2001_that_says_so(ocpi_client_for, token_a):
     )
     assert response.status_code == 400
     body = response.json()
+    assert_valid_221(body, "error")
     assert body["status_code"] == 2001
     assert "JSON" in body["status_message"]
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ocpi_api.transport.tokens import authorization_header
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, TariffElementFactory
+from tests.ocpi.conftest import assert_valid_221
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,7 @@ def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
             assert isinstance(body.get("status_code"), int), response.text
             assert body["timestamp"].endswith("Z")
             if response.status_code >= 400:
+                assert_valid_221(body, "error")
                 assert "data" not in body
                 assert body["status_message"]
                 assert body["status_code"] >= 2000
