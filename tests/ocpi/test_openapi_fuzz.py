@@ -17,6 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
+from ocpi_api.models import InboundRequestLog
 from ocpi_api.transport.tokens import authorization_header
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, TariffElementFactory
 from tests.ocpi.conftest import assert_valid_221
@@ -103,3 +104,6 @@ def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
                 assert body["status_code"] >= 2000
 
         answers_in_the_envelope()
+
+    # Every operation was really called, several times, through the whole stack.
+    assert InboundRequestLog.objects.count() >= 3 * len(operations)
