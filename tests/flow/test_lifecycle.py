@@ -14,6 +14,7 @@ from django.utils import timezone
 from chargers.models import SimulatedCharger
 from chargers.simulated import simulated_chargers_tick
 from locations.models import EvseStatus
+from payments.services import fac_upsert
 from sessions.models import (
     Cdr,
     CdrImmutableError,
@@ -548,3 +549,41 @@ def test_selectors_list_live_sessions_and_cdrs_with_their_financial_advice(
     cdr = cdrs_with_financial_advice().get()
     assert [fac.authorization_reference for fac in cdr.financial_advice.all()] == ["PAYTER-AUTH-0001"]
     assert list(command_results_undelivered()) == []
+
+
+def test_a_command_result_that_cannot_be_delivered_keeps_its_last_error(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.COMMAND_RESULT_MAX_ATTEMPTS = 3
+    result_receiver.failures = [500, 500, 500, 500]
+
+    started_session(site, result_receiver, django_capture_on_commit_callbacks)
+
+    command = ReceivedCommand.objects.get()
+    assert command.delivery_attempts == 3
+    assert command.delivered_at is None
+    assert "HTTP 500" in command.last_delivery_error
+    assert list(command_results_undelivered()) == [command]
+
+
+def test_a_fac_that_arrives_before_the_cdr_is_linked_when_the_cdr_is_created(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    fac, _ = fac_upsert(
+        partner=site.partner,
+        fac_id="EARLY",
+        authorization_reference=session.authorization_reference,
+        total_costs={"excl_vat": "0.40", "incl_vat": "0.48"},
+        currency="EUR",
+        eft_data=["VISA"],
+        capture_status_code="SUCCESS",
+    )
+    assert (fac.session, fac.cdr) == (session, None)
+
+    session_charger_stopped(
+        session=session, timestamp=session.start_date_time + timedelta(minutes=5), meter_stop_kwh=Decimal(1)
+    )
+
+    fac.refresh_from_db()
+    assert fac.cdr == Cdr.objects.get()

@@ -192,3 +192,35 @@ def test_the_commands_endpoint_is_listed_in_version_details(site: Site) -> None:
     assert endpoints[("commands", "RECEIVER")].endswith("/ocpi/2.2.1/commands/")
     assert ("tokens", "RECEIVER") in endpoints
     assert ("payments", "RECEIVER") in endpoints
+
+
+def test_unlock_connector_at_an_unknown_location_gets_2003(
+    site: Site, result_receiver: ResultReceiver
+) -> None:
+    response = post_json(
+        ocpi_client(site.partner),
+        URL.format(version="2.3.0", command="UNLOCK_CONNECTOR"),
+        {
+            "response_url": result_receiver.url("UNLOCK_CONNECTOR", "u1"),
+            "location_id": "NOWHERE",
+            "evse_uid": site.evse.uid,
+            "connector_id": "1",
+        },
+    )
+
+    assert response.status_code == 404
+    assert response.json()["status_code"] == 2003
+    assert not ReceivedCommand.objects.exists()
+
+
+def test_stop_session_without_a_session_id_gets_2001(site: Site, result_receiver: ResultReceiver) -> None:
+    response = post_json(
+        ocpi_client(site.partner),
+        URL.format(version="2.2.1", command="STOP_SESSION"),
+        {"response_url": result_receiver.url("STOP_SESSION", "s1")},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 2001
+    assert "session_id" in response.json()["status_message"]
+    assert not ReceivedCommand.objects.exists()
