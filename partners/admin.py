@@ -16,6 +16,7 @@ from partners.services import (
     partner_credentials_update,
     partner_issue_token_a,
     partner_register,
+    partner_unregister,
 )
 
 
@@ -108,7 +109,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     readonly_fields = ("our_versions_url", "has_token_a", "has_token_c", "created_at", "updated_at")
     filter_horizontal = ("parties",)
     inlines = (PartnerRoleInline, PartnerEndpointInline)
-    actions = ("issue_token_a", "register_with_partner", "rotate_credentials")
+    actions = ("issue_token_a", "register_with_partner", "rotate_credentials", "unregister")
     fieldsets = (
         (None, {"fields": ("name", "status", "parties", "customer_reference")}),
         (
@@ -184,6 +185,16 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
                 self.message_user(request, f"{partner}: {error} (OCPI {error.status_code})", messages.ERROR)
             else:
                 self.message_user(request, f"{partner}: tokens rotated.", messages.SUCCESS)
+
+    @admin.action(description="Unregister (DELETE credentials at the partner, void our tokens)")
+    def unregister(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset.filter(status=Partner.Status.REGISTERED):
+            try:
+                partner_unregister(partner=partner)
+            except HandshakeError as error:
+                self.message_user(request, f"{partner}: {error} (OCPI {error.status_code})", messages.ERROR)
+            else:
+                self.message_user(request, f"{partner}: unregistered.", messages.SUCCESS)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"status": Partner.Status.PLANNED}

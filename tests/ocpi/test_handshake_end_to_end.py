@@ -160,3 +160,38 @@ def test_an_unregistered_partner_registers_again_with_a_new_token_a(
     assert partner.status == Partner.Status.REGISTERED
     assert _status_with_token(portal, token_c) == 200
     assert _status_with_token(portal, second_a) == 401
+
+
+def test_staff_register_with_the_simulator_and_unregister_from_the_admin(
+    portal: str, simulator: SimulatorProcess, cpo_data: None, staff_client: Any
+) -> None:
+    from django.urls import reverse
+
+    changelist = reverse("admin:partners_partner_changelist")
+    response = staff_client.post(
+        reverse("admin:partners_partner_add"),
+        {
+            "name": "Payter",
+            "status": "PLANNED",
+            "versions_url": simulator.versions_url,
+            "partner_token_a": SIM_TOKEN_A,
+            "version": "",
+            "customer_reference": "",
+            "roles-TOTAL_FORMS": "0",
+            "roles-INITIAL_FORMS": "0",
+            "endpoints-TOTAL_FORMS": "0",
+            "endpoints-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content
+    partner = Partner.objects.get(name="Payter")
+
+    staff_client.post(changelist, {"action": "register_with_partner", "_selected_action": [partner.pk]})
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.REGISTERED
+    assert simulator.control.state()["credentials"]["peer"] is not None
+
+    staff_client.post(changelist, {"action": "unregister", "_selected_action": [partner.pk]})
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.UNREGISTERED
+    assert simulator.control.state()["credentials"]["peer"] is None
