@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from django.conf import settings
 
-from ocpi_api.models import OutboundRequestLog
+from ocpi_api.models import OutboundRequestLog, log_body
 from ocpi_api.transport.tokens import authorization_header
 
 if TYPE_CHECKING:
@@ -86,11 +86,6 @@ class OcpiAnswer:
             if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
                 return target.strip().strip("<>")
         return None
-
-
-def _cut(text: str) -> str:
-    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
 
 
 class OcpiClient:
@@ -179,7 +174,7 @@ class OcpiClient:
             url=url[:2000],
             request_id=request_id,
             correlation_id=headers["X-Correlation-ID"],
-            request_body=_cut(content.decode("utf-8")) if content else "",
+            request_body=log_body(content) if content else "",
         )
         started = time.monotonic()
         try:
@@ -194,7 +189,7 @@ class OcpiClient:
             raise OcpiTransportError(f"{method} {url}: {log.error}", log=log) from error
         log.duration_ms = int((time.monotonic() - started) * 1000)
         log.http_status = response.status_code
-        log.response_body = _cut(response.text)
+        log.response_body = log_body(response.content)
         body: Any = None
         try:
             body = response.json()

@@ -2,12 +2,32 @@
 
 Both are append-only, read-only in the admin, and purged after ``OCPI_REQUEST_LOG_RETENTION_DAYS``
 (see ``ocpi_api.services.request_logs_purge``). Bodies are cut to ``OCPI_REQUEST_LOG_BODY_LIMIT``
-characters so that a large page never bloats the table.
+characters so that a large page never bloats the table, and credentials tokens are redacted.
 """
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.db import models
+
+# Credentials objects carry tokens in clear ("token": "..."); logs must not keep them, or the hashes
+# we store instead of our tokens would be for nothing.
+_TOKEN_VALUE = re.compile(r'("token"\s*:\s*")(?:[^"\\]|\\.)*(")')
+
+
+def log_body(content: str | bytes) -> str:
+    """A body as the request logs keep it: tokens redacted, cut to OCPI_REQUEST_LOG_BODY_LIMIT."""
+    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
+    total = len(content)
+    # Decode only what is kept: a page of 100 locations need not be decoded whole.
+    head = content[: limit + 200]
+    text = head.decode("utf-8", errors="replace") if isinstance(head, bytes) else head
+    text = _TOKEN_VALUE.sub(r"\1[redacted]\2", text)
+    if total <= limit:
+        return text
+    return text[:limit] + f"... [{total} in all]"
 
 
 class RequestLog(models.Model):

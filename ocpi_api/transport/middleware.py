@@ -17,11 +17,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from ocpi_api.formatting import dumps
-from ocpi_api.models import InboundRequestLog
+from ocpi_api.models import InboundRequestLog, log_body
 from ocpi_api.transport.envelope import GENERIC_CLIENT_ERROR, GENERIC_SERVER_ERROR, envelope
 
 logger = logging.getLogger(__name__)
@@ -36,19 +35,6 @@ def _header_id(request: HttpRequest, name: str) -> str:
     if value and len(value) <= _HEADER_ID_LIMIT and value.isprintable():
         return value
     return str(uuid.uuid4())
-
-
-def _cut(text: str) -> str:
-    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
-
-
-def _cut_bytes(content: bytes) -> str:
-    """Decode only what the log keeps: a page of 100 locations need not be decoded whole."""
-    limit = settings.OCPI_REQUEST_LOG_BODY_LIMIT
-    if len(content) <= limit:
-        return content.decode("utf-8", errors="replace")
-    return content[:limit].decode("utf-8", errors="replace") + f"... [{len(content)} bytes in all]"
 
 
 class OcpiRequestMiddleware:
@@ -105,7 +91,7 @@ class OcpiRequestMiddleware:
         data = getattr(response, "data", None)
         ocpi_status = data.get("status_code") if isinstance(data, dict) else None
         ocpi_status = ocpi_status or getattr(response, "ocpi_status", None)
-        response_body = "" if response.streaming else _cut_bytes(response.content)
+        response_body = "" if response.streaming else log_body(response.content)
         if ocpi_status is None and response_body.startswith("{"):
             try:
                 ocpi_status = json.loads(response.content).get("status_code")
@@ -121,8 +107,8 @@ class OcpiRequestMiddleware:
                 request_id=request_id,
                 correlation_id=correlation_id,
                 duration_ms=int((time.monotonic() - started) * 1000),
-                request_body=_cut(request_body),
-                response_body=_cut(response_body),
+                request_body=log_body(request_body),
+                response_body=response_body,
             )
         except Exception:
             # A failed log write must never turn a good answer into an error.

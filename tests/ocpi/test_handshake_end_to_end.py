@@ -195,3 +195,20 @@ def test_staff_register_with_the_simulator_and_unregister_from_the_admin(
     partner.refresh_from_db()
     assert partner.status == Partner.Status.UNREGISTERED
     assert simulator.control.state()["credentials"]["peer"] is None
+
+
+def test_the_request_logs_keep_no_credentials_token(
+    portal: str, simulator: SimulatorProcess, cpo_data: None
+) -> None:
+    partner, token_a = partner_create(name="Payter")
+    token_c = simulator.control.action("register", versions_url=portal, token=token_a)["peer"]["token"]
+    partner.refresh_from_db()
+
+    logged = [
+        body
+        for model in (InboundRequestLog, OutboundRequestLog)
+        for pair in model.objects.values_list("request_body", "response_body")
+        for body in pair
+    ]
+    assert any('"token":"[redacted]"' in body for body in logged)
+    assert not any(token_c in body or partner.token_b in body for body in logged)
