@@ -8,7 +8,7 @@ from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
 from chargers.models import ChargingBackend
 from locations.models import Connector
 from sessions.models import ChargingSession, CommandResultType, CommandType, ReceivedCommand, SessionStatus
-from sessions.services import command_result_set, session_start_failed
+from sessions.services import command_result_set, session_start_failed, start_result_for_settled_session
 
 NO_ANSWER_MESSAGE = "The charger did not answer in time."
 
@@ -29,8 +29,13 @@ def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
     gateway = charger_gateway()
     if command.command == CommandType.START_SESSION:
         session = command.session
-        if session is None or session.status != SessionStatus.PENDING:
-            return None  # a replay of a command whose session has moved on
+        if session is None:
+            return None
+        session.refresh_from_db()
+        if session.status != SessionStatus.PENDING:
+            # The same authorization_reference again: the session has moved on; say how it went.
+            start_result_for_settled_session(command=command)
+            return None
         answer = gateway.start(session)
         if answer.answer not in (GatewayAnswer.ACCEPTED, GatewayAnswer.NO_ANSWER):
             result, message = _result_of(answer)

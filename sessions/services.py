@@ -371,14 +371,28 @@ def command_result_set(*, command: ReceivedCommand, result: str, message: str = 
     return bool(claimed)
 
 
-def _start_command_of(session: ChargingSession) -> ReceivedCommand | None:
-    return (
+def _start_commands_of(session: ChargingSession) -> list[ReceivedCommand]:
+    """The accepted START_SESSIONs of a session still waiting for their result (a replay with a
+    new response_url is a second command for the same session, and gets the same result)."""
+    return list(
         ReceivedCommand.objects.filter(
-            session=session, command=CommandType.START_SESSION, response_result=CommandResponseType.ACCEPTED
-        )
-        .order_by("created_at")
-        .first()
+            session=session,
+            command=CommandType.START_SESSION,
+            response_result=CommandResponseType.ACCEPTED,
+            result="",
+        ).order_by("created_at")
     )
+
+
+def start_result_for_settled_session(*, command: ReceivedCommand) -> None:
+    """A START_SESSION answered with a session that already started or failed gets that outcome."""
+    session = command.session
+    if session is None or session.status == SessionStatus.PENDING:
+        return
+    if session.status == SessionStatus.INVALID:
+        command_result_set(command=command, result=CommandResultType.FAILED, message=session.stop_reason)
+    else:
+        command_result_set(command=command, result=CommandResultType.ACCEPTED)
 
 
 # -- the session lifecycle ---------------------------------------------------------------------------------
@@ -417,8 +431,7 @@ def session_charger_started(
     MeterReading.objects.create(session=session, timestamp=timestamp, energy_kwh=meter_start_kwh)
     _reprice(session)
     _set_evse_status(session.evse_id, EvseStatus.CHARGING)
-    command = _start_command_of(session)
-    if command is not None:
+    for command in _start_commands_of(session):
         command_result_set(command=command, result=CommandResultType.ACCEPTED)
     notify_session_changed(session)
     return session
@@ -436,8 +449,7 @@ def session_start_failed(
     session.end_date_time = max(timezone.now(), session.start_date_time)
     session.stop_reason = message[:255]
     session.save(update_fields=["status", "end_date_time", "stop_reason"])
-    command = _start_command_of(session)
-    if command is not None:
+    for command in _start_commands_of(session):
         command_result_set(command=command, result=result, message=message)
     notify_session_changed(session)
     return session

@@ -587,3 +587,16 @@ def test_a_fac_that_arrives_before_the_cdr_is_linked_when_the_cdr_is_created(
 
     fac.refresh_from_db()
     assert fac.cdr == Cdr.objects.get()
+
+
+def test_a_start_replayed_with_a_new_response_url_gets_its_result_too(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    started_session(site, result_receiver, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = start(site, result_receiver, command_id="c2")
+
+    assert again.response_result == CommandResponseType.ACCEPTED
+    assert result_receiver.bodies("c2") == [{"result": "ACCEPTED"}]
+    assert ChargingSession.objects.count() == 1
