@@ -16,7 +16,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
-from locations.forms import BusinessDetailsForm, DisplayTextListField
+from locations.forms import BusinessDetailsForm, DisplayTextListField, time_zone_input
 from locations.models import Connector, Evse, Location, RegularHours
 from locations.services import locations_set_published
 
@@ -28,6 +28,7 @@ class LocationForm(BusinessDetailsForm):
 
     class Meta:
         model = Location
+        widgets = {"time_zone": time_zone_input()}
         fields = ("directions", "operator", "suboperator", "owner")  # the admin adds its fieldsets' fields
 
 

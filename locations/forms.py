@@ -8,10 +8,12 @@ OCPI API accept the same values.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 
 _LINE = re.compile(r"^\s*(?P<language>[A-Za-z]{2})\s*:\s*(?P<text>.*?)\s*$")
 
@@ -67,6 +69,26 @@ class DisplayTextListField(forms.CharField):
             return self.to_python(data) != (initial or [])
         except ValidationError:
             return True
+
+
+class SuggestingTextInput(forms.TextInput):
+    """A text input that suggests values as it is typed in (an HTML datalist); any value may be typed."""
+
+    def __init__(self, suggestions: list[str], list_id: str) -> None:
+        super().__init__(attrs={"list": list_id, "autocomplete": "off"})
+        self.suggestions = suggestions
+        self.list_id = list_id
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        options = format_html_join("", '<option value="{}">', ((item,) for item in self.suggestions))
+        datalist = format_html('<datalist id="{}">{}</datalist>', self.list_id, options)
+        return super().render(name, value, attrs, renderer) + datalist
+
+
+def time_zone_input() -> SuggestingTextInput:
+    """IANA time zones, Europe first: where the portal's chargers stand."""
+    zones = sorted(zoneinfo.available_timezones(), key=lambda zone: (not zone.startswith("Europe/"), zone))
+    return SuggestingTextInput(zones, "iana-time-zones")
 
 
 class BusinessDetailsForm(forms.ModelForm):

@@ -212,3 +212,10 @@ def test_the_add_page_shows_no_last_updated_time(staff_client: Client) -> None:
 
     assert "Last updated" not in add_page
     assert "Last updated" in change_page
+
+
+def test_the_time_zone_field_suggests_iana_names(staff_client: Client) -> None:
+    page = staff_client.get(ADD_LOCATION).content.decode()
+
+    assert 'list="iana-time-zones"' in page
+    assert '<option value="Europe/Amsterdam">' in page
