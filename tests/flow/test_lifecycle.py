@@ -41,7 +41,13 @@ from sessions.services import (
 )
 from tariffs import engine
 from tariffs.pricing import engine_tariff, meter_samples
-from tests.factories import EvseFactory, FinancialAdviceConfirmationFactory, PartnerFactory, PartyFactory
+from tests.factories import (
+    EvseFactory,
+    FinancialAdviceConfirmationFactory,
+    PartnerFactory,
+    PartyFactory,
+    TariffElementFactory,
+)
 from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
 
 pytestmark = pytest.mark.django_db
@@ -600,3 +606,30 @@ def test_a_start_replayed_with_a_new_response_url_gets_its_result_too(
     assert again.response_result == CommandResponseType.ACCEPTED
     assert result_receiver.bodies("c2") == [{"result": "ACCEPTED"}]
     assert ChargingSession.objects.count() == 1
+
+
+def test_time_connected_but_not_charging_is_a_parking_time_period(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    TariffElementFactory(
+        tariff=site.tariff, energy_price=None, parking_price=Decimal("6.00"), parking_vat=None
+    )
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    begin = session.start_date_time
+
+    session_meter_values(
+        session=session,
+        values=[
+            MeterValue(begin + timedelta(minutes=30), Decimal(5), Decimal(10)),
+            MeterValue(begin + timedelta(minutes=31), Decimal(5), Decimal(0), charging=False),
+            MeterValue(begin + timedelta(minutes=61), Decimal(5), Decimal(0), charging=False),
+        ],
+    )
+    session_charger_stopped(session=session, timestamp=begin + timedelta(minutes=61))
+
+    cdr = Cdr.objects.get()
+    dimensions = [{d["type"] for d in period["dimensions"]} for period in cdr.charging_periods]
+    assert "TIME" in dimensions[0]
+    assert "PARKING_TIME" in dimensions[-1]
+    assert cdr.total_parking_time == Decimal("0.500000")
+    assert cdr.total_parking_cost_excl_vat == Decimal("3.00")
