@@ -25,7 +25,8 @@ from ocpi_api.versions import VersionProfile, profile_for
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:
     """Set an optional field only when it has a value (OCPI leaves absent optional fields out)."""
-    if value not in (None, "", [], {}):
+    # Truthy values take the first test: this runs ~7,000 times for a page of 100 locations.
+    if value or (value is not None and not isinstance(value, str | list | dict)):
         data[key] = value
 
 
