@@ -30,6 +30,7 @@ class ModuleEndpoint:
     identifier: str  # OCPI ModuleID, such as "locations"
     role: str  # InterfaceRole: SENDER or RECEIVER
     urls: str  # dotted path of the module defining ``urlpatterns``
+    # The versions whose details list this endpoint (its routes answer under every version).
     versions: tuple[str, ...] = SUPPORTED_VERSIONS
     url_name: str = ""  # the URL name of the module's base route; default: "<identifier>"
 
