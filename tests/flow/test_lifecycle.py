@@ -633,3 +633,35 @@ def test_time_connected_but_not_charging_is_a_parking_time_period(
     assert "PARKING_TIME" in dimensions[-1]
     assert cdr.total_parking_time == Decimal("0.500000")
     assert cdr.total_parking_cost_excl_vat == Decimal("3.00")
+
+
+def test_a_charger_that_never_answers_an_unlock_gives_the_result_timeout(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    simulate(site.evse, SimulatedCharger.Behaviour.TIMEOUT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        command_receive(
+            partner=site.partner,
+            command=CommandType.UNLOCK_CONNECTOR,
+            body={
+                "response_url": result_receiver.url("UNLOCK_CONNECTOR", "u9"),
+                "location_id": site.location_id,
+                "evse_uid": site.evse.uid,
+                "connector_id": site.connector.connector_id,
+            },
+            version="2.2.1",
+        )
+
+    assert result_receiver.bodies("u9")[0]["result"] == "TIMEOUT"
+
+
+def test_a_charger_that_never_answers_a_start_leaves_it_pending_until_it_expires(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    simulate(site.evse, SimulatedCharger.Behaviour.TIMEOUT)
+
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+
+    assert session.status == SessionStatus.PENDING
+    assert result_receiver.bodies("c1") == []
