@@ -24,11 +24,17 @@ from ocpi_api.versions import VersionProfile, profile_for
 from partners.models import Partner, Party
 
 
+class AnyContentTypeJSONParser(JSONParser):
+    """Parse the body as JSON whatever its Content-Type: some platforms send text/plain or none."""
+
+    media_type = "*/*"
+
+
 class OcpiView(APIView):
     authentication_classes = (OcpiTokenAuthentication,)
     permission_classes = (TokenCRequired,)
     renderer_classes = (OcpiJSONRenderer,)
-    parser_classes = (JSONParser,)
+    parser_classes = (JSONParser, AnyContentTypeJSONParser)
     schema = OcpiAutoSchema()
     # OPTIONS would answer DRF metadata outside the envelope; OCPI does not define it: 405.
     metadata_class = None

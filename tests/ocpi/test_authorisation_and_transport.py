@@ -167,6 +167,14 @@ def test_invalid_json_is_a_400_with_2001_that_says_so(ocpi_client_for, token_a):
     assert "JSON" in body["status_message"]
 
 
+def test_a_json_body_is_read_whatever_its_content_type(ocpi_client_for, token_a):
+    response = ocpi_client_for(token=token_a).post(
+        "/ocpi/2.2.1/credentials", '{"url": "https://x.example/versions"}', content_type="text/plain"
+    )
+    assert response.status_code == 400
+    assert "token must be" in response.json()["status_message"]
+
+
 @pytest.mark.parametrize(
     ("credentials", "named"),
     [
