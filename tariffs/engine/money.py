@@ -7,7 +7,7 @@ Tariff object, the NOTE on price rounding), hence the rounding mode is a paramet
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from tariffs.engine.model import TariffError
@@ -102,17 +102,26 @@ class Amount(NamedTuple):
         return Amount(before, after, taxes)
 
     def rounded(self, currency: str, rounding: str = ROUND_HALF_UP) -> Amount:
-        """Each figure rounded on its own to the currency's minor unit."""
+        """The amount rounded to the currency's minor unit, still adding up.
+
+        Before and after taxes are each rounded on their own (they are what OCPI reports); the
+        tax lines are then rounded so that they make up exactly the difference, with the cents
+        that rounding moves going to the lines that lost the most (largest remainder). So
+        ``before + sum(taxes) == after`` holds on every CDR, as it must on an invoice.
+        """
         quantum = _QUANTA.get(currency) or minor_unit_quantum(currency)
         before, after = self.before_taxes, self.after_taxes
+        before_r = None if before is None else before.quantize(quantum, rounding)
+        after_r = None if after is None else after.quantize(quantum, rounding)
+        amounts = [t.amount.quantize(quantum, rounding) for t in self.taxes]
+        if self.taxes and before_r is not None and after_r is not None:
+            amounts = _apportion(after_r - before_r, [t.amount for t in self.taxes], quantum)
         return Amount(
-            None if before is None else before.quantize(quantum, rounding),
-            None if after is None else after.quantize(quantum, rounding),
+            before_r,
+            after_r,
             tuple(
-                [
-                    TaxAmount(t.percentage, t.amount.quantize(quantum, rounding), t.name, t.account_number)
-                    for t in self.taxes
-                ]
+                TaxAmount(t.percentage, amount, t.name, t.account_number)
+                for t, amount in zip(self.taxes, amounts, strict=True)
             ),
         )
 
@@ -141,6 +150,18 @@ class Amount(NamedTuple):
             entry["amount"] = tax.amount
             taxes.append(entry)
         return {"before_taxes": self.before_taxes, "taxes": taxes}
+
+
+def _apportion(target: Decimal, exact: list[Decimal], quantum: Decimal) -> list[Decimal]:
+    """Round `exact` to `quantum` so that the parts sum to `target` (largest remainder method)."""
+    floors = [value.quantize(quantum, ROUND_FLOOR) for value in exact]
+    shortfall = int((target - sum(floors, ZERO)) / quantum)
+    # Hand out (or take back) whole quanta, largest remainder first; ties keep the given order.
+    order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=shortfall >= 0)
+    step = quantum if shortfall >= 0 else -quantum
+    for turn in range(abs(shortfall)):
+        floors[order[turn % len(order)]] += step
+    return floors
 
 
 def _tax_sort_key(item: tuple[tuple[str, Decimal | None, str | None], Decimal]) -> tuple[str, Decimal, str]:

@@ -107,13 +107,6 @@ def test_the_demo_cdrs_add_up_to_the_cent() -> None:
     assert first.total_cost_incl_vat == Decimal("20.33")  # 16.80 + 3.53 VAT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The tariff engine rounds the amount before taxes, the taxes and the amount after taxes each on "
-        "their own, so DEMO-NL-0003 shows 8.10 + 1.70 VAT = 9.81 (exact: 8.1046 + 1.7020 = 9.8066)."
-    ),
-)
 def test_the_demo_cdrs_amount_before_taxes_plus_taxes_is_the_amount_after_taxes() -> None:
     run_seed()
 
