@@ -269,3 +269,15 @@ def test_get_credentials_validates_and_returns_the_presented_token(ocpi_client_f
     assert body["data"]["roles"] == [
         {"role": "CPO", "business_details": {"name": "Example CPO"}, "party_id": "CPO", "country_code": "NL"}
     ]
+
+
+def test_230_versions_details_and_credentials_match_the_230_definitions(ocpi_client_for, partner, party):
+    from tests.ocpi.spec_230 import assert_valid_230
+
+    client = ocpi_client_for(partner)
+    for entry in client.get("/ocpi/versions").json()["data"]:
+        assert_valid_230(entry, "version_information_endpoint", "version_information_endpoint_version_class")
+    details = client.get("/ocpi/2.3.0/details").json()["data"]
+    assert_valid_230(details, "version_information_endpoint", "version_information_get_details_endpoint_data")
+    credentials = client.get("/ocpi/2.3.0/credentials").json()["data"]
+    assert_valid_230(credentials, "credentials", "credentials_credentials_object")
