@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
 from chargers.models import ChargingBackend
@@ -92,3 +96,21 @@ def charging_backend_rotate_token(*, backend: ChargingBackend) -> str:
     backend.set_token(token)
     backend.save(update_fields=["token_hash"])
     return token
+
+
+def charger_stops_resend(*, now: datetime | None = None) -> int:
+    """Ask again to stop ACTIVE sessions whose stop we requested CHARGING_STOP_RETRY_SECONDS ago.
+
+    A charger that missed the stop (offline, timed out) would otherwise charge past the
+    pre-authorised amount or past the driver's STOP_SESSION.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(settings.CHARGING_STOP_RETRY_SECONDS))
+    resent = 0
+    for session in ChargingSession.objects.filter(status=SessionStatus.ACTIVE, stop_requested_at__lt=cutoff):
+        charger_session_stop(session=session)
+        # Claimed with a conditional UPDATE so that two sweeps do not both count the same retry.
+        resent += ChargingSession.objects.filter(
+            pk=session.pk, stop_requested_at=session.stop_requested_at
+        ).update(stop_requested_at=now)
+    return resent

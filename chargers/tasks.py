@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from chargers.services import charger_command_send
+from chargers.services import charger_command_send, charger_stops_resend
 from chargers.services import charger_session_stop as charger_session_stop_service
 from chargers.simulated import simulated_chargers_tick
 from sessions.models import ChargingSession, ReceivedCommand
@@ -34,3 +34,9 @@ def charger_session_stop(session_pk: int) -> str:
 def simulated_chargers_report() -> int:
     """Beat task: simulated chargers report a meter value for their active sessions."""
     return simulated_chargers_tick()
+
+
+@shared_task(acks_late=True)
+def charger_stops_retry() -> int:
+    """Beat task: ask chargers again to stop sessions whose stop went unanswered."""
+    return charger_stops_resend()

@@ -194,8 +194,14 @@ COMMAND_RESULT_MAX_ATTEMPTS = env.int("COMMAND_RESULT_MAX_ATTEMPTS", default=6)
 COMMAND_RESULT_RETRY_BACKOFF = env.int("COMMAND_RESULT_RETRY_BACKOFF", default=10)
 # How the portal reaches chargers (chargers.gateway.ChargerGateway); the default simulates them.
 CHARGER_GATEWAY = env.str("CHARGER_GATEWAY", default="chargers.simulated.SimulatedChargerGateway")
+# Seconds after which a stop the charger has not carried out is sent again.
+CHARGING_STOP_RETRY_SECONDS = env.int("CHARGING_STOP_RETRY_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["charging-pending-sessions-expire"] = {
     "task": "sessions.tasks.pending_sessions_expire",
+    "schedule": 30,
+}
+CELERY_BEAT_SCHEDULE["charging-stops-retry"] = {
+    "task": "chargers.tasks.charger_stops_retry",
     "schedule": 30,
 }
 if CHARGER_GATEWAY == "chargers.simulated.SimulatedChargerGateway":

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from chargers.models import SimulatedCharger
+from chargers.services import charger_stops_resend
 from chargers.simulated import simulated_chargers_tick
 from locations.models import EvseStatus
 from payments.services import fac_upsert
@@ -665,3 +666,35 @@ def test_a_charger_that_never_answers_a_start_leaves_it_pending_until_it_expires
 
     assert session.status == SessionStatus.PENDING
     assert result_receiver.bodies("c1") == []
+
+
+def test_a_stop_the_charger_missed_is_sent_again(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    charger = simulate(site.evse, SimulatedCharger.Behaviour.ACCEPT)
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    charger.behaviour = SimulatedCharger.Behaviour.TIMEOUT  # the charger goes deaf
+    charger.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        command_receive(
+            partner=site.partner,
+            command=CommandType.STOP_SESSION,
+            body={
+                "response_url": result_receiver.url("STOP_SESSION", "s1"),
+                "session_id": session.session_id,
+            },
+            version="2.2.1",
+        )
+    session.refresh_from_db()
+    assert session.status == SessionStatus.ACTIVE
+    assert result_receiver.bodies("s1")[0]["result"] == "TIMEOUT"
+
+    charger.behaviour = SimulatedCharger.Behaviour.ACCEPT  # and comes back
+    charger.save()
+    assert charger_stops_resend(now=timezone.now() + timedelta(seconds=30)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert charger_stops_resend(now=timezone.now() + timedelta(seconds=61)) == 1
+
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED
+    assert Cdr.objects.filter(session=session).exists()

@@ -1,8 +1,8 @@
 """Drive the simulated chargers without Celery beat (the embedded ``make run`` set-up).
 
 Every ``--interval`` seconds: each ACTIVE session on a simulated charger reports a meter value at
-the charger's power, and PENDING sessions past CHARGING_PENDING_SESSION_TIMEOUT expire. With a
-broker, the beat schedule runs the same two tasks instead.
+the charger's power, PENDING sessions past CHARGING_PENDING_SESSION_TIMEOUT expire, and unanswered
+stops are sent again. With a broker, the beat schedule runs the same tasks instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from chargers.services import charger_stops_resend
 from chargers.simulated import simulated_chargers_tick
 from sessions.services import sessions_expire_pending
 
@@ -34,7 +35,11 @@ class Command(BaseCommand):
         while True:
             reported = simulated_chargers_tick()
             expired = sessions_expire_pending()
-            self.stdout.write(f"{reported} meter value(s) reported, {expired} pending session(s) expired")
+            resent = charger_stops_resend()
+            self.stdout.write(
+                f"{reported} meter value(s) reported, {expired} pending session(s) expired, "
+                f"{resent} stop(s) sent again"
+            )
             if once:
                 return
             time.sleep(interval)
