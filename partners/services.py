@@ -38,6 +38,10 @@ class HandshakeError(Exception):
         self.status_code = status_code
 
 
+class CredentialsReplaced(Exception):
+    """The token that authorised a POST/PUT was replaced by a concurrent registration."""
+
+
 class CredentialsInvalid(Exception):
     """A credentials object from a partner is malformed; the message names the field."""
 
@@ -199,8 +203,19 @@ def _partner_store(
     discovery: Discovery,
     roles: list[dict[str, Any]],
     token_c: str | None,
+    presented_token: str | None = None,
 ) -> None:
-    """Save what the handshake learned; ``token_c`` (ours) replaces any token A and old token C."""
+    """Save what the handshake learned; ``token_c`` (ours) replaces any token A and old token C.
+
+    With ``presented_token`` (an inbound POST/PUT), the row is locked and the token that
+    authorised the request must still be valid: two registrations racing each other (a partner
+    retrying a POST that timed out) must not both hand out a token C.
+    """
+    if presented_token is not None:
+        # Lock the partner row: the check and the write below happen as one step.
+        locked = Partner.objects.select_for_update().get(pk=partner.pk)
+        if hash_token(presented_token) not in (locked.token_a_hash, locked.token_c_hash):
+            raise CredentialsReplaced("The token of this request was replaced meanwhile")
     partner.versions_url = versions_url
     partner.version = discovery.version
     partner.token_b = token_b
@@ -239,7 +254,9 @@ def partner_issue_token_a(*, partner: Partner) -> str:
     return token
 
 
-def credentials_register_inbound(*, partner: Partner, body: Any, version: str) -> dict[str, Any]:
+def credentials_register_inbound(
+    *, partner: Partner, body: Any, version: str, presented_token: str
+) -> dict[str, Any]:
     """A partner POSTs or PUTs its credentials to our ``version`` credentials endpoint.
 
     We call back its versions and the details of that version with its token B, store them, and
@@ -258,6 +275,7 @@ def credentials_register_inbound(*, partner: Partner, body: Any, version: str) -
         discovery=discovery,
         roles=credentials.roles,
         token_c=token_c,
+        presented_token=presented_token,
     )
     return our_credentials(partner, token_c)
 

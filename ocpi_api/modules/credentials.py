@@ -10,6 +10,7 @@ During POST/PUT we call the partner's versions and details back; failures answer
 from __future__ import annotations
 
 from django.urls import path
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +21,7 @@ from ocpi_api.transport.views import OcpiView
 from partners.models import Partner
 from partners.services import (
     CredentialsInvalid,
+    CredentialsReplaced,
     HandshakeError,
     credentials_register_inbound,
     credentials_unregister_inbound,
@@ -62,12 +64,14 @@ class CredentialsView(OcpiView):
     def _register(self, request: Request, version: str) -> Response:
         try:
             credentials = credentials_register_inbound(
-                partner=self.partner, body=request.data, version=version
+                partner=self.partner, body=request.data, version=version, presented_token=self.auth.token
             )
         except CredentialsInvalid as error:
             raise InvalidParameters(str(error)) from None
         except HandshakeError as error:
             raise ServerError(str(error), ocpi_status=error.status_code) from None
+        except CredentialsReplaced as error:
+            raise exceptions.AuthenticationFailed(str(error)) from None
         return ocpi_response(credentials)
 
 

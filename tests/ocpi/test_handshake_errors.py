@@ -103,3 +103,27 @@ def test_a_partner_with_what_we_need_is_registered_with_its_other_role(ocpi_clie
     partner.refresh_from_db()
     assert partner.token_b == "their-token"
     assert [(role.role, role.party_id) for role in partner.roles.all()] == [("OTHER", "ABC")]
+
+
+def test_a_registration_whose_token_was_replaced_meanwhile_stores_nothing(partner, remote):
+    from partners.services import CredentialsReplaced, credentials_register_inbound
+
+    ANSWERS["/versions"] = lambda base: [{"version": "2.2.1", "url": f"{base}/2.2.1"}]
+    ANSWERS["/2.2.1"] = lambda base: {
+        "version": "2.2.1",
+        "endpoints": [{"identifier": "credentials", "role": "SENDER", "url": f"{base}/2.2.1/credentials"}],
+    }
+    first_a = partner_issue_token_a(partner=partner)
+    partner_issue_token_a(partner=partner)  # a second registration took over meanwhile
+    old_token_b = partner.token_b
+    body = {
+        "token": "late-token",
+        "url": f"{remote}/versions",
+        "roles": [
+            {"role": "PTP", "country_code": "NL", "party_id": "PTR", "business_details": {"name": "P"}}
+        ],
+    }
+    with pytest.raises(CredentialsReplaced):
+        credentials_register_inbound(partner=partner, body=body, version="2.2.1", presented_token=first_a)
+    partner.refresh_from_db()
+    assert partner.token_b == old_token_b
