@@ -307,16 +307,19 @@ def _post_or_put_credentials(
 ) -> Partner:
     credentials_url = next(e["url"] for e in discovery.endpoints if e["identifier"] == "credentials")
     our_token = token_new()
-    previous_hash = partner.token_c_hash
+    previous_hash, previous_status = partner.token_c_hash, partner.status
     partner.token_c_hash = hash_token(our_token)
-    partner.save(update_fields=["token_c_hash", "updated_at"])
+    if partner.status == Partner.Status.UNREGISTERED:
+        # Our new token must work for the partner's calls back to us during its answer.
+        partner.status = Partner.Status.PLANNED
+    partner.save(update_fields=["token_c_hash", "status", "updated_at"])
     client = OcpiClient(token=token, partner=partner, send_raw_token=partner.send_raw_token)
     try:
         answer = client.request(method, credentials_url, json_body=our_credentials(partner, our_token))
         theirs = credentials_parse(answer.data)
     except (OcpiClientError, CredentialsInvalid) as error:
-        partner.token_c_hash = previous_hash
-        partner.save(update_fields=["token_c_hash", "updated_at"])
+        partner.token_c_hash, partner.status = previous_hash, previous_status
+        partner.save(update_fields=["token_c_hash", "status", "updated_at"])
         raise HandshakeError(
             f"{method} {credentials_url} failed: {error}", status_code=CLIENT_API_UNUSABLE
         ) from error

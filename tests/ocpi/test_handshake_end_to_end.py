@@ -143,6 +143,13 @@ def test_the_portal_registers_with_the_simulator_rotates_and_unregisters(
     assert partner.status == Partner.Status.UNREGISTERED
     assert simulator.control.state()["credentials"]["peer"] is None
 
+    # Registering again after unregistering works too.
+    partner_register(partner=partner, versions_url=simulator.versions_url, token_a=SIM_TOKEN_A)
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.REGISTERED
+    crawl = simulator.control.action("crawl", modules=["locations"])["results"]["locations"]
+    assert crawl["object_count"] == 3
+
 
 def test_an_unregistered_partner_registers_again_with_a_new_token_a(
     portal: str, simulator: SimulatorProcess, cpo_data: None
