@@ -1,0 +1,62 @@
+"""Admin for the charger side: backends allowed to report events, and simulated chargers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from chargers.models import ChargingBackend, SimulatedCharger
+from chargers.services import charging_backend_create, charging_backend_rotate_token
+
+
+@admin.register(ChargingBackend)
+class ChargingBackendAdmin(admin.ModelAdmin[ChargingBackend]):
+    list_display = ("name", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+    fields = ("name", "is_active", "created_at")
+    actions = ("rotate_token",)
+
+    def save_model(self, request: HttpRequest, obj: ChargingBackend, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new backend gets its token here, shown once: only its hash is stored.
+        backend, token = charging_backend_create(name=obj.name)
+        obj.pk, obj.token_hash, obj.created_at = backend.pk, backend.token_hash, backend.created_at
+        if not obj.is_active:
+            backend.is_active = False
+            backend.save(update_fields=["is_active"])
+        self.message_user(
+            request,
+            f"Token for {backend.name}: {token} — copy it now, it is not shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Issue a new token (the old one stops working)")
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[ChargingBackend]) -> None:
+        for backend in queryset:
+            token = charging_backend_rotate_token(backend=backend)
+            self.message_user(
+                request,
+                f"New token for {backend.name}: {token} — copy it now, it is not shown again.",
+                messages.WARNING,
+            )
+
+
+@admin.register(SimulatedCharger)
+class SimulatedChargerAdmin(admin.ModelAdmin[SimulatedCharger]):
+    list_display = ("evse", "location", "behaviour", "power_kw", "voltage_v")
+    list_filter = ("behaviour",)
+    list_editable = ("behaviour", "power_kw")
+    list_select_related = ("evse__location",)
+    search_fields = ("evse__uid", "evse__evse_id", "evse__location__location_id", "evse__location__name")
+    autocomplete_fields = ("evse",)
+
+    @admin.display(description="location", ordering="evse__location__name")
+    def location(self, charger: SimulatedCharger) -> str:
+        return str(charger.evse.location)
