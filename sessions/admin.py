@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, party_code, pretty_json
 from payments.models import FinancialAdviceConfirmation
+from sessions.forms import CdrCorrectionForm
 from sessions.models import Cdr, ChargingSession, MeterReading, ReceivedCommand
+from sessions.services import SessionStateError, cdr_credit_and_correct
 
 _TOKEN_FIELDS = (
     "partner",
@@ -187,6 +190,7 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     list_select_related = ("party", "session")
     show_full_result_count = False
     inlines = (FinancialAdviceInline,)
+    actions = ("credit_and_correct",)
     readonly_fields = ("costs_table", "cdr_location_pretty", "tariffs_pretty", "charging_periods_pretty")
     fieldsets = (
         (None, {"fields": ("party", "cdr_id", "session", "last_updated")}),
@@ -258,6 +262,40 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     @admin.display(description="captured", boolean=True, ordering="has_advice")
     def captured(self, cdr: Cdr) -> bool:
         return cdr.has_advice  # type: ignore[attr-defined]
+
+    def has_credit_permission(self, request: HttpRequest) -> bool:
+        # A correction writes new CDRs: the same right as adding one.
+        return request.user.has_perm("charging_sessions.add_cdr")
+
+    @admin.action(description="Credit and correct the selected CDR", permissions=["credit"])
+    def credit_and_correct(self, request: HttpRequest, queryset: QuerySet[Cdr]) -> HttpResponse | None:
+        """mod_cdrs: a CDR never changes; a credit CDR cancels it and a new CDR replaces it."""
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one CDR to correct.", messages.ERROR)
+            return None
+        cdr = queryset.get()
+        form = CdrCorrectionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                credit, corrected = cdr_credit_and_correct(
+                    cdr=cdr, corrections=form.corrections(cdr), remark=form.cleaned_data["remark"]
+                )
+            except SessionStateError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return None
+            done = f"Credit CDR {credit.cdr_id} created"
+            done += f", and corrected CDR {corrected.cdr_id}." if corrected else "."
+            self.message_user(request, done, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Credit and correct CDR {cdr.cdr_id}",
+            "cdr": cdr,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/charging_sessions/cdr/credit_and_correct.html", context)
 
     @admin.display(description="costs")
     def costs_table(self, cdr: Cdr) -> SafeString:
