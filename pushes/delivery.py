@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from pushes import payloads, selectors, services
@@ -37,6 +37,9 @@ NESTED_KEYS = {"location": "evses", "evse": "connectors"}
 # At most this many messages of one copy per task run, so one busy object cannot starve the others.
 MAX_MESSAGES_PER_RUN = 20
 NOTHING_CHANGED = "nothing changed for the partner"
+OPEN_STATES = (OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
+DEFER_SECONDS = 5
+PARTNER_FAILURE_THRESHOLD = 3
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Plan:
     copy_bodies: list[tuple[PartnerCopy, dict[str, Any], Any]] | None = None
     last_updated: Any = None
     skip: str = ""  # a reason to complete without a call
+    defer: str = ""  # a reason to wait, without using up an attempt
 
 
 def lease_seconds() -> float:
@@ -122,6 +126,9 @@ def _deliver(message: OutboxMessage) -> bool:
         logger.exception("Cannot build push %s", message.pk)
         _finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
         return False
+    if plan.defer:
+        _defer(message, plan.defer)
+        return False
     if plan.skip:
         _finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
         return True
@@ -143,12 +150,30 @@ def _deliver(message: OutboxMessage) -> bool:
         plan.url = reply.headers.get("location") or _cdr_probe_url(message)
     if outcome == Outcome.REJECTED and reply.http_status == 404 and plan.method == "PATCH":
         # The partner lost the object: send it whole next time, straight away.
-        copy.force_put = True
-        copy.save(update_fields=["force_put"])
-        outcome = Outcome.RETRY
-        message.attempts -= 1
+        PartnerCopy.objects.filter(pk=copy.pk).update(force_put=True)
+        outcome = Outcome.RESEND
     _finish(message, started, reply, outcome, reply.error, plan=plan)
     return outcome == Outcome.DELIVERED
+
+
+def _defer(message: OutboxMessage, reason: str) -> None:
+    """Put a claimed message back without counting the attempt; it is enqueued again when due."""
+    OutboxMessage.objects.filter(
+        pk=message.pk, state=OutboxMessage.State.IN_FLIGHT, attempts=message.claimed_attempts
+    ).update(
+        state=OutboxMessage.State.PENDING,
+        attempts=message.claimed_attempts - 1,
+        lease_until=None,
+        last_error=reason,
+        next_attempt_at=timezone.now() + timedelta(seconds=DEFER_SECONDS),
+    )
+    from cpo_portal.celery import app
+    from pushes.tasks import deliver_copy
+
+    if not app.conf.task_always_eager:
+        # A short wait, so a broker countdown is fine (in-process tasks would run it at once, in a
+        # loop; there the location's acknowledgement enqueues it).
+        deliver_copy.apply_async((message.copy_id,), countdown=DEFER_SECONDS)
 
 
 def _classify(reply: Reply) -> str:
@@ -207,8 +232,11 @@ def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url
             partner=copy.partner, object_type=ObjectType.LOCATION, object_id=str(location.pk)
         ).first()
         if location_copy is None or location_copy.acknowledged_at is None:
-            # mod_locations: an EVSE belongs to a location the partner must have; send the whole
-            # location, which carries this EVSE or connector too.
+            # mod_locations: an EVSE belongs to a location the partner must have. When the
+            # location's own PUT is queued, wait for it (it carries this EVSE or connector too);
+            # otherwise send the whole location from here.
+            if location_copy is not None and location_copy.messages.filter(state__in=OPEN_STATES).exists():
+                return Plan("", "", None, defer="waiting for the location's PUT")
             location = payloads.load_object(ObjectType.LOCATION, str(location.pk))
             return _full_location_plan(copy, location, module_url, version)
     body = payloads.body_for(object_type, obj, version)
@@ -313,7 +341,19 @@ def _record_attempt(
     )
 
 
-def _finish(
+def _finish(message: OutboxMessage, *args: Any, **kwargs: Any) -> None:
+    """Record an outcome; a deadlock victim (PostgreSQL picks one) tries again."""
+    for attempt in range(3):
+        try:
+            _finish_once(message, *args, **kwargs)
+            return
+        except OperationalError as exc:
+            if "deadlock" not in str(exc) or attempt == 2:
+                raise
+            logger.warning("Deadlock while recording push %s; trying again", message.pk)
+
+
+def _finish_once(
     message: OutboxMessage,
     started: Any,
     reply: Reply | None,
@@ -323,8 +363,19 @@ def _finish(
     plan: Plan | None = None,
 ) -> None:
     now = timezone.now()
+    involved = {message.copy_id}
+    if outcome == Outcome.DELIVERED and plan is not None and plan.copy_bodies:
+        for index, (target, body, last_updated) in enumerate(plan.copy_bodies):
+            if target.pk is None:
+                target = services._copy_for(
+                    target.partner, target.object_type, target.object_id, target.label
+                )
+                plan.copy_bodies[index] = (target, body, last_updated)
+            involved.add(target.pk)
     with transaction.atomic():
-        PartnerCopy.objects.select_for_update().filter(pk=message.copy_id).first()
+        # All copies this outcome touches, locked in primary key order so that two workers
+        # acknowledging overlapping copies (a location PUT carries its EVSEs) cannot deadlock.
+        list(PartnerCopy.objects.select_for_update().filter(pk__in=involved).order_by("pk").values_list("pk"))
         current = OutboxMessage.objects.filter(pk=message.pk).values_list("state", "attempts").first()
         if current != (OutboxMessage.State.IN_FLIGHT, message.claimed_attempts):
             # Staff discarded it meanwhile, or its lease ran out and another worker took it over.
@@ -346,6 +397,11 @@ def _finish(
             services.partner_pause(message.partner, f"{where}: {error}")
         elif outcome == Outcome.REJECTED:
             message.state = OutboxMessage.State.DEAD
+        elif outcome == Outcome.RESEND:
+            message.state = OutboxMessage.State.PENDING
+            message.attempts = max(message.attempts - 1, 0)
+            message.next_attempt_at = now
+            services._enqueue_after_commit(message.copy_id, fast=message.fast)
         else:
             message.outcome_unknown = message.outcome_unknown or outcome == Outcome.UNKNOWN
             if services.is_too_old(message, now):
@@ -386,8 +442,6 @@ def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
         PartnerCopy.objects.filter(pk=copy.pk).update(acknowledged_at=now)
         return
     for target, body, last_updated in plan.copy_bodies:
-        if target.pk is None:
-            target = services._copy_for(target.partner, target.object_type, target.object_id, target.label)
         PartnerCopy.objects.filter(pk=target.pk).update(
             acknowledged_body=body,
             acknowledged_at=now,
@@ -395,6 +449,15 @@ def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
             deleted=False,
             force_put=False,
         )
+    if len(plan.copy_bodies) > 1:
+        # EVSE and connector messages that waited for this location PUT can go now (most find
+        # that the partner already has their state).
+        waiting = OutboxMessage.objects.filter(
+            copy_id__in=[target.pk for target, _, _ in plan.copy_bodies[1:]],
+            state=OutboxMessage.State.PENDING,
+        ).values_list("copy_id", flat=True)
+        for copy_id in set(waiting):
+            services._enqueue_after_commit(copy_id, fast=False)
 
 
 def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> None:
@@ -410,5 +473,9 @@ def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> No
         status = services.push_status_for(message.partner)
         status.consecutive_failures += 1
         status.last_failure_at = now
-        status.retry_after = now + services.retry_delay(status.consecutive_failures)
+        if status.consecutive_failures >= PARTNER_FAILURE_THRESHOLD:
+            # Several failures in a row, none succeeding between them: the partner is down, so
+            # its other messages wait too instead of each spending attempts on it.
+            failures = status.consecutive_failures - PARTNER_FAILURE_THRESHOLD + 1
+            status.retry_after = now + services.retry_delay(failures)
         status.save(update_fields=["consecutive_failures", "last_failure_at", "retry_after"])

@@ -147,6 +147,7 @@ class DeliveryAttempt(models.Model):
         UNKNOWN = "UNKNOWN", "No answer (may have arrived)"
         PAUSED = "PAUSED", "Refused: partner paused"
         REJECTED = "REJECTED", "Rejected by the partner"
+        RESEND = "RESEND", "The partner lacks it: sent whole next"
         PROBE = "PROBE", "Checked whether the partner already has it"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attempts_made")

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from locations.models import Connector, Evse, Location
@@ -194,33 +195,32 @@ def queue_state(
 ) -> OutboxMessage:
     """Write or update the one waiting latest-state message of (partner, object)."""
     copy = _copy_for(partner, object_type, object_id, label)
-    with transaction.atomic():
-        # The copy row is the lock of this (partner, object): a concurrent delivery claims under the
-        # same lock, so a message is either still PENDING (and we fold into it) or already claimed.
-        PartnerCopy.objects.select_for_update().filter(pk=copy.pk).first()
-        last_open = copy.messages.filter(state=OutboxMessage.State.PENDING).order_by("-id").first()
-        if last_open is not None and last_open.kind == OutboxMessage.Kind.STATE:
-            # Only the newest open message may absorb a change: folding into an older one would
-            # overtake an event queued after it (a terminal deactivation, say).
-            last_open.changed_fields = sorted({*last_open.changed_fields, *changed_fields})
-            last_open.action = action
-            last_open.payload = payload
-            last_open.fast = last_open.fast and fast
-            last_open.coalesced += 1
-            last_open.changed_at = timezone.now()
-            last_open.save(
-                update_fields=["changed_fields", "action", "payload", "fast", "coalesced", "changed_at"]
-            )
-            _enqueue_after_commit(copy.pk, fast=last_open.fast)
-            return last_open
-        return _new_message(
-            copy,
-            kind=OutboxMessage.Kind.STATE,
+    last_open = copy.messages.filter(state=OutboxMessage.State.PENDING).order_by("-id").first()
+    if last_open is not None and last_open.kind == OutboxMessage.Kind.STATE:
+        # Only the newest open message may absorb a change: folding into an older one would let
+        # the change overtake an event queued after it (a terminal deactivation, say). The update
+        # is conditional: if a worker claimed the message meanwhile (its UPDATE to IN_FLIGHT waits
+        # for our transaction, or ours re-checks after its commit), a new message is written
+        # instead. Writers take no lock on the copy, so a change never waits behind a delivery.
+        merged = OutboxMessage.objects.filter(pk=last_open.pk, state=OutboxMessage.State.PENDING).update(
+            changed_fields=sorted({*last_open.changed_fields, *changed_fields}),
             action=action,
-            changed_fields=changed_fields,
-            fast=fast,
             payload=payload,
+            fast=last_open.fast and fast,
+            coalesced=F("coalesced") + 1,
+            changed_at=timezone.now(),
         )
+        if merged:
+            _enqueue_after_commit(copy.pk, fast=last_open.fast and fast)
+            return last_open
+    return _new_message(
+        copy,
+        kind=OutboxMessage.Kind.STATE,
+        action=action,
+        changed_fields=changed_fields,
+        fast=fast,
+        payload=payload,
+    )
 
 
 def _copy_for(partner: Partner, object_type: str, object_id: str, label: str) -> PartnerCopy:
@@ -359,23 +359,32 @@ def partner_pause(partner: Partner, reason: str) -> None:
 
 
 def partner_resume(partner: Partner) -> int:
-    """Resume pushes to a partner; its waiting messages become due now. Returns how many."""
+    """Resume pushes to a partner; its waiting messages become due now. Returns how many wait."""
     with transaction.atomic():
         PartnerPushStatus.objects.update_or_create(
             partner=partner,
             defaults={"paused": False, "paused_reason": "", "retry_after": None, "consecutive_failures": 0},
         )
-        return partner_release_waiting(partner)
+        partner_release_waiting(partner)
+    return OutboxMessage.objects.filter(partner=partner, state=OutboxMessage.State.PENDING).count()
 
 
-def partner_release_waiting(partner: Partner) -> int:
-    """Make a partner's parked messages due now and enqueue them (after an outage or a pause)."""
+def partner_release_waiting(partner: Partner) -> None:
+    """After commit, make a partner's parked messages due now and enqueue them (after an outage)."""
+    # Outside the caller's transaction: it holds copy locks that this bulk update must not wait behind.
+    partner_id = partner.pk
+    transaction.on_commit(lambda: _release_waiting(partner_id))
+
+
+def _release_waiting(partner_id: int) -> int:
+    from pushes.tasks import deliver_copy
+
     now = timezone.now()
-    waiting = OutboxMessage.objects.filter(partner=partner, state=OutboxMessage.State.PENDING)
+    waiting = OutboxMessage.objects.filter(partner_id=partner_id, state=OutboxMessage.State.PENDING)
     copy_ids = set(waiting.values_list("copy_id", flat=True))
     waiting.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
     for copy_id in copy_ids:
-        _enqueue_after_commit(copy_id, fast=False)
+        deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
     return len(copy_ids)
 
 

@@ -174,7 +174,7 @@ def test_retry_now_and_discard_actions_act_on_pending_messages(
 ) -> None:
     push_settings.PUSH_RETRY_BASE_SECONDS = 3600
     push_settings.PUSH_RETRY_CAP_SECONDS = 3600
-    sim.control.fault("/ocpi/2.2.1/locations", "http_500", count=1)
+    sim.control.fault("/ocpi/2.2.1/locations", "http_500")
     with committed():
         LocationFactory()
         LocationFactory()
@@ -182,6 +182,7 @@ def test_retry_now_and_discard_actions_act_on_pending_messages(
     url = reverse("admin:pushes_outboxmessage_changelist")
 
     discarded = staff_client.post(url, {"action": "discard", "_selected_action": [second.pk]}, follow=True)
+    sim.control.clear_faults()
     with committed():
         retried = staff_client.post(url, {"action": "retry_now", "_selected_action": [first.pk]}, follow=True)
 

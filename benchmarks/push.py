@@ -1,0 +1,289 @@
+"""Benchmark EVSE status pushes: outbox -> Redis -> Celery worker -> the PTP simulator on loopback.
+
+Seeds locations with EVSEs in their own database, wires a partner to a simulator process, starts a
+real worker (``celery -A cpo_portal worker``, prefork) and then:
+
+1. throughput: commits status changes as fast as the producer threads can, spread over all EVSEs,
+   and prints the status PATCHes the partner received per second, first commit to last answer;
+2. latency: commits 100 changes per second for a while and prints percentiles of the time from
+   each change's outbox write (just before its commit) to the partner's answer to its PATCH.
+
+    REDIS_URL=redis://127.0.0.1:6379/3 .venv/bin/python benchmarks/push.py
+
+Targets on a 2-core machine: >= 200 status pushes per second sustained, p95 <= 1 s at 100 changes/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_push_bench")
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+TOKEN = "push-benchmark-token"  # noqa: S105 (a token for a local simulator)
+
+
+def ensure_database() -> None:
+    """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
+    import psycopg
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    if not url.scheme.startswith("postgres"):
+        raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    name = url.path.lstrip("/")
+    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')  # the name is from our own DATABASE_URL
+
+
+def reset_and_seed(base_url: str, locations: int, evses_per_location: int) -> list[int]:
+    """Empty the tables, wire a partner to the simulator, create locations with EVSEs and connectors."""
+    from django.db import connection
+
+    from locations.models import (
+        Connector,
+        ConnectorFormat,
+        ConnectorType,
+        Evse,
+        EvseStatus,
+        Location,
+        PowerType,
+    )
+    from partners.models import Partner, PartnerEndpoint, Party
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE pushes_deliveryattempt, pushes_outboxmessage, pushes_partnercopy, "
+            "pushes_partnerpushstatus, pushes_pullcursor, ocpi_api_outboundrequestlog, "
+            "locations_connector_tariffs, locations_connector, locations_evse, locations_regularhours, "
+            "payments_paymentterminal_evses, payments_paymentterminal_locations, "
+            "locations_location CASCADE"
+        )
+    Partner.objects.filter(name="Benchmark PTP").delete()
+    party, _ = Party.objects.get_or_create(country_code="NL", party_id="BEN", defaults={"name": "Bench CPO"})
+    partner = Partner.objects.create(
+        name="Benchmark PTP", status=Partner.Status.REGISTERED, version="2.2.1", token_b=TOKEN
+    )
+    PartnerEndpoint.objects.create(
+        partner=partner,
+        module="locations",
+        interface_role=PartnerEndpoint.InterfaceRole.RECEIVER,
+        url=f"{base_url}/ocpi/2.2.1/locations",
+    )
+    evse_ids = []
+    for n in range(locations):
+        location = Location.objects.create(
+            party=party,
+            location_id=f"BENCH{n:04d}",
+            address="Benchmarkstraat 1",
+            city="Utrecht",
+            country="NLD",
+            latitude="52.0893190",
+            longitude="5.1101700",
+            time_zone="Europe/Amsterdam",
+        )
+        for m in range(evses_per_location):
+            evse = Evse.objects.create(location=location, uid=f"B{n:04d}-{m}", status=EvseStatus.AVAILABLE)
+            Connector.objects.create(
+                evse=evse,
+                connector_id="1",
+                standard=ConnectorType.IEC_62196_T2,
+                format=ConnectorFormat.SOCKET,
+                power_type=PowerType.AC_3_PHASE,
+                max_voltage=230,
+                max_amperage=32,
+            )
+            evse_ids.append(evse.pk)
+    return evse_ids
+
+
+def start_worker(concurrency: int, log_path: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update({"CELERY_TASK_ALWAYS_EAGER": "false", "LOG_LEVEL": "WARNING"})
+    env.update({"PUSH_REQUEUE_INTERVAL_SECONDS": "1"})
+    schedule = tempfile.mkstemp(prefix="push-bench-beat-")[1]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "cpo_portal",
+        "worker",
+        "--beat",
+        f"--schedule={schedule}",
+    ]
+    command += ["--queues=push_fast,celery"]
+    command += [f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+    log = open(log_path, "wb")  # noqa: SIM115 (kept open for the worker's lifetime)
+    return subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+
+def wait_until_delivered(timeout: float) -> float:
+    """Wait until no message is open; returns the moment (time.time()) it was seen."""
+    from pushes.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while OutboxMessage.objects.filter(state__in=("PENDING", "IN_FLIGHT")).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"messages still open after {timeout} s")
+        time.sleep(0.05)
+    return time.time()
+
+
+def change_statuses(
+    evse_ids: list[int], count: int, *, threads: int, rate: float | None
+) -> tuple[float, float]:
+    """Commit ``count`` status changes spread over the EVSEs; returns (first, last) commit times."""
+    from django.db import connection, transaction
+
+    from locations.models import Evse, EvseStatus
+
+    cycle = [EvseStatus.CHARGING, EvseStatus.AVAILABLE, EvseStatus.BLOCKED]
+    times: list[float] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def produce(offset: int) -> None:
+        try:
+            for index in range(offset, count, threads):
+                if rate is not None:
+                    # Paced: change number ``index`` is due ``index / rate`` seconds after the start.
+                    delay = started + index / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                evse_id = evse_ids[index % len(evse_ids)]
+                status = cycle[(index // len(evse_ids)) % len(cycle)]
+                with transaction.atomic():
+                    evse = Evse.objects.select_related("location__party").get(pk=evse_id)
+                    evse.status = status
+                    evse.save(update_fields=["status"])
+                with lock:
+                    times.append(time.time())
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=produce, args=(offset,)) for offset in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return min(times), max(times)
+
+
+def status_patches_received(sim: Any) -> int:
+    """EVSE PATCHes the simulator has received so far (its own record, not ours)."""
+    return sum(
+        1
+        for item in sim.control.received("locations").values()
+        for entry in item["history"]
+        if entry["method"] == "PATCH" and entry.get("target") == "evse"
+    )
+
+
+def delivered_status_patches(since: float) -> list[tuple[float, float]]:
+    """(written, answered) epoch seconds of each delivered EVSE status PATCH since ``since``."""
+    from datetime import UTC, datetime
+
+    from pushes.models import DeliveryAttempt
+
+    rows = DeliveryAttempt.objects.filter(
+        outcome="DELIVERED",
+        method="PATCH",
+        message__copy__object_type="evse",
+        started_at__gte=datetime.fromtimestamp(since, tz=UTC),
+    ).values_list("message__changed_at", "started_at", "duration_ms")
+    return [(changed.timestamp(), started.timestamp() + ms / 1000) for changed, started, ms in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--locations", type=int, default=100)
+    parser.add_argument("--evses-per-location", type=int, default=10)
+    parser.add_argument("--changes", type=int, default=4000, help="status changes in the throughput run")
+    parser.add_argument("--producers", type=int, default=4, help="threads committing changes")
+    parser.add_argument("--concurrency", type=int, default=6, help="worker processes")
+    parser.add_argument("--rate", type=float, default=100.0, help="changes per second in the latency run")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
+    args = parser.parse_args()
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit("Set REDIS_URL: the benchmark measures delivery through a real Redis and worker.")
+
+    ensure_database()
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    from ptp_simulator.process import SimulatorProcess
+    from pushes.models import DeliveryAttempt
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    log_path = tempfile.mkstemp(prefix="push-bench-worker-", suffix=".log")[1]
+    with SimulatorProcess(tokens=[TOKEN]) as sim:
+        evse_ids = reset_and_seed(sim.base_url, args.locations, args.evses_per_location)
+        worker = start_worker(args.concurrency, log_path)
+        try:
+            wait_until_delivered(timeout=300)
+            print(
+                f"{len(evse_ids)} EVSEs at {args.locations} locations; "
+                f"worker concurrency {args.concurrency}, {args.producers} producer threads"
+            )
+
+            # 1. Throughput.
+            received_before = status_patches_received(sim)
+            mark = time.time()
+            first, last = change_statuses(evse_ids, args.changes, threads=args.producers, rate=None)
+            done = wait_until_delivered(timeout=600)
+            patches = delivered_status_patches(mark)
+            received = status_patches_received(sim) - received_before
+            print(
+                f"throughput: {args.changes} changes committed in {last - first:.1f} s "
+                f"({args.changes / (last - first):.0f}/s); the partner received {received} status PATCHes, "
+                f"last answer {done - first:.1f} s after the first commit: "
+                f"{received / (done - first):.0f} pushes/s sustained"
+            )
+            assert len(patches) == received, (len(patches), received)
+
+            # 2. Latency at a steady rate.
+            time.sleep(1)
+            mark = time.time()
+            count = int(args.rate * args.seconds)
+            change_statuses(evse_ids, count, threads=args.producers, rate=args.rate)
+            wait_until_delivered(timeout=300)
+            latencies = sorted(answered - written for written, answered in delivered_status_patches(mark))
+            quantiles = statistics.quantiles(latencies, n=100)
+            print(
+                f"latency at {args.rate:.0f} changes/s for {args.seconds:.0f} s ({len(latencies)} pushes): "
+                f"p50 {quantiles[49] * 1000:.0f} ms, p95 {quantiles[94] * 1000:.0f} ms, "
+                f"p99 {quantiles[98] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+            )
+            failures = DeliveryAttempt.objects.exclude(outcome="DELIVERED").count()
+            print(f"failed attempts: {failures}")
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    print(f"worker log: {log_path}")
+
+
+if __name__ == "__main__":
+    main()
