@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from cpo_portal.admin import party_code
 from finance.models import CdrReconciliation
 from finance.selectors import (
     ReconciliationStatus,
@@ -21,6 +22,10 @@ from finance.selectors import (
     cdrs_with_reconciliation,
     reconciliation_totals,
 )
+
+
+def _money(amount: Any, currency: str) -> str:
+    return "-" if amount is None else f"{amount:.2f} {currency}"
 
 
 class _Echo:
@@ -54,16 +59,7 @@ class ReconciliationStatusFilter(admin.SimpleListFilter):
 
 @admin.register(CdrReconciliation)
 class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
-    list_display = (
-        "cdr_id",
-        "party",
-        "end_date_time",
-        "location_name",
-        "currency",
-        "total_cost_incl_vat",
-        "captured",
-        "status",
-    )
+    list_display = ("cdr_id", party_code, "ended", "location_name", "billed", "captured", "status")
     list_filter = (ReconciliationStatusFilter, "party", "currency", "end_date_time")
     search_fields = ("cdr_id", "authorization_reference", "invoice_reference_id")
     date_hierarchy = "end_date_time"
@@ -90,9 +86,17 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
     def location_name(self, cdr: CdrReconciliation) -> str:
         return str(cdr.cdr_location.get("name") or cdr.cdr_location.get("id", ""))
 
-    @admin.display(description="captured incl. taxes", ordering="captured_incl_vat")
-    def captured(self, cdr: CdrReconciliation) -> Any:
-        return cdr.captured_incl_vat
+    @admin.display(description="ended", ordering="end_date_time")
+    def ended(self, cdr: CdrReconciliation) -> str:
+        return f"{cdr.end_date_time:%Y-%m-%d %H:%M} UTC"
+
+    @admin.display(description="billed incl. taxes", ordering="total_cost_incl_vat")
+    def billed(self, cdr: CdrReconciliation) -> str:
+        return _money(cdr.total_cost_incl_vat, cdr.currency)
+
+    @admin.display(description="captured", ordering="captured_incl_vat")
+    def captured(self, cdr: CdrReconciliation) -> str:
+        return _money(cdr.captured_incl_vat, cdr.currency)
 
     @admin.display(description="status", ordering="reconciliation_status")
     def status(self, cdr: CdrReconciliation) -> str:

@@ -10,5 +10,5 @@ class CdrReconciliation(Cdr):
 
     class Meta:
         proxy = True
-        verbose_name = "CDR reconciliation"
+        verbose_name = "reconciled CDR"
         verbose_name_plural = "CDR reconciliation"
