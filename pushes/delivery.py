@@ -77,7 +77,9 @@ def copy_deliver(copy_id: int) -> int:
 def _claim(copy_id: int) -> OutboxMessage | None:
     now = timezone.now()
     with transaction.atomic():
-        copy = PartnerCopy.objects.select_for_update().filter(pk=copy_id).first()
+        # of=("self",) and no ordering: the default ordering joins the partner, whose row would be
+        # locked too and serialise (or deadlock) every writer that references the partner.
+        copy = PartnerCopy.objects.select_for_update(of=("self",)).filter(pk=copy_id).order_by().first()
         if copy is None:
             return None
         head = (
@@ -375,7 +377,12 @@ def _finish_once(
     with transaction.atomic():
         # All copies this outcome touches, locked in primary key order so that two workers
         # acknowledging overlapping copies (a location PUT carries its EVSEs) cannot deadlock.
-        list(PartnerCopy.objects.select_for_update().filter(pk__in=involved).order_by("pk").values_list("pk"))
+        list(
+            PartnerCopy.objects.select_for_update(of=("self",))
+            .filter(pk__in=involved)
+            .order_by("pk")
+            .values_list("pk")
+        )
         current = OutboxMessage.objects.filter(pk=message.pk).values_list("state", "attempts").first()
         if current != (OutboxMessage.State.IN_FLIGHT, message.claimed_attempts):
             # Staff discarded it meanwhile, or its lease ran out and another worker took it over.

@@ -316,7 +316,7 @@ def message_retry_now(message: OutboxMessage) -> bool:
 def message_replay(message: OutboxMessage) -> OutboxMessage:
     """Send the object again as a whole: a new message with a full PUT (or the event re-sent)."""
     with transaction.atomic():
-        copy = PartnerCopy.objects.select_for_update().get(pk=message.copy_id)
+        copy = PartnerCopy.objects.select_for_update(of=("self",)).order_by().get(pk=message.copy_id)
         if message.kind == OutboxMessage.Kind.STATE:
             copy.force_put = True
             copy.save(update_fields=["force_put"])
