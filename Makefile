@@ -37,5 +37,15 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(BIN)/celery -A cpo_portal beat --loglevel=INFO
 
+# A Payter stand-in on loopback for a portal started with `make run`: it registers with the portal
+# under a new partner, then crawls locations and tariffs every minute and receives our pushes.
+PORTAL_OCPI ?= http://127.0.0.1:8000/ocpi
+simulate: $(STAMP)
+	@token=$$(DJANGO_DEBUG=true $(BIN)/python manage.py ocpi_partner_create --name "PTP simulator $$(date +%Y%m%d-%H%M%S)" \
+		| awk '/^Token A:/ {print $$3}'); \
+	test -n "$$token" || { echo "could not create the simulator's partner"; exit 1; }; \
+	$(BIN)/python -m ptp_simulator serve --port 9100 --seed-terminals 2 --poll-interval 60 --verbose \
+		--register-with $(PORTAL_OCPI)/versions --register-token $$token
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
