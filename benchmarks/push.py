@@ -83,7 +83,7 @@ def reset_and_seed(base_url: str, locations: int, evses_per_location: int) -> li
         interface_role=PartnerEndpoint.InterfaceRole.RECEIVER,
         url=f"{base_url}/ocpi/2.2.1/locations",
     )
-    evse_ids = []
+    by_position: list[list[int]] = [[] for _ in range(evses_per_location)]
     for n in range(locations):
         location = Location.objects.create(
             party=party,
@@ -106,8 +106,10 @@ def reset_and_seed(base_url: str, locations: int, evses_per_location: int) -> li
                 max_voltage=230,
                 max_amperage=32,
             )
-            evse_ids.append(evse.pk)
-    return evse_ids
+            by_position[m].append(evse.pk)
+    # Consecutive changes go to different locations: an EVSE change also bumps its location's
+    # last_updated, and changes at one location would queue behind each other's row lock.
+    return [pk for position in by_position for pk in position]
 
 
 def start_worker(concurrency: int, log_path: str) -> subprocess.Popen[bytes]:
@@ -212,8 +214,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--locations", type=int, default=100)
-    parser.add_argument("--evses-per-location", type=int, default=10)
+    parser.add_argument("--locations", type=int, default=500)
+    parser.add_argument("--evses-per-location", type=int, default=2)
     parser.add_argument("--changes", type=int, default=4000, help="status changes in the throughput run")
     parser.add_argument("--producers", type=int, default=4, help="threads committing changes")
     parser.add_argument("--concurrency", type=int, default=6, help="worker processes")

@@ -416,7 +416,7 @@ def _finish_once(
             else:
                 message.state = OutboxMessage.State.PENDING
                 delay = services.retry_delay(max(message.attempts, 1))
-                if outcome == Outcome.UNKNOWN:
+                if outcome == Outcome.UNKNOWN and message.action == OutboxMessage.Action.POST_CDR:
                     # The partner may still be handling our request; ask it only once that is over.
                     delay = max(delay, timedelta(seconds=settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS))
                 message.next_attempt_at = now + delay

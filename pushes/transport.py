@@ -8,6 +8,8 @@ on every call, no redirects followed, the envelope read, and every call recorded
 
 from __future__ import annotations
 
+import atexit
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,12 +52,42 @@ class Reply:
         )
 
 
+class _PooledTransport(httpx.HTTPTransport):
+    """One connection pool per worker process, kept open across calls.
+
+    ``OcpiClient`` opens and closes an ``httpx.Client`` per call; given this transport the client
+    neither builds a TLS context each time nor closes the pool, so keep-alive connections to a
+    partner are reused (hundreds of pushes a second to one partner need that).
+    """
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+_transport: _PooledTransport | None = None
+_transport_pid: int | None = None
+
+
+def pooled_transport() -> _PooledTransport:
+    global _transport, _transport_pid
+    # Created lazily in each process: a pool must not cross a fork (prefork workers).
+    if _transport is None or _transport_pid != os.getpid():
+        _transport = _PooledTransport(limits=httpx.Limits(max_keepalive_connections=20))
+        _transport_pid = os.getpid()
+        atexit.register(httpx.HTTPTransport.close, _transport)  # the real close, at process exit
+    return _transport
+
+
 def send(partner: Partner, method: str, url: str, body: Any = None, *, timeout: float | None = None) -> Reply:
     """Make one call to the partner through the OCPI client (which logs it); never raises."""
     seconds = timeout if timeout is not None else settings.PUSH_HTTP_TIMEOUT
     client = OcpiClient.for_partner(
         partner,
         timeout=httpx.Timeout(seconds, connect=min(seconds, settings.OCPI_CLIENT_CONNECT_TIMEOUT)),
+        transport=pooled_transport(),
     )
     reply = Reply(method=method, url=url)
     started = time.monotonic()

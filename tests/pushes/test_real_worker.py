@@ -211,3 +211,25 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
     assert outcomes == ["PROBE"]  # the new worker asked first and found it; the dead one recorded nothing
     message.refresh_from_db()
     assert message.attempts == 2
+
+
+def test_without_redis_the_embedded_set_up_delivers_in_process_after_commit(
+    live_payter: Partner, sim: SimulatorProcess, transactional_db: None
+) -> None:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "cpo_portal.settings",
+            "DJANGO_DEBUG": "true",
+            "REDIS_URL": "",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        }
+    )
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    script = "from tests.factories import LocationFactory; LocationFactory(location_id='EMBEDDED-1')"
+    subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=REPOSITORY, env=env, check=True, timeout=60
+    )
+
+    assert [key for key in sim.control.received("locations") if key.endswith("/EMBEDDED-1")]
+    assert OutboxMessage.objects.get().state == OutboxMessage.State.DELIVERED
