@@ -79,7 +79,13 @@ def _claim(copy_id: int) -> OutboxMessage | None:
     with transaction.atomic():
         # of=("self",) and no ordering: the default ordering joins the partner, whose row would be
         # locked too and serialise (or deadlock) every writer that references the partner.
-        copy = PartnerCopy.objects.select_for_update(of=("self",)).filter(pk=copy_id).order_by().first()
+        copy = (
+            PartnerCopy.objects.select_for_update(of=("self",))
+            .select_related("partner__push_status")
+            .filter(pk=copy_id)
+            .order_by()
+            .first()
+        )
         if copy is None:
             return None
         head = (
@@ -98,7 +104,7 @@ def _claim(copy_id: int) -> OutboxMessage | None:
             head.outcome_unknown = True
         if head.next_attempt_at > now:
             return None
-        status = PartnerPushStatus.objects.filter(partner_id=head.partner_id).first()
+        status = getattr(copy.partner, "push_status", None)
         if status is not None and status.paused:
             return None
         if status is not None and status.retry_after and status.retry_after > now:
@@ -113,6 +119,7 @@ def _claim(copy_id: int) -> OutboxMessage | None:
         head.lease_until = now + timedelta(seconds=lease_seconds())
         head.save(update_fields=["state", "attempts", "lease_until", "outcome_unknown"])
         head.copy = copy
+        head.partner = copy.partner
         head.claimed_attempts = head.attempts
         return head
 
@@ -228,7 +235,8 @@ def _plan(message: OutboxMessage) -> Plan:
 
 def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
     object_type = copy.object_type
-    if object_type in (ObjectType.EVSE, ObjectType.CONNECTOR):
+    if object_type in (ObjectType.EVSE, ObjectType.CONNECTOR) and copy.acknowledged_at is None:
+        # An acknowledged EVSE or connector implies the partner has its location.
         location = obj.location if object_type == ObjectType.EVSE else obj.evse.location
         location_copy = PartnerCopy.objects.filter(
             partner=copy.partner, object_type=ObjectType.LOCATION, object_id=str(location.pk)
@@ -375,17 +383,21 @@ def _finish_once(
                 plan.copy_bodies[index] = (target, body, last_updated)
             involved.add(target.pk)
     with transaction.atomic():
-        # All copies this outcome touches, locked in primary key order so that two workers
-        # acknowledging overlapping copies (a location PUT carries its EVSEs) cannot deadlock.
-        list(
-            PartnerCopy.objects.select_for_update(of=("self",))
-            .filter(pk__in=involved)
-            .order_by("pk")
-            .values_list("pk")
-        )
-        current = OutboxMessage.objects.filter(pk=message.pk).values_list("state", "attempts").first()
-        if current != (OutboxMessage.State.IN_FLIGHT, message.claimed_attempts):
-            # Staff discarded it meanwhile, or its lease ran out and another worker took it over.
+        if len(involved) > 1:
+            # All copies this outcome touches, locked in primary key order so that two workers
+            # acknowledging overlapping copies (a location PUT carries its EVSEs) cannot deadlock.
+            list(
+                PartnerCopy.objects.select_for_update(of=("self",))
+                .filter(pk__in=involved)
+                .order_by("pk")
+                .values_list("pk")
+            )
+        # Ours only while still in flight under our claim: staff may have discarded it, or its
+        # lease ran out and another worker took it over. The conditional UPDATE also locks it.
+        still_ours = OutboxMessage.objects.filter(
+            pk=message.pk, state=OutboxMessage.State.IN_FLIGHT, attempts=message.claimed_attempts
+        ).update(lease_until=None)
+        if not still_ours:
             return
         if reply is not None or outcome != Outcome.DELIVERED:
             _record_attempt(message, started, reply, outcome, error)

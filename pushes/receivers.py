@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from locations.models import Connector, Evse, Location, RegularHours
+from partners.models import PartnerEndpoint
 from payments.models import PaymentTerminal
-from pushes import services
+from pushes import selectors, services
 from sessions.models import Cdr, ChargingSession
 from tariffs.models import Tariff, TariffAltText, TariffElement
 
@@ -101,6 +102,12 @@ def _terminal_assignment_changed(
 
 
 def connect() -> None:
+    post_save.connect(
+        selectors.forget_endpoints, sender=PartnerEndpoint, dispatch_uid="pushes_endpoint_saved"
+    )
+    post_delete.connect(
+        selectors.forget_endpoints, sender=PartnerEndpoint, dispatch_uid="pushes_endpoint_deleted"
+    )
     for model in PUSHED_MODELS:
         pre_save.connect(_remember_changes, sender=model, dispatch_uid=f"pushes_pre_{model.__name__}")
         post_save.connect(_changed, sender=model, dispatch_uid=f"pushes_post_{model.__name__}")

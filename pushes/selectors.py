@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +46,27 @@ def partners_seeing_party(module: str, party: Party) -> list[Partner]:
     ]
 
 
+_endpoint_cache: dict[tuple[int, str], tuple[float, str | None]] = {}
+ENDPOINT_CACHE_SECONDS = 5.0
+
+
 def endpoint_url(partner: Partner, module: str) -> str | None:
+    """The partner's URL for ``module``; remembered for a few seconds in each worker process."""
+    key = (partner.pk, module)
+    cached = _endpoint_cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    url = _endpoint_url(partner, module)
+    _endpoint_cache[key] = (time.monotonic() + ENDPOINT_CACHE_SECONDS, url)
+    return url
+
+
+def forget_endpoints(**kwargs: Any) -> None:
+    """Drop remembered endpoint URLs (an endpoint changed, or staff resumed a partner)."""
+    _endpoint_cache.clear()
+
+
+def _endpoint_url(partner: Partner, module: str) -> str | None:
     endpoint = (
         PartnerEndpoint.objects.filter(
             partner=partner, module=module, interface_role=INTERFACE_OF_MODULE[module]

@@ -360,6 +360,7 @@ def partner_pause(partner: Partner, reason: str) -> None:
 
 def partner_resume(partner: Partner) -> int:
     """Resume pushes to a partner; its waiting messages become due now. Returns how many wait."""
+    selectors.forget_endpoints()  # staff may have fixed an endpoint too
     with transaction.atomic():
         PartnerPushStatus.objects.update_or_create(
             partner=partner,
