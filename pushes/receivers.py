@@ -4,6 +4,10 @@ Saves made through the model (services, the admin, the OCPI API) all pass here. 
 fire no signal and are handled where they happen: ``QuerySet.update()`` (the EVSE -> location
 ``last_updated`` bump in locations.models) needs no push of its own, because the EVSE or connector
 change that caused it is pushed; and bulk writes must call ``pushes.services.object_changed``.
+
+``sessions.signals.session_changed`` / ``cdr_created`` (sent by the charging flow after commit) are
+not used: a message written after commit is lost if the process dies in between, while the model
+saves they follow are caught here, inside the transaction.
 """
 
 from __future__ import annotations
