@@ -71,6 +71,8 @@ def copy_deliver(copy_id: int) -> int:
         if not _deliver(message):
             break
         delivered += 1
+        if not message.more_waiting:
+            break
     return delivered
 
 
@@ -105,6 +107,7 @@ def _claim(copy_id: int) -> OutboxMessage | None:
         if head.next_attempt_at > now:
             return None
         status = getattr(copy.partner, "push_status", None)
+        head.partner_was_failing = bool(status and status.consecutive_failures)
         if status is not None and status.paused:
             return None
         if status is not None and status.retry_after and status.retry_after > now:
@@ -392,59 +395,62 @@ def _finish_once(
                 .order_by("pk")
                 .values_list("pk")
             )
+        fields = _outcome_fields(message, outcome, reply, error, now)
         # Ours only while still in flight under our claim: staff may have discarded it, or its
-        # lease ran out and another worker took it over. The conditional UPDATE also locks it.
+        # lease ran out and another worker took it over.
         still_ours = OutboxMessage.objects.filter(
             pk=message.pk, state=OutboxMessage.State.IN_FLIGHT, attempts=message.claimed_attempts
-        ).update(lease_until=None)
+        ).update(**fields)
         if not still_ours:
             return
+        for name, value in fields.items():
+            setattr(message, name, value)
         if reply is not None or outcome != Outcome.DELIVERED:
             _record_attempt(message, started, reply, outcome, error)
-        message.last_http_status = reply.http_status if reply else None
-        message.last_error = error[:2000]
-        message.lease_until = None
         if outcome == Outcome.DELIVERED:
-            message.state = OutboxMessage.State.DELIVERED
-            message.delivered_at = now
-            message.outcome_unknown = False
             _acknowledge(message, plan, now)
+            # Checked while the copy row is locked by the acknowledgement: a message written
+            # meanwhile either shows here or its own task claims it once we commit.
+            message.more_waiting = OutboxMessage.objects.filter(
+                copy_id=message.copy_id, state=OutboxMessage.State.PENDING
+            ).exists()
         elif outcome == Outcome.PAUSED:
-            message.state = OutboxMessage.State.PENDING
-            message.attempts = max(message.attempts - 1, 0)  # a pause does not use up retries
             where = f"HTTP {reply.http_status} on {reply.method} {reply.url}" if reply else "refused"
             services.partner_pause(message.partner, f"{where}: {error}")
-        elif outcome == Outcome.REJECTED:
-            message.state = OutboxMessage.State.DEAD
         elif outcome == Outcome.RESEND:
-            message.state = OutboxMessage.State.PENDING
-            message.attempts = max(message.attempts - 1, 0)
-            message.next_attempt_at = now
             services._enqueue_after_commit(message.copy_id, fast=message.fast)
-        else:
-            message.outcome_unknown = message.outcome_unknown or outcome == Outcome.UNKNOWN
-            if services.is_too_old(message, now):
-                message.state = OutboxMessage.State.DEAD
-            else:
-                message.state = OutboxMessage.State.PENDING
-                delay = services.retry_delay(max(message.attempts, 1))
-                if outcome == Outcome.UNKNOWN and message.action == OutboxMessage.Action.POST_CDR:
-                    # The partner may still be handling our request; ask it only once that is over.
-                    delay = max(delay, timedelta(seconds=settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS))
-                message.next_attempt_at = now + delay
-        message.save(
-            update_fields=[
-                "state",
-                "attempts",
-                "delivered_at",
-                "outcome_unknown",
-                "next_attempt_at",
-                "lease_until",
-                "last_http_status",
-                "last_error",
-            ]
-        )
         _update_partner_status(message, outcome, now)
+
+
+def _outcome_fields(
+    message: OutboxMessage, outcome: str, reply: Reply | None, error: str, now: Any
+) -> dict[str, Any]:
+    """The message's new state after an outcome."""
+    fields: dict[str, Any] = {
+        "lease_until": None,
+        "last_http_status": reply.http_status if reply else None,
+        "last_error": error[:2000],
+    }
+    if outcome == Outcome.DELIVERED:
+        fields.update(state=OutboxMessage.State.DELIVERED, delivered_at=now, outcome_unknown=False)
+    elif outcome in (Outcome.PAUSED, Outcome.RESEND):
+        # Neither a pause nor a partner that lost the object uses up a retry.
+        fields.update(state=OutboxMessage.State.PENDING, attempts=max(message.attempts - 1, 0))
+        if outcome == Outcome.RESEND:
+            fields["next_attempt_at"] = now
+    elif outcome == Outcome.REJECTED or services.is_too_old(message, now):
+        fields["state"] = OutboxMessage.State.DEAD
+    else:
+        delay = services.retry_delay(max(message.attempts, 1))
+        if outcome == Outcome.UNKNOWN and message.action == OutboxMessage.Action.POST_CDR:
+            # The partner may still be handling our request; ask it only once that is over.
+            delay = max(delay, timedelta(seconds=settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS))
+        fields.update(
+            state=OutboxMessage.State.PENDING,
+            next_attempt_at=now + delay,
+            outcome_unknown=message.outcome_unknown or outcome == Outcome.UNKNOWN,
+        )
+    return fields
 
 
 def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
@@ -481,6 +487,10 @@ def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
 
 def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> None:
     if outcome == Outcome.DELIVERED:
+        if not message.partner_was_failing:
+            # The common case, without a write. A failure recorded by another worker since our
+            # claim is reset by the next success that sees it.
+            return
         recovered = PartnerPushStatus.objects.filter(
             partner_id=message.partner_id, consecutive_failures__gt=0
         ).update(consecutive_failures=0, retry_after=None, last_success_at=now)

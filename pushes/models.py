@@ -113,6 +113,10 @@ class OutboxMessage(models.Model):
 
     # The attempt number a worker claimed it with: its outcome is recorded only if still that one.
     claimed_attempts: int = 0
+    # Set by delivery: whether the partner was failing at claim time, and whether another message
+    # of the same copy waits once this one is delivered.
+    partner_was_failing: bool = False
+    more_waiting: bool = False
 
     class Meta:
         verbose_name = "outbox message"
