@@ -1,9 +1,11 @@
 """Deliver the outbox: claim the oldest open message of a partner copy, send it, record the outcome.
 
-The copy row is locked (``select_for_update``) for the two short transactions around the HTTP call
-(claim, then finish), never during it. That lock serialises deliveries of one (partner, object): a
-task that runs twice (``acks_late``, a redelivery after a killed worker) finds the message in flight
-under a lease and leaves it alone, so messages of one object go out one at a time and in order.
+The copy row is locked (``select_for_update``) when a message is claimed and when a delivery is
+acknowledged, in short transactions, never during the HTTP call. That lock serialises deliveries of
+one (partner, object): a task that runs twice (``acks_late``, a redelivery after a killed worker)
+finds the message in flight under a lease and leaves it alone, so messages of one object go out one
+at a time and in order. An outcome is recorded only by the claim that is still current (a
+conditional UPDATE on state and attempt number).
 
 CDRs and exactly-once: a CDR POST whose outcome is unknown (timeout, dropped connection, a worker
 killed between the call and the commit) is never simply repeated. The next attempt first GETs the
