@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 from django.utils import timezone
 
+from chargers.models import SimulatedCharger
 from locations.models import (
     Connector,
     ConnectorFormat,
@@ -337,6 +338,10 @@ def seed_site(site: Site, party: Party, tariffs: dict[str, Tariff]) -> Location:
                 "physical_reference": f"{number:02d}",
             },
         )
+        # The demo's chargers are simulated: AC cars draw 11 kW, DC cars 50 kW.
+        upsert(
+            SimulatedCharger, {"evse": evse}, {"power_kw": Decimal("11.000" if kind == "AC" else "50.000")}
+        )
         tariff = tariffs[f"{'AC' if kind == 'AC' else 'DC'}-{party.country_code}"]
         for connector_id, standard, format_, power_type, volt, ampere, watt in CONNECTORS[kind]:
             connector = upsert(
@@ -578,6 +583,7 @@ def seed() -> dict[str, int]:
         "locations": Location.objects.count(),
         "EVSEs": Evse.objects.count(),
         "connectors": Connector.objects.count(),
+        "simulated chargers": SimulatedCharger.objects.count(),
         "tariffs": Tariff.objects.count(),
         "terminals": PaymentTerminal.objects.count(),
         "sessions": ChargingSession.objects.count(),
