@@ -104,6 +104,8 @@ def terminal_upsert(
         terminal.longitude = coordinates["longitude"] if coordinates else None
     elif replace:
         terminal.latitude = terminal.longitude = None
+    # The PTP owns terminals: what it tells us is not pushed back to it (pushes/receivers.py).
+    terminal._push_from_partner = True  # type: ignore[attr-defined]
     terminal.full_clean(exclude=["partner", "locations", "evses"], validate_unique=False)
     terminal.save(touch=False)
     # last_updated is the PTP's timestamp when it sends one (it owns the object), else now.

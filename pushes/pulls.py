@@ -2,7 +2,8 @@
 
 The PTP owns both (mod_payments.asciidoc); we GET its Sender interface page by page (following
 ``Link: rel="next"``) from the newest ``last_updated`` we saw, so each run fetches only changes.
-Data stored from a pull is marked as the partner's, so saving it pushes nothing back.
+Each object is stored through the same validation and services as one the PTP POSTs to us
+(payments.services), which mark it as the partner's own, so storing it pushes nothing back.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,14 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locations.models import Evse, Location
+from ocpi_api.modules.payments import FacSerializer, TerminalSerializer
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from payments.services import PaymentDataError, fac_upsert, terminal_upsert
 from pushes import selectors
 from pushes.models import PullCursor
 from pushes.payloads import ocpi_datetime
 from pushes.transport import send
-from sessions.models import Cdr, ChargingSession
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +60,23 @@ def pull(partner: Partner, name: str, store: Any) -> int:
     url = f"{base}/{name}" + (f"?{urlencode(params)}" if params else "")
     newest = cursor.date_from
     count = 0
+    skipped: list[str] = []
     for item in _pages(partner, url):
         stamp = parse_datetime(str(item.get("last_updated") or "")) if item.get("last_updated") else None
-        with transaction.atomic():
-            store(partner, item)
-        count += 1
+        try:
+            with transaction.atomic():
+                store(partner, item)
+        except InvalidItem as error:
+            # One malformed object must not hold back the rest, nor be fetched again forever.
+            logger.warning("Pull of %s from %s skipped an object: %s", name, partner, error)
+            skipped.append(str(error))
+        else:
+            count += 1
         if stamp is not None and (newest is None or stamp > newest):
             newest = stamp
     cursor.date_from = newest
     cursor.last_run_at = timezone.now()
-    cursor.last_error = ""
+    cursor.last_error = "; ".join(skipped)[:500]
     cursor.save(update_fields=["date_from", "last_run_at", "last_error"])
     return count
 
@@ -87,76 +94,41 @@ def _pages(partner: Partner, url: str) -> Iterator[dict[str, Any]]:
         next_url = match.group(1) if match else None
 
 
+class InvalidItem(ValueError):
+    """One object of a pulled page breaks the Payments module's rules; the others are still stored."""
+
+
 def terminal_store(partner: Partner, item: dict[str, Any]) -> PaymentTerminal:
-    """Create or update our copy of one of the PTP's terminals, with its assignments."""
-    terminal = PaymentTerminal.objects.filter(partner=partner, terminal_id=item["terminal_id"]).first()
-    terminal = terminal or PaymentTerminal(partner=partner, terminal_id=str(item["terminal_id"]))
-    terminal._push_from_partner = True  # type: ignore[attr-defined]
-    for field in (
-        "customer_reference",
-        "party_id",
-        "country_code",
-        "address",
-        "city",
-        "postal_code",
-        "state",
-        "country",
-        "invoice_base_url",
-        "invoice_creator",
-        "reference",
-    ):
-        if field in item:
-            setattr(
-                terminal, field, str(item[field] or "")[: PaymentTerminal._meta.get_field(field).max_length]
-            )
-    coordinates = item.get("coordinates") or {}
-    if coordinates.get("latitude") and coordinates.get("longitude"):
-        terminal.latitude = Decimal(str(coordinates["latitude"]))
-        terminal.longitude = Decimal(str(coordinates["longitude"]))
-    terminal.save()
-    terminal.locations.set(Location.objects.filter(location_id__in=item.get("location_ids") or []))
-    terminal.evses.set(Evse.objects.filter(uid__in=item.get("evse_uids") or []))
+    """Store one of the PTP's terminals through the same rules as a terminal POSTed to us."""
+    serializer = TerminalSerializer(data=item)
+    if not serializer.is_valid():
+        raise InvalidItem(f"terminal {item.get('terminal_id')!r}: {serializer.errors}")
+    data = dict(serializer.validated_data)
+    terminal_id = data.pop("terminal_id")
+    if data.get("coordinates") is not None:
+        data["coordinates"] = dict(data["coordinates"])
+    try:
+        terminal, _ = terminal_upsert(partner=partner, terminal_id=terminal_id, data=data, replace=True)
+    except PaymentDataError as error:
+        raise InvalidItem(f"terminal {terminal_id!r}: {error}") from error
     return terminal
 
 
-def _amounts(price: Any) -> tuple[Decimal | None, Decimal | None, list[Any]]:
-    """Both Price shapes (2.2.1 excl_vat/incl_vat, 2.3.0 before_taxes/taxes): the PTP may send either."""
-    if not isinstance(price, dict):
-        return None, None, []
-    try:
-        if "before_taxes" in price:
-            taxes = price.get("taxes") or []
-            excl = Decimal(str(price["before_taxes"]))
-            incl = excl + sum((Decimal(str(t.get("amount", 0))) for t in taxes), Decimal(0))
-            return excl, incl if taxes else None, taxes
-        excl = Decimal(str(price["excl_vat"])) if price.get("excl_vat") is not None else None
-        incl = Decimal(str(price["incl_vat"])) if price.get("incl_vat") is not None else None
-        return excl, incl, []
-    except (InvalidOperation, TypeError, ValueError):
-        return None, None, []
-
-
 def fac_store(partner: Partner, item: dict[str, Any]) -> FinancialAdviceConfirmation:
-    """Create or update a financial advice confirmation and link it to its session and CDR."""
-    excl, incl, taxes = _amounts(item.get("total_costs"))
-    reference = str(item.get("authorization_reference") or "")
-    eft_data = item.get("eft_data") or []
-    fac, _ = FinancialAdviceConfirmation.objects.update_or_create(
+    """Store one of the PTP's confirmations through the same rules as one POSTed to us."""
+    serializer = FacSerializer(data=item)
+    if not serializer.is_valid():
+        raise InvalidItem(f"financial advice confirmation {item.get('id')!r}: {serializer.errors}")
+    data = serializer.validated_data
+    fac, _ = fac_upsert(
         partner=partner,
-        fac_id=str(item["id"]),
-        defaults={
-            "authorization_reference": reference,
-            "total_costs_excl_vat": excl,
-            "total_costs_incl_vat": incl,
-            "total_costs_taxes": taxes,
-            "currency": str(item.get("currency") or "EUR"),
-            "eft_data": eft_data if isinstance(eft_data, list) else [str(eft_data)],
-            "capture_status_code": str(item.get("capture_status_code") or ""),
-            "capture_status_message": str(item.get("capture_status_message") or "")[:255],
-            "session": ChargingSession.objects.filter(authorization_reference=reference).first()
-            if reference
-            else None,
-            "cdr": Cdr.objects.filter(authorization_reference=reference).first() if reference else None,
-        },
+        fac_id=data["id"],
+        authorization_reference=data["authorization_reference"],
+        total_costs=data["total_costs"],
+        currency=data["currency"],
+        eft_data=data["eft_data"],
+        capture_status_code=data["capture_status_code"],
+        capture_status_message=data.get("capture_status_message", ""),
+        last_updated=data.get("last_updated"),
     )
     return fac

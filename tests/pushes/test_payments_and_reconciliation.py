@@ -156,3 +156,35 @@ def sim_location(location: Any) -> dict[str, Any]:
     from pushes.payloads import body_for
 
     return body_for("location", location, "2.2.1")
+
+
+def test_a_terminal_the_ptp_posts_to_us_is_not_pushed_back_to_it(
+    payter: Partner, sim: SimulatorProcess, committed: Callable[..., Any], client: Any
+) -> None:
+    LocationFactory(location_id="LOC-P")
+    with committed():
+        response = client.post(
+            "/ocpi/2.2.1/payments/terminals",
+            {"terminal_id": "T-POSTED", "location_ids": ["LOC-P"]},
+            content_type="application/json",
+            headers={"Authorization": encode_token(payter.plain_token_c)},
+        )
+
+    assert response.json()["status_code"] == 1000
+    assert PaymentTerminal.objects.get(terminal_id="T-POSTED").locations.count() == 1
+    assert not OutboxMessage.objects.filter(module="payments").exists()
+    assert sim.control.received("terminals") == {}
+
+
+def test_a_pulled_terminal_naming_an_unknown_location_is_skipped_and_the_rest_stored(
+    payter: Partner, sim: SimulatorProcess, committed: Callable[..., Any]
+) -> None:
+    sim.control.create_terminals(terminal={"terminal_id": "T-BAD", "location_ids": ["NOWHERE"]})
+    sim.control.create_terminals(terminal={"terminal_id": "T-GOOD"})
+
+    with committed():
+        stored = pulls.pull_all()
+
+    assert stored == 1
+    assert list(PaymentTerminal.objects.values_list("terminal_id", flat=True)) == ["T-GOOD"]
+    assert "NOWHERE" in PullCursor.objects.get(partner=payter, name="terminals").last_error
