@@ -3,6 +3,8 @@
 Seeds locations with EVSEs in their own database, wires a partner to a simulator process, starts a
 real worker (``celery -A cpo_portal worker``, prefork) and then:
 
+0. drain: with the worker stopped, commits one status change per EVSE, starts the worker and prints
+   the status PATCHes delivered per second (delivery alone, without producers competing for CPU);
 1. throughput: commits status changes as fast as the producer threads can, spread over all EVSEs,
    and prints the status PATCHes the partner received per second, first commit to last answer;
 2. latency: commits 100 changes per second for a while and prints percentiles of the time from
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -130,7 +133,21 @@ def start_worker(concurrency: int, log_path: str) -> subprocess.Popen[bytes]:
     command += ["--queues=push_fast,celery"]
     command += [f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"]
     log = open(log_path, "wb")  # noqa: SIM115 (kept open for the worker's lifetime)
-    return subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Stop the worker and its pool (its own process group); kill it if it does not stop in time."""
+    if worker.poll() is not None:
+        return
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=20)
 
 
 def wait_until_delivered(timeout: float) -> float:
@@ -227,12 +244,42 @@ def run_throughput(
     assert len(patches) == received, (len(patches), received)
 
 
+def run_drain(sim: Any, evse_ids: list[int], args: argparse.Namespace, worker: Any, log_path: str) -> Any:
+    """Queue one status change per EVSE with the worker stopped, start it, time how fast it drains.
+
+    This measures delivery alone: the producers do not compete with the worker for the CPU.
+    """
+    from datetime import UTC, datetime
+
+    from django.db.models import Max, Min
+
+    from pushes.models import DeliveryAttempt
+
+    stop_worker(worker)
+    received_before = status_patches_received(sim)
+    mark = datetime.now(tz=UTC)
+    change_statuses(evse_ids, len(evse_ids), threads=args.producers, rate=None)
+    worker = start_worker(args.concurrency, log_path)
+    wait_until_delivered(timeout=600)
+    span = DeliveryAttempt.objects.filter(started_at__gte=mark).aggregate(
+        first=Min("started_at"), last=Max("started_at")
+    )
+    received = status_patches_received(sim) - received_before
+    seconds = (span["last"] - span["first"]).total_seconds()
+    print(
+        f"drain: {received} status PATCHes queued with the worker stopped were delivered in "
+        f"{seconds:.1f} s from the first to the last call: {received / seconds:.0f} pushes/s"
+    )
+    return worker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--locations", type=int, default=500)
     parser.add_argument("--evses-per-location", type=int, default=2)
+    parser.add_argument("--drain", type=int, default=1, help="1: first time draining a queued backlog")
     parser.add_argument("--changes", type=int, default=4000, help="status changes in the throughput run")
     parser.add_argument("--producers", type=int, default=4, help="threads committing changes")
     parser.add_argument("--concurrency", type=int, default=6, help="worker processes")
@@ -265,6 +312,9 @@ def main() -> None:
                 f"worker concurrency {args.concurrency}, {args.producers} producer threads"
             )
 
+            if args.drain:
+                worker = run_drain(sim, evse_ids, args, worker, log_path)
+
             # 1. Throughput (skipped with --changes 0).
             received_before = status_patches_received(sim)
             mark = time.time()
@@ -286,11 +336,7 @@ def main() -> None:
             failures = DeliveryAttempt.objects.exclude(outcome="DELIVERED").count()
             print(f"failed attempts: {failures}")
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_worker(worker)
     print(f"worker log: {log_path}")
 
 
