@@ -36,6 +36,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_push_bench")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+POOL = "prefork"  # set from --pool
 TOKEN = "push-benchmark-token"  # noqa: S105 (a token for a local simulator)
 
 
@@ -131,7 +132,8 @@ def start_worker(concurrency: int, log_path: str) -> subprocess.Popen[bytes]:
         f"--schedule={schedule}",
     ]
     command += ["--queues=push_fast,celery"]
-    command += [f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+    command += [f"--concurrency={concurrency}", f"--pool={POOL}", "--loglevel=WARNING"]
+    command += ["--without-gossip", "--without-mingle"]
     log = open(log_path, "wb")  # noqa: SIM115 (kept open for the worker's lifetime)
     return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         command, cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -285,7 +287,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=6, help="worker processes")
     parser.add_argument("--rate", type=float, default=100.0, help="changes per second in the latency run")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument("--pool", default="prefork", choices=("prefork", "threads"), help="Celery pool")
     args = parser.parse_args()
+    global POOL
+    POOL = args.pool
     if not os.environ.get("REDIS_URL"):
         raise SystemExit("Set REDIS_URL: the benchmark measures delivery through a real Redis and worker.")
 
@@ -309,7 +314,7 @@ def main() -> None:
             wait_until_delivered(timeout=300)
             print(
                 f"{len(evse_ids)} EVSEs at {args.locations} locations; "
-                f"worker concurrency {args.concurrency}, {args.producers} producer threads"
+                f"worker pool {args.pool} x {args.concurrency}, {args.producers} producer threads"
             )
 
             if args.drain:
@@ -320,6 +325,8 @@ def main() -> None:
             mark = time.time()
             if args.changes:
                 run_throughput(sim, evse_ids, args, received_before, mark)
+            if not args.seconds:
+                return
             # 2. Latency at a steady rate.
             time.sleep(1)
             mark = time.time()
