@@ -213,3 +213,20 @@ def fac_upsert(
     FinancialAdviceConfirmation.objects.filter(pk=fac.pk).update(last_updated=stamp)
     fac.last_updated = stamp
     return fac, created
+
+
+def fac_upsert_from_ocpi(
+    *, partner: Partner, data: Mapping[str, Any]
+) -> tuple[FinancialAdviceConfirmation, bool]:
+    """fac_upsert from a validated OCPI FinancialAdviceConfirmation (POSTed to us, or pulled)."""
+    return fac_upsert(
+        partner=partner,
+        fac_id=data["id"],
+        authorization_reference=data["authorization_reference"],
+        total_costs=data["total_costs"],
+        currency=data["currency"],
+        eft_data=data["eft_data"],
+        capture_status_code=data["capture_status_code"],
+        capture_status_message=data.get("capture_status_message", ""),
+        last_updated=data.get("last_updated"),
+    )

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from ocpi_api.modules.payments import FacSerializer, TerminalSerializer
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
-from payments.services import PaymentDataError, fac_upsert, terminal_upsert
+from payments.services import PaymentDataError, fac_upsert_from_ocpi, terminal_upsert
 from pushes import selectors
 from pushes.models import PullCursor
 from pushes.payloads import ocpi_datetime
@@ -119,16 +119,5 @@ def fac_store(partner: Partner, item: dict[str, Any]) -> FinancialAdviceConfirma
     serializer = FacSerializer(data=item)
     if not serializer.is_valid():
         raise InvalidItem(f"financial advice confirmation {item.get('id')!r}: {serializer.errors}")
-    data = serializer.validated_data
-    fac, _ = fac_upsert(
-        partner=partner,
-        fac_id=data["id"],
-        authorization_reference=data["authorization_reference"],
-        total_costs=data["total_costs"],
-        currency=data["currency"],
-        eft_data=data["eft_data"],
-        capture_status_code=data["capture_status_code"],
-        capture_status_message=data.get("capture_status_message", ""),
-        last_updated=data.get("last_updated"),
-    )
+    fac, _ = fac_upsert_from_ocpi(partner=partner, data=serializer.validated_data)
     return fac

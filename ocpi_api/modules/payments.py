@@ -26,7 +26,7 @@ from ocpi_api.transport.views import OcpiView
 from ocpi_api.versions import VersionProfile
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, InvoiceCreator, PaymentTerminal
 from payments.selectors import fac_for_partner, terminal_for_partner
-from payments.services import PaymentDataError, fac_upsert, terminal_upsert
+from payments.services import PaymentDataError, fac_upsert_from_ocpi, terminal_upsert
 
 
 class GeoLocationSerializer(serializers.Serializer):
@@ -188,18 +188,7 @@ class FacsView(OcpiView):
     def post(self, request: Request, version: str) -> Response:
         serializer = FacSerializer(data=_object_body(request))
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        fac_upsert(
-            partner=self.partner,
-            fac_id=data["id"],
-            authorization_reference=data["authorization_reference"],
-            total_costs=data["total_costs"],
-            currency=data["currency"],
-            eft_data=data["eft_data"],
-            capture_status_code=data["capture_status_code"],
-            capture_status_message=data.get("capture_status_message", ""),
-            last_updated=data.get("last_updated"),
-        )
+        fac_upsert_from_ocpi(partner=self.partner, data=serializer.validated_data)
         return ocpi_response()
 
 
