@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
@@ -55,6 +56,16 @@ class ChargingBackendAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
+
+
+class ChargingBackendScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI description names the backends' bearer token."""
+
+    target_class = ChargingBackendAuthentication
+    name = "chargingBackendToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "description": "A charging backend's API token."}
 
 
 class IsChargingBackend(BasePermission):

@@ -1,7 +1,6 @@
 """manage.py check --deploy is clean with production-like settings.
 
-The run is limited to the security tag, which holds Django's deployment checklist; other apps'
-warnings (such as the OpenAPI generator's) are theirs to keep clean.
+Every check runs, the OpenAPI generator's included: a warning anywhere fails the test.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_deployment_checklist_passes_with_production_settings() -> None:
+def test_every_deployment_check_passes_with_production_settings() -> None:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -31,7 +30,7 @@ def test_the_deployment_checklist_passes_with_production_settings() -> None:
     )
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--tag", "security", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
         capture_output=True,
