@@ -72,7 +72,8 @@ def computed_price_lines(
         priced = engine_tariff(tariff, elements)
     except engine.TariffError as error:
         return {language: [f"Cannot be priced: {error}"] for language in languages}
-    return {language: engine.price_lines(priced, language) for language in languages}
+    # With taxes: the driver reads what they will pay, as the texts above should say too.
+    return {language: engine.price_lines(priced, language, with_taxes=True) for language in languages}
 
 
 def _plain(value: Decimal | int | None) -> str:
@@ -291,7 +292,7 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             '<div class="terminal-preview">'
             "<p>Languages offered: <strong>{}</strong>. Reserved on the card: <strong>{}</strong>.</p>"
             "<table><thead><tr><th></th><th>Text for the terminal (as written above)</th>"
-            "<th>Price lines computed from the elements (prices as stored)</th></tr></thead>"
+            "<th>Price lines computed from the elements (what the driver pays)</th></tr></thead>"
             "<tbody>{}</tbody></table>"
             "<p>Elements, in order (prices as stored):</p><ol>{}</ol></div>",
             ", ".join(texts) or "none: the terminal has no text to show",

@@ -312,10 +312,22 @@ def _price(component: PriceComponent, tariff: Tariff, with_taxes: bool) -> Decim
     if with_taxes and tariff.tax_included is TaxIncluded.NO and component.vat is not None:
         # A unit price with VAT added can run to many digits (1.90 at 5.2 % is 1.9988); four
         # decimals is as precise as a price display needs to be.
-        return (component.price * (HUNDRED + component.vat) / HUNDRED).quantize(
-            _DISPLAY_QUANTUM, ROUND_HALF_UP
-        )
+        return _display_price(component.price * (HUNDRED + component.vat) / HUNDRED)
     return component.price
+
+
+_CENT = Decimal("0.01")
+
+
+def _display_price(value: Decimal) -> Decimal:
+    """A computed unit price for display: four decimals, or the cent it was meant to be.
+
+    Prices stored without VAT are chosen to make a round price with VAT (0.5702 + 21 % is
+    0.689942, meant as 0.69); within a hundredth of a cent the cent is what the driver reads.
+    """
+    precise = value.quantize(_DISPLAY_QUANTUM, ROUND_HALF_UP)
+    cent = value.quantize(_CENT, ROUND_HALF_UP)
+    return cent if abs(precise - cent) <= _DISPLAY_QUANTUM else precise
 
 
 def _component_text(

@@ -141,7 +141,8 @@ def test_the_tariff_page_previews_what_the_terminal_shows(staff_client: Client) 
     page = response.content.decode()
     assert "Languages offered: <strong>de</strong>" in page
     assert "0,39 EUR pro kWh zzgl. MwSt." in page
-    assert "0,39\xa0€ pro kWh" in page  # the tariff engine's own line in German
+    # The tariff engine's own line in German, with VAT as the driver pays it: 0.39 + 21 %.
+    assert "0,4719\xa0€ pro kWh" in page
     assert "Reserved on the card: <strong>60.50 EUR</strong>" in page
 
 

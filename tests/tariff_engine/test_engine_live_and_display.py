@@ -130,6 +130,22 @@ def test_it_can_show_prices_with_their_vat(spec_tariff: SpecTariff) -> None:
     ]
 
 
+def test_a_price_with_vat_meant_as_a_round_price_is_shown_at_the_cent() -> None:
+    # 0.5702 excl. 21 % VAT is 0.689942: the CPO meant 0.69, and that is what the driver reads.
+    meant = Tariff(
+        id="T",
+        currency="EUR",
+        elements=(TariffElement((PriceComponent(Dimension.ENERGY, Decimal("0.5702"), vat=Decimal(21)),)),),
+    )
+    odd = Tariff(
+        id="T",
+        currency="EUR",
+        elements=(TariffElement((PriceComponent(Dimension.ENERGY, Decimal("0.3333"), vat=Decimal(21)),)),),
+    )
+    assert price_lines(meant, "en", with_taxes=True) == ["€0.69 per kWh"]
+    assert price_lines(odd, "en", with_taxes=True) == ["€0.4033 per kWh"]
+
+
 def test_it_calls_a_free_tariff_free_in_each_language(spec_tariff: SpecTariff) -> None:
     tariff = spec_tariff("2.3.0", "tariff_5_free_of_charge")
     assert [price_lines(tariff, lang)[-1] for lang in ("en", "nl", "de", "fr")] == [
