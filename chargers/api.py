@@ -19,7 +19,7 @@ import hmac
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -189,18 +189,22 @@ class ChargerEventView(APIView):
         raise NotImplementedError
 
 
+def charger_event(name: str, summary: str, request: type[serializers.Serializer]) -> Any:
+    """The OpenAPI description of one event endpoint (its POST)."""
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"charger_session_{name}",
+            summary=summary,
+            request=request,
+            responses=RESPONSES,
+            tags=["chargers"],
+        )
+    )
+
+
+@charger_event("started", "The charger started the session", StartedSerializer)
 class SessionStartedView(ChargerEventView):
     input_serializer = StartedSerializer
-
-    @extend_schema(
-        operation_id="charger_session_started",
-        summary="The charger started the session",
-        request=StartedSerializer,
-        responses=RESPONSES,
-        tags=["chargers"],
-    )
-    def post(self, request: Request, session_id: str) -> Response:
-        return super().post(request, session_id)
 
     def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
         return session_charger_started(
@@ -211,18 +215,9 @@ class SessionStartedView(ChargerEventView):
         )
 
 
+@charger_event("meter_values", "Meter values of a running session", MeterValuesSerializer)
 class SessionMeterValuesView(ChargerEventView):
     input_serializer = MeterValuesSerializer
-
-    @extend_schema(
-        operation_id="charger_session_meter_values",
-        summary="Meter values of a running session",
-        request=MeterValuesSerializer,
-        responses=RESPONSES,
-        tags=["chargers"],
-    )
-    def post(self, request: Request, session_id: str) -> Response:
-        return super().post(request, session_id)
 
     def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
         return session_meter_values(
@@ -230,18 +225,9 @@ class SessionMeterValuesView(ChargerEventView):
         )
 
 
+@charger_event("stopped", "The charger stopped the session (the CDR is created at once)", StoppedSerializer)
 class SessionStoppedView(ChargerEventView):
     input_serializer = StoppedSerializer
-
-    @extend_schema(
-        operation_id="charger_session_stopped",
-        summary="The charger stopped the session (the CDR is created at once)",
-        request=StoppedSerializer,
-        responses=RESPONSES,
-        tags=["chargers"],
-    )
-    def post(self, request: Request, session_id: str) -> Response:
-        return super().post(request, session_id)
 
     def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
         return session_charger_stopped(
@@ -252,18 +238,9 @@ class SessionStoppedView(ChargerEventView):
         )
 
 
+@charger_event("start_failed", "The charger could not start the session", StartFailedSerializer)
 class SessionStartFailedView(ChargerEventView):
     input_serializer = StartFailedSerializer
-
-    @extend_schema(
-        operation_id="charger_session_start_failed",
-        summary="The charger could not start the session",
-        request=StartFailedSerializer,
-        responses=RESPONSES,
-        tags=["chargers"],
-    )
-    def post(self, request: Request, session_id: str) -> Response:
-        return super().post(request, session_id)
 
     def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
         return session_start_failed(session=session, result=data["result"], message=data["message"])
