@@ -8,6 +8,7 @@ characters so that a large page never bloats the table, and credentials tokens a
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -54,6 +55,15 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} {self.http_status or '-'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # PostgreSQL text cannot hold a NUL character; a partner that sends one must not cost us
+        # the record of its request. It is kept visible, escaped.
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(self, field.attname, value.replace("\x00", "\\u0000"))
+        super().save(*args, **kwargs)
 
 
 class InboundRequestLog(RequestLog):

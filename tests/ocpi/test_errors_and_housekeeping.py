@@ -57,3 +57,16 @@ def test_the_purge_command_takes_a_retention_of_its_own(capsys):
 def test_the_purge_runs_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["ocpi-request-logs-purge"]
     assert entry["task"] == request_logs_purge_task.name
+
+
+def test_a_body_with_a_nul_character_is_refused_and_still_logged(ocpi_client_for, partner):
+    client = ocpi_client_for(partner)
+    response = client.post(
+        "/ocpi/2.2.1/payments/financial-advice-confirmations",
+        data=b'{"id": "F\x00C"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 2001
+    logged = InboundRequestLog.objects.get(url="/ocpi/2.2.1/payments/financial-advice-confirmations")
+    assert "F\\u0000C" in logged.request_body
