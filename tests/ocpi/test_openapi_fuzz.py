@@ -1,8 +1,9 @@
 """The OpenAPI description at /api/schema/ and a bounded schemathesis run against the OCPI endpoints.
 
-Only GET operations are fuzzed: a generated POST/PUT to credentials or commands would make the
-portal call whatever URL the fuzzer wrote (and DELETE credentials would end the registration
-the run depends on). Writes are covered by their own tests.
+Every GET is fuzzed, and the writes of the Receiver modules that call nobody back (tokens,
+payments). Credentials and commands writes are not: a generated one would make the portal call
+whatever URL the fuzzer wrote (and DELETE credentials would end the registration the run depends
+on); their own tests cover them.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ def ocpi_schema(settings: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
+def ocpi_write_schema(ocpi_schema: Any) -> Any:
+    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(
+        path_regex=r"^/ocpi/\{version\}/(tokens|payments)/", method=["POST", "PUT", "PATCH"]
+    )
+
+
+@pytest.fixture
 def fuzz_data(party: Any) -> None:
     for number in range(3):
         evse = EvseFactory(
@@ -75,14 +83,8 @@ def fuzz_data(party: Any) -> None:
     TariffElementFactory()
 
 
-def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
-    ocpi_schema: Any, partner: Any, fuzz_data: None
-) -> None:
-    authorization = authorization_header(partner.plain_token_c)
-    operations = [result.ok() for result in ocpi_schema.get_all_operations()]
-    assert len(operations) >= 9
-    assert {operation.method.upper() for operation in operations} == {"GET"}
-
+def fuzz(operations: list[Any], authorization: str) -> None:
+    """Call each operation with generated input: never a 5xx, every answer an OCPI envelope."""
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -107,5 +109,30 @@ def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
 
         answers_in_the_envelope()
 
+
+def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
+    ocpi_schema: Any, partner: Any, fuzz_data: None
+) -> None:
+    operations = [result.ok() for result in ocpi_schema.get_all_operations()]
+    assert len(operations) >= 9
+    assert {operation.method.upper() for operation in operations} == {"GET"}
+
+    fuzz(operations, authorization_header(partner.plain_token_c))
+
     # Every operation was really called, several times, through the whole stack.
     assert InboundRequestLog.objects.count() >= 3 * len(operations)
+
+
+def test_no_token_or_payments_write_answers_5xx(
+    ocpi_write_schema: Any, partner: Any, fuzz_data: None
+) -> None:
+    operations = [result.ok() for result in ocpi_write_schema.get_all_operations()]
+    assert {(operation.method.upper(), operation.path.split("/")[3]) for operation in operations} == {
+        ("PUT", "tokens"),
+        ("PATCH", "tokens"),
+        ("POST", "payments"),
+        ("PUT", "payments"),
+        ("PATCH", "payments"),
+    }
+
+    fuzz(operations, authorization_header(partner.plain_token_c))
