@@ -562,9 +562,14 @@ class SimHandler(BaseHTTPRequestHandler):
         body = request.body
         if not isinstance(body, dict):
             return invalid("Body must be a JSON object")
-        cc = str(body.get("country_code") or "XX").upper()
-        pid = str(body.get("party_id") or "XXX").upper()
-        cdr_id = str(body.get("id") or new_id())
+        # The CDR's identity is where it is kept and fetched again: a CDR without it is refused,
+        # as a strict receiver would (mod_cdrs, CDR object: country_code, party_id, id required).
+        missing = [name for name in ("country_code", "party_id", "id") if not body.get(name)]
+        if missing:
+            return invalid(f"CDR lacks {', '.join(missing)}")
+        cc = str(body["country_code"]).upper()
+        pid = str(body["party_id"]).upper()
+        cdr_id = str(body["id"])
         key = f"{cc}/{pid}/{cdr_id}"
         location = f"{self.state.base_url}/ocpi/{request.version}/cdrs/{key}"
         with self.state.lock:

@@ -220,6 +220,16 @@ def test_a_posted_cdr_answers_with_a_location_header_that_serves_it(
     assert sim.control.received("cdrs")["NL/CPO/CDR1"]["object"]["id"] == "CDR1"
 
 
+def test_a_cdr_without_its_identity_is_refused_and_not_stored(
+    ocpi: httpx.Client, sim: SimulatorProcess
+) -> None:
+    response = ocpi.post("/ocpi/2.2.1/cdrs", json={"id": "CDR9", "last_updated": "2024-01-01T12:00:00Z"})
+
+    assert response.json()["status_code"] == 2001  # the simulator's way: HTTP 200, OCPI 2001
+    assert "country_code, party_id" in response.json()["status_message"]
+    assert sim.control.received("cdrs") == {}
+
+
 def test_a_retried_cdr_post_keeps_the_first_and_records_the_duplicate(
     ocpi: httpx.Client, sim: SimulatorProcess
 ) -> None:
