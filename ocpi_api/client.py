@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ class OcpiClient:
         send_raw_token: bool = False,
         timeout: httpx.Timeout | None = None,
         transport: httpx.BaseTransport | None = None,
+        log_sink: Callable[[OutboundRequestLog], None] | None = None,
     ) -> None:
         self.partner = partner
         self.token = token
@@ -107,6 +109,9 @@ class OcpiClient:
             settings.OCPI_CLIENT_READ_TIMEOUT, connect=settings.OCPI_CLIENT_CONNECT_TIMEOUT
         )
         self._transport = transport
+        # Where each call's log goes: saved at once, or handed to a caller that saves a batch of
+        # them in one statement (the push fast path sends from threads that must not touch the DB).
+        self._keep_log = log_sink or OutboundRequestLog.save
 
     @classmethod
     def for_partner(cls, partner: Partner, **kwargs: Any) -> OcpiClient:
@@ -185,7 +190,7 @@ class OcpiClient:
         except httpx.HTTPError as error:
             log.duration_ms = int((time.monotonic() - started) * 1000)
             log.error = f"{type(error).__name__}: {error}"[:500]
-            log.save()
+            self._keep_log(log)
             raise OcpiTransportError(f"{method} {url}: {log.error}", log=log) from error
         log.duration_ms = int((time.monotonic() - started) * 1000)
         log.http_status = response.status_code
@@ -199,7 +204,7 @@ class OcpiClient:
             log.ocpi_status = body["status_code"]
         if not 200 <= response.status_code < 300:
             log.error = f"HTTP {response.status_code}"
-            log.save()
+            self._keep_log(log)
             raise OcpiHttpError(
                 f"{method} {url}: HTTP {response.status_code}",
                 http_status=response.status_code,
@@ -208,20 +213,20 @@ class OcpiClient:
             )
         if log.ocpi_status is None:
             log.error = "Not an OCPI response envelope"
-            log.save()
+            self._keep_log(log)
             raise OcpiResponseError(f"{method} {url}: the answer is not an OCPI envelope", log=log)
         status_code = int(body["status_code"])
         status_message = str(body.get("status_message") or "")
         if not 1000 <= status_code < 2000:
             log.error = f"OCPI {status_code}: {status_message}"[:500]
-            log.save()
+            self._keep_log(log)
             raise OcpiStatusError(
                 f"{method} {url}: OCPI status {status_code} {status_message}".strip(),
                 status_code=status_code,
                 status_message=status_message,
                 log=log,
             )
-        log.save()
+        self._keep_log(log)
         return OcpiAnswer(
             http_status=response.status_code,
             status_code=status_code,

@@ -57,13 +57,16 @@ class RequestLog(models.Model):
         return f"{self.method} {self.url} {self.http_status or '-'}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # PostgreSQL text cannot hold a NUL character; a partner that sends one must not cost us
-        # the record of its request. It is kept visible, escaped.
+        self.escape_nul()
+        super().save(*args, **kwargs)
+
+    def escape_nul(self) -> None:
+        """PostgreSQL text cannot hold a NUL character; a partner that sends one must not cost us
+        the record of its request. It is kept visible, escaped. (Call before a bulk_create too.)"""
         for field in self._meta.concrete_fields:
             value = getattr(self, field.attname)
             if isinstance(value, str) and "\x00" in value:
                 setattr(self, field.attname, value.replace("\x00", "\\u0000"))
-        super().save(*args, **kwargs)
 
 
 class InboundRequestLog(RequestLog):

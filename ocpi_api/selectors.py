@@ -84,6 +84,17 @@ def locations_attach_children(locations: list[Location]) -> list[Location]:
     evses = list(Evse.objects.filter(location_id__in=by_location).order_by("location_id", "uid"))
     for evse in evses:
         by_location[evse.location_id].append(evse)
+    evses_attach_connectors(evses)
+    for entry in RegularHours.objects.filter(location_id__in=hours).order_by("weekday", "period_begin"):
+        hours[entry.location_id].append(entry)
+    for location in locations:
+        location.ocpi_evses = by_location[location.pk]  # type: ignore[attr-defined]
+        location.ocpi_regular_hours = hours[location.pk]  # type: ignore[attr-defined]
+    return locations
+
+
+def evses_attach_connectors(evses: list[Evse]) -> list[Evse]:
+    """Load the connectors and their tariff ids of EVSEs (``ocpi_connectors``), in two queries."""
     by_evse: dict[int, list[Connector]] = {evse.pk: [] for evse in evses}
     connectors = list(Connector.objects.filter(evse_id__in=by_evse).order_by("evse_id", "connector_id"))
     for connector in connectors:
@@ -96,16 +107,11 @@ def locations_attach_children(locations: list[Location]) -> list[Location]:
     )
     for connector_pk, tariff_id in links:
         tariff_ids[connector_pk].append(tariff_id)
-    for entry in RegularHours.objects.filter(location_id__in=hours).order_by("weekday", "period_begin"):
-        hours[entry.location_id].append(entry)
     for connector in connectors:
         connector.ocpi_tariff_ids = tariff_ids[connector.pk]  # type: ignore[attr-defined]
     for evse in evses:
         evse.ocpi_connectors = by_evse[evse.pk]  # type: ignore[attr-defined]
-    for location in locations:
-        location.ocpi_evses = by_location[location.pk]  # type: ignore[attr-defined]
-        location.ocpi_regular_hours = hours[location.pk]  # type: ignore[attr-defined]
-    return locations
+    return evses
 
 
 def tariffs_for_partner(partner: Partner) -> QuerySet[Tariff]:
