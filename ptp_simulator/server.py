@@ -125,6 +125,10 @@ class SimServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog (socketserver's default is 5): a CPO pushing from several workers, each
+    # with a batch of concurrent calls, opens dozens of connections at once, as Payter's own
+    # servers accept; a short backlog would drop them into connect timeouts.
+    request_queue_size = 256
 
     def __init__(self, host: str, port: int, state: SimState, *, verbose: bool = False) -> None:
         super().__init__((host, port), SimHandler)
