@@ -154,6 +154,15 @@ SPECTACULAR_SETTINGS = {
 # embedded set-up needs no broker. Long retries live in the database, not in broker countdowns.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# A cache shared by the web and worker processes where Redis runs; per process without it.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    | {"KEY_PREFIX": "cpo_portal"}
+}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -191,7 +200,6 @@ CHARGING_PENDING_SESSION_TIMEOUT = env.int("CHARGING_PENDING_SESSION_TIMEOUT", d
 CHARGING_PREAUTH_STOP_MARGIN = env.str("CHARGING_PREAUTH_STOP_MARGIN", default="0.50")
 # CommandResult delivery to response_url: attempts in all, and the first back-off in seconds (doubling).
 COMMAND_RESULT_MAX_ATTEMPTS = env.int("COMMAND_RESULT_MAX_ATTEMPTS", default=6)
-COMMAND_RESULT_RETRY_BACKOFF = env.int("COMMAND_RESULT_RETRY_BACKOFF", default=10)
 # How the portal reaches chargers (chargers.gateway.ChargerGateway); the default simulates them.
 CHARGER_GATEWAY = env.str("CHARGER_GATEWAY", default="chargers.simulated.SimulatedChargerGateway")
 # Seconds after which a stop the charger has not carried out is sent again.
@@ -223,10 +231,12 @@ PUSH_HTTP_TIMEOUT = env.float("PUSH_HTTP_TIMEOUT", default=10.0)
 PUSH_LEASE_SECONDS = env.float("PUSH_LEASE_SECONDS", default=0.0)
 # After a push got no answer, wait at least this long before asking the partner whether it has it.
 PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS = env.float("PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS", default=60.0)
-# EVSE status changes go on their own queue (push_fast), ahead of bulk pushes.
+# EVSE status changes go on their own queue (push_fast), ahead of bulk pushes, and are delivered in
+# batches of up to PUSH_FAST_BATCH_SIZE messages, sent concurrently (pushes/fast.py).
 PUSH_EVSE_STATUS_FAST_PATH = env.bool("PUSH_EVSE_STATUS_FAST_PATH", default=True)
-# How often the beat task re-enqueues due retries and expired leases, and how long a new message's
-# own task gets before the beat task enqueues it again.
+PUSH_FAST_BATCH_SIZE = env.int("PUSH_FAST_BATCH_SIZE", default=16)
+# How often the beat task re-enqueues due retries and expired leases, and how long a task enqueued
+# for a message (at its commit, or by the beat) gets before the beat task enqueues another.
 PUSH_REQUEUE_INTERVAL_SECONDS = env.float("PUSH_REQUEUE_INTERVAL_SECONDS", default=10.0)
 PUSH_FRESH_MESSAGE_GRACE_SECONDS = env.float("PUSH_FRESH_MESSAGE_GRACE_SECONDS", default=60.0)
 # Periodic pulls from the PTP (terminals, financial advice confirmations) and reconciliation.

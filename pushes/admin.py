@@ -95,6 +95,8 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "changed_at",
         "next_attempt_at",
         "lease_until",
+        "waiting_for",
+        "requeued_at",
         "delivered_at",
         "last_http_status",
         "last_error",

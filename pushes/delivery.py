@@ -29,6 +29,7 @@ from django.utils import timezone
 from pushes import payloads, selectors, services
 from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
+from sessions.models import ReceivedCommand
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ NESTED_KEYS = {"location": "evses", "evse": "connectors"}
 MAX_MESSAGES_PER_RUN = 20
 NOTHING_CHANGED = "nothing changed for the partner"
 OPEN_STATES = (OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
-DEFER_SECONDS = 5
+# Cleared by a claim: the message no longer waits for another copy, and no queued task is owed it.
+RELEASED_FIELDS = ("waiting_for", "requeued_at")
 PARTNER_FAILURE_THRESHOLD = 3
 
 
@@ -55,7 +57,7 @@ class Plan:
     copy_bodies: list[tuple[PartnerCopy, dict[str, Any], Any]] | None = None
     last_updated: Any = None
     skip: str = ""  # a reason to complete without a call
-    defer: str = ""  # a reason to wait, without using up an attempt
+    wait_for: PartnerCopy | None = None  # a copy to deliver first, without using up an attempt
 
 
 def lease_seconds() -> float:
@@ -84,7 +86,7 @@ def _claim(copy_id: int) -> OutboxMessage | None:
         # of=("self",) and no ordering: the default ordering joins the partner, whose row would be
         # locked too and serialise (or deadlock) every writer that references the partner.
         copy = (
-            PartnerCopy.objects.select_for_update(of=("self",))
+            PartnerCopy.objects.select_for_update(of=("self",), no_key=True)
             .select_related("partner__push_status")
             .filter(pk=copy_id)
             .order_by()
@@ -122,7 +124,9 @@ def _claim(copy_id: int) -> OutboxMessage | None:
         head.state = OutboxMessage.State.IN_FLIGHT
         head.attempts += 1
         head.lease_until = now + timedelta(seconds=lease_seconds())
-        head.save(update_fields=["state", "attempts", "lease_until", "outcome_unknown"])
+        head.waiting_for = None
+        head.requeued_at = None
+        head.save(update_fields=["state", "attempts", "lease_until", "outcome_unknown", *RELEASED_FIELDS])
         head.copy = copy
         head.partner = copy.partner
         head.claimed_attempts = head.attempts
@@ -140,8 +144,8 @@ def _deliver(message: OutboxMessage) -> bool:
         logger.exception("Cannot build push %s", message.pk)
         _finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
         return False
-    if plan.defer:
-        _defer(message, plan.defer)
+    if plan.wait_for is not None:
+        _wait_for(message, plan.wait_for)
         return False
     if plan.skip:
         _finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
@@ -159,35 +163,48 @@ def _deliver(message: OutboxMessage) -> bool:
             return True
         started = timezone.now()
     reply = send(partner, plan.method, plan.url, plan.body)
-    outcome = _classify(reply)
-    if outcome == Outcome.DELIVERED and message.action == OutboxMessage.Action.POST_CDR:
+    if reply.ok and message.action == OutboxMessage.Action.POST_CDR:
         plan.url = reply.headers.get("location") or _cdr_probe_url(message)
+    return finish_reply(message, started, reply, plan)
+
+
+def finish_reply(message: OutboxMessage, started: Any, reply: Reply, plan: Plan) -> bool:
+    """Record what the partner answered to a claimed message; True when it was delivered."""
+    outcome = _classify(reply)
     if outcome == Outcome.REJECTED and reply.http_status == 404 and plan.method == "PATCH":
         # The partner lost the object: send it whole next time, straight away.
-        PartnerCopy.objects.filter(pk=copy.pk).update(force_put=True)
+        PartnerCopy.objects.filter(pk=message.copy_id).update(force_put=True)
         outcome = Outcome.RESEND
     _finish(message, started, reply, outcome, reply.error, plan=plan)
     return outcome == Outcome.DELIVERED
 
 
-def _defer(message: OutboxMessage, reason: str) -> None:
-    """Put a claimed message back without counting the attempt; it is enqueued again when due."""
-    OutboxMessage.objects.filter(
-        pk=message.pk, state=OutboxMessage.State.IN_FLIGHT, attempts=message.claimed_attempts
-    ).update(
-        state=OutboxMessage.State.PENDING,
-        attempts=message.claimed_attempts - 1,
-        lease_until=None,
-        last_error=reason,
-        next_attempt_at=timezone.now() + timedelta(seconds=DEFER_SECONDS),
-    )
-    from cpo_portal.celery import app
-    from pushes.tasks import deliver_copy
+def _wait_for(message: OutboxMessage, first: PartnerCopy) -> None:
+    """Put a claimed message back until ``first`` is delivered, without counting the attempt.
 
-    if not app.conf.task_always_eager:
-        # A short wait, so a broker countdown is fine (in-process tasks would run it at once, in a
-        # loop; there the location's acknowledgement enqueues it).
-        deliver_copy.apply_async((message.copy_id,), countdown=DEFER_SECONDS)
+    The delivery of ``first`` enqueues this copy (``_acknowledge``). Its row is locked while we
+    decide, as it is while that delivery is recorded: either the delivery sees this message
+    waiting, or it has committed, which the check below sees, and we go ahead at once.
+    """
+    with transaction.atomic():
+        list(
+            PartnerCopy.objects.select_for_update(of=("self",), no_key=True)
+            .filter(pk=first.pk)
+            .values_list("pk")
+        )
+        still_open = OutboxMessage.objects.filter(copy_id=first.pk, state__in=OPEN_STATES).exists()
+        OutboxMessage.objects.filter(
+            pk=message.pk, state=OutboxMessage.State.IN_FLIGHT, attempts=message.claimed_attempts
+        ).update(
+            state=OutboxMessage.State.PENDING,
+            attempts=message.claimed_attempts - 1,
+            lease_until=None,
+            waiting_for=first if still_open else None,
+            last_error=f"waiting for the delivery of {first}" if still_open else "",
+            next_attempt_at=timezone.now(),
+        )
+        if not still_open:
+            services.copy_enqueue_after_commit(message.copy_id)
 
 
 def _classify(reply: Reply) -> str:
@@ -224,6 +241,11 @@ def _plan(message: OutboxMessage) -> Plan:
         return Plan("POST", f"{module_url}/terminals/activate", message.payload)
     if action == OutboxMessage.Action.TERMINAL_DEACTIVATE:
         return Plan("POST", f"{module_url}/{message.payload['path']}", None)
+    if action == OutboxMessage.Action.REMOVE_EVSE:
+        if copy.acknowledged_at is None or copy.deleted:
+            return Plan("", "", None, skip="the partner never had it")
+        body = {"status": "REMOVED", "last_updated": message.payload["last_updated"]}
+        return Plan("PATCH", f"{module_url}/{message.payload['path']}", body)
     if action == OutboxMessage.Action.DELETE:
         if copy.acknowledged_at is None or copy.deleted:
             return Plan("", "", None, skip="the partner never had it")
@@ -235,10 +257,10 @@ def _plan(message: OutboxMessage) -> Plan:
         if copy.remote_url:
             return Plan("", "", None, skip="the partner acknowledged it before")
         return Plan("POST", module_url, payloads.body_for(ObjectType.CDR, obj, version))
-    return _plan_upsert(message, copy, obj, module_url, version)
+    return plan_upsert(message, copy, obj, module_url, version)
 
 
-def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
+def plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
     object_type = copy.object_type
     if object_type in (ObjectType.EVSE, ObjectType.CONNECTOR) and copy.acknowledged_at is None:
         # An acknowledged EVSE or connector implies the partner has its location.
@@ -251,7 +273,7 @@ def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url
             # location's own PUT is queued, wait for it (it carries this EVSE or connector too);
             # otherwise send the whole location from here.
             if location_copy is not None and location_copy.messages.filter(state__in=OPEN_STATES).exists():
-                return Plan("", "", None, defer="waiting for the location's PUT")
+                return Plan("", "", None, wait_for=location_copy)
             location = payloads.load_object(ObjectType.LOCATION, str(location.pk))
             return _full_location_plan(copy, location, module_url, version)
     body = payloads.body_for(object_type, obj, version)
@@ -342,7 +364,14 @@ def _diff(old: dict[str, Any], new: dict[str, Any], nested_key: str | None) -> d
 def _record_attempt(
     message: OutboxMessage, started: Any, reply: Reply | None, outcome: str, error: str = ""
 ) -> None:
-    DeliveryAttempt.objects.create(
+    attempt_row(message, started, reply, outcome, error).save()
+
+
+def attempt_row(
+    message: OutboxMessage, started: Any, reply: Reply | None, outcome: str, error: str = ""
+) -> DeliveryAttempt:
+    """The record of one exchange (unsaved)."""
+    return DeliveryAttempt(
         message=message,
         partner_id=message.partner_id,
         started_at=started,
@@ -388,11 +417,12 @@ def _finish_once(
                 plan.copy_bodies[index] = (target, body, last_updated)
             involved.add(target.pk)
     with transaction.atomic():
-        if len(involved) > 1:
+        if len(involved) > 1 or message.copy.object_type == ObjectType.LOCATION:
             # All copies this outcome touches, locked in primary key order so that two workers
             # acknowledging overlapping copies (a location PUT carries its EVSEs) cannot deadlock.
+            # A location's own row is locked also because EVSEs wait for it under that lock.
             list(
-                PartnerCopy.objects.select_for_update(of=("self",))
+                PartnerCopy.objects.select_for_update(of=("self",), no_key=True)
                 .filter(pk__in=involved)
                 .order_by("pk")
                 .values_list("pk")
@@ -407,6 +437,8 @@ def _finish_once(
             return
         for name, value in fields.items():
             setattr(message, name, value)
+        if message.action == OutboxMessage.Action.COMMAND_RESULT:
+            _command_delivery_recorded(message, now)
         if reply is not None or outcome != Outcome.DELIVERED:
             _record_attempt(message, started, reply, outcome, error)
         if outcome == Outcome.DELIVERED:
@@ -420,7 +452,15 @@ def _finish_once(
             where = f"HTTP {reply.http_status} on {reply.method} {reply.url}" if reply else "refused"
             services.partner_pause(message.partner, f"{where}: {error}")
         elif outcome == Outcome.RESEND:
-            services._enqueue_after_commit(message.copy_id, fast=message.fast)
+            services.copy_enqueue_after_commit(message.copy_id)
+        if fields["state"] in (OutboxMessage.State.DELIVERED, OutboxMessage.State.DEAD):
+            # Messages that waited for this one go now: after a PUT most find that the partner
+            # has their state already; after a dead letter they send the location themselves.
+            waiting = OutboxMessage.objects.filter(
+                waiting_for_id=message.copy_id, state=OutboxMessage.State.PENDING
+            ).values_list("copy_id", flat=True)
+            for copy_id in set(waiting):
+                services.copy_enqueue_after_commit(copy_id)
         _update_partner_status(message, outcome, now)
 
 
@@ -440,7 +480,7 @@ def _outcome_fields(
         fields.update(state=OutboxMessage.State.PENDING, attempts=max(message.attempts - 1, 0))
         if outcome == Outcome.RESEND:
             fields["next_attempt_at"] = now
-    elif outcome == Outcome.REJECTED or services.is_too_old(message, now):
+    elif outcome == Outcome.REJECTED or services.is_too_old(message, now) or _out_of_tries(message):
         fields["state"] = OutboxMessage.State.DEAD
     else:
         delay = services.retry_delay(max(message.attempts, 1))
@@ -455,9 +495,30 @@ def _outcome_fields(
     return fields
 
 
+def _out_of_tries(message: OutboxMessage) -> bool:
+    # A CommandResult is awaited for minutes, not days (mod_commands: the partner times out).
+    return (
+        message.action == OutboxMessage.Action.COMMAND_RESULT
+        and message.attempts >= settings.COMMAND_RESULT_MAX_ATTEMPTS
+    )
+
+
+def _command_delivery_recorded(message: OutboxMessage, now: Any) -> None:
+    """Keep the command's own record (its admin page, its selectors) in step with the outbox."""
+    delivered = message.state == OutboxMessage.State.DELIVERED
+    error = message.last_error
+    if not delivered and message.last_http_status:
+        error = f"HTTP {message.last_http_status}: {error}"
+    ReceivedCommand.objects.filter(pk=message.copy.object_id).update(
+        delivery_attempts=message.attempts,
+        delivered_at=now if delivered else None,
+        last_delivery_error="" if delivered else error[:500],
+    )
+
+
 def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
     copy = message.copy
-    if message.action == OutboxMessage.Action.DELETE:
+    if message.action in (OutboxMessage.Action.DELETE, OutboxMessage.Action.REMOVE_EVSE):
         PartnerCopy.objects.filter(pk=copy.pk).update(deleted=True, acknowledged_at=now, force_put=False)
         return
     if message.action == OutboxMessage.Action.POST_CDR and plan is not None:
@@ -476,15 +537,6 @@ def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
             deleted=False,
             force_put=False,
         )
-    if len(plan.copy_bodies) > 1:
-        # EVSE and connector messages that waited for this location PUT can go now (most find
-        # that the partner already has their state).
-        waiting = OutboxMessage.objects.filter(
-            copy_id__in=[target.pk for target, _, _ in plan.copy_bodies[1:]],
-            state=OutboxMessage.State.PENDING,
-        ).values_list("copy_id", flat=True)
-        for copy_id in set(waiting):
-            services._enqueue_after_commit(copy_id, fast=False)
 
 
 def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> None:

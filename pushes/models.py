@@ -73,6 +73,7 @@ class OutboxMessage(models.Model):
     class Action(models.TextChoices):
         UPSERT = "UPSERT", "PUT or PATCH the latest state"
         DELETE = "DELETE", "DELETE (withdrawn)"
+        REMOVE_EVSE = "REMOVE_EVSE", "PATCH status REMOVED (EVSE deleted)"
         POST_CDR = "POST_CDR", "POST a CDR"
         COMMAND_RESULT = "COMMAND_RESULT", "POST a CommandResult"
         TERMINAL_ACTIVATE = "TERMINAL_ACTIVATE", "Activate a terminal"
@@ -107,6 +108,17 @@ class OutboxMessage(models.Model):
     changed_at = models.DateTimeField(help_text="When the latest change folded into it was committed.")
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
+    waiting_for = models.ForeignKey(
+        PartnerCopy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Another copy whose delivery must come first (an EVSE waits for its location's PUT).",
+    )
+    requeued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the beat task last enqueued it; cleared when claimed."
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -127,6 +139,12 @@ class OutboxMessage(models.Model):
                 fields=("state", "next_attempt_at"),
                 name="outbox_due_idx",
                 condition=Q(state__in=("PENDING", "IN_FLIGHT")),
+            ),
+            # The fast path takes the oldest pending status changes (pushes.fast).
+            models.Index(
+                fields=("id",),
+                name="outbox_fast_pending_idx",
+                condition=Q(fast=True, state="PENDING"),
             ),
             # A delivery takes the oldest open message of its copy (per partner and object order).
             models.Index(fields=("copy", "state", "id"), name="outbox_copy_order_idx"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from locations.models import Connector, Evse, Location, RegularHours
 from partners.models import PartnerEndpoint
@@ -82,6 +82,14 @@ def _regular_hours_changed(sender: type, instance: RegularHours, raw: bool = Fal
         services.object_changed(location, ["opening_times"])
 
 
+def _evse_deleted(sender: type, instance: Evse, **kwargs: Any) -> None:
+    services.evse_removed(instance)
+
+
+def _connector_deleted(sender: type, instance: Connector, **kwargs: Any) -> None:
+    services.connector_removed(instance)
+
+
 def _connector_tariffs_changed(
     sender: type, instance: Any, action: str, reverse: bool, **kwargs: Any
 ) -> None:
@@ -122,6 +130,10 @@ def connect() -> None:
             _tariff_part_changed, sender=model, dispatch_uid=f"pushes_delete_{model.__name__}"
         )
     post_delete.connect(_tariff_deleted, sender=Tariff, dispatch_uid="pushes_tariff_deleted")
+    # Before the delete: the EVSE's location must still be there to address it (a location's
+    # deletion cascades here for each of its EVSEs).
+    pre_delete.connect(_evse_deleted, sender=Evse, dispatch_uid="pushes_evse_deleted")
+    post_delete.connect(_connector_deleted, sender=Connector, dispatch_uid="pushes_connector_deleted")
     post_save.connect(_regular_hours_changed, sender=RegularHours, dispatch_uid="pushes_hours_saved")
     post_delete.connect(_regular_hours_changed, sender=RegularHours, dispatch_uid="pushes_hours_deleted")
     m2m_changed.connect(

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from locations.models import Connector, Evse, Location
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 FAST_QUEUE = "push_fast"
 DEFAULT_QUEUE = "celery"
+FAST_WAKE_KEY = "pushes:fast-path-wake"
+FAST_WAKE_SECONDS = 5
 
 MODULE_OF_TYPE: dict[str, str] = {
     ObjectType.LOCATION: "locations",
@@ -129,6 +132,43 @@ def tariff_withdrawn(tariff: Tariff) -> list[OutboxMessage]:
             )
         )
     return messages
+
+
+def evse_removed(evse: Evse) -> list[OutboxMessage]:
+    """Queue ``status: REMOVED`` of a deleted EVSE for every partner that holds it.
+
+    mod_locations ('EVSE Object'): an EVSE is never deleted on the partner's side; it stays with
+    status REMOVED. Called before the row goes, while its location is still there to address it.
+    """
+    path = payloads.object_path(ObjectType.EVSE, evse)
+    holders = PartnerCopy.objects.filter(
+        object_type=ObjectType.EVSE, object_id=str(evse.pk), acknowledged_at__isnull=False, deleted=False
+    ).select_related("partner")
+    messages = []
+    for copy in holders:
+        # An event, not a state: a change queued after it (the EVSE is gone) cannot fold it away.
+        messages.append(
+            _new_message(
+                copy,
+                kind=OutboxMessage.Kind.EVENT,
+                action=OutboxMessage.Action.REMOVE_EVSE,
+                changed_fields=["status"],
+                payload={"path": path, "last_updated": payloads.ocpi_datetime(timezone.now())},
+            )
+        )
+    return messages
+
+
+def connector_removed(connector: Connector) -> None:
+    """A deleted connector leaves its EVSE: partners get the EVSE whole (a PUT), as OCPI has no
+    way to delete a connector; a PATCH of the EVSE leaves its connectors out."""
+    evse = Evse.objects.filter(pk=connector.evse_id).select_related("location__party").first()
+    if evse is None:
+        return
+    PartnerCopy.objects.filter(
+        object_type=ObjectType.EVSE, object_id=str(evse.pk), acknowledged_at__isnull=False
+    ).update(force_put=True)
+    object_changed(evse, ["connectors"])
 
 
 def cdr_created(cdr: Cdr) -> list[OutboxMessage]:
@@ -266,10 +306,47 @@ def _new_message(
 
 
 def _enqueue_after_commit(copy_id: int, *, fast: bool) -> None:
+    if fast:
+        # EVSE status changes are delivered in batches, whichever copy they belong to.
+        transaction.on_commit(fast_path_wake)
+    else:
+        copy_enqueue_after_commit(copy_id)
+
+
+def copy_enqueue_after_commit(copy_id: int, *, queue: str = DEFAULT_QUEUE) -> None:
+    """After commit, have a worker deliver the open messages of one copy, in order."""
     from pushes.tasks import deliver_copy
 
-    queue = FAST_QUEUE if fast else DEFAULT_QUEUE
     transaction.on_commit(lambda: deliver_copy.apply_async((copy_id,), queue=queue))
+
+
+def fast_path_wake(*, another_worker: bool = False) -> None:
+    """Have a worker deliver the due EVSE status changes (pushes.fast), unless one is about to.
+
+    A wake-up still queued (its key is set until its task starts) covers every change committed
+    before that task claims, so a burst of changes costs one task and fills its batches. The key
+    expires, so a wake-up lost with a broker costs a few seconds, not a change. ``another_worker``:
+    a running fast path asks for help, which only a real worker can give.
+    """
+    from pushes.tasks import deliver_fast
+
+    if tasks_run_in_process():
+        if not another_worker:
+            deliver_fast.apply_async(queue=FAST_QUEUE)
+    elif cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
+        deliver_fast.apply_async(queue=FAST_QUEUE)
+
+
+def tasks_run_in_process() -> bool:
+    """True in the embedded set-up and the tests: a task runs at once, in the caller's process."""
+    from cpo_portal.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def fast_path_woken() -> None:
+    """Called by the fast path as it starts: changes committed from now on need a new wake-up."""
+    cache.delete(FAST_WAKE_KEY)
 
 
 # -- retry schedule ---------------------------------------------------------------------------------------
@@ -309,7 +386,7 @@ def message_retry_now(message: OutboxMessage) -> bool:
         if updated:
             # Staff asked for it now: the partner's own backoff does not hold it back.
             PartnerPushStatus.objects.filter(partner_id=message.partner_id).update(retry_after=None)
-            _enqueue_after_commit(message.copy_id, fast=False)
+            copy_enqueue_after_commit(message.copy_id)
     return bool(updated)
 
 
@@ -378,37 +455,42 @@ def partner_release_waiting(partner: Partner) -> None:
 
 
 def _release_waiting(partner_id: int) -> int:
-    from pushes.tasks import deliver_copy
-
     now = timezone.now()
     waiting = OutboxMessage.objects.filter(partner_id=partner_id, state=OutboxMessage.State.PENDING)
-    copy_ids = set(waiting.values_list("copy_id", flat=True))
     waiting.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
-    for copy_id in copy_ids:
-        deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
-    return len(copy_ids)
+    return _enqueue_messages(waiting, now)
 
 
 def messages_requeue_due(limit: int = 5000) -> int:
-    """Enqueue the copies whose pending message is due or whose in-flight lease ran out."""
-    from pushes.tasks import deliver_copy
-
+    """Enqueue the messages that are due, or whose in-flight lease ran out, and have no task queued."""
     now = timezone.now()
-    # A message never tried had its task enqueued at commit; give that task time before doubling it.
-    fresh_grace = timedelta(seconds=settings.PUSH_FRESH_MESSAGE_GRACE_SECONDS)
-    due = (
-        OutboxMessage.objects.filter(
-            state=OutboxMessage.State.PENDING, attempts__gt=0, next_attempt_at__lte=now
-        )
-        | OutboxMessage.objects.filter(
-            state=OutboxMessage.State.PENDING, attempts=0, next_attempt_at__lte=now - fresh_grace
-        )
-        | OutboxMessage.objects.filter(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now)
+    # A task enqueued for a message (at its commit, or by this beat) gets this long before it is
+    # doubled: during a backlog the queue must not grow by every due message at every beat.
+    grace_ago = now - timedelta(seconds=settings.PUSH_FRESH_MESSAGE_GRACE_SECONDS)
+    not_queued = Q(requeued_at__isnull=True) | Q(requeued_at__lt=grace_ago)
+    pending = Q(state=OutboxMessage.State.PENDING)
+    due = OutboxMessage.objects.filter(
+        (pending & Q(attempts__gt=0, next_attempt_at__lte=now) & not_queued)
+        | (pending & Q(attempts=0, next_attempt_at__lte=grace_ago) & not_queued)
+        | Q(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now) & not_queued
     )
     paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
-    copy_ids = list(
-        due.exclude(partner_id__in=paused).order_by().values_list("copy_id", flat=True).distinct()[:limit]
-    )
+    return _enqueue_messages(due.exclude(partner_id__in=paused), now, limit=limit)
+
+
+def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit: int = 5000) -> int:
+    """Enqueue the delivery of these messages and note when; returns how many."""
+    from pushes.tasks import deliver_copy
+
+    rows = list(messages.order_by().values_list("pk", "copy_id", "fast", "state")[:limit])
+    OutboxMessage.objects.filter(pk__in=[pk for pk, _, _, _ in rows]).update(requeued_at=now)
+    # Pending status changes go to the batched fast path; the rest (and leases to take over) to
+    # their copy's own delivery.
+    copy_ids = {
+        copy_id for _, copy_id, fast, state in rows if not (fast and state == OutboxMessage.State.PENDING)
+    }
+    if len(copy_ids) < len(rows):
+        fast_path_wake()
     for copy_id in copy_ids:
         deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
-    return len(copy_ids)
+    return len(rows)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from pushes import delivery, pulls, reconciliation, services
+from pushes import delivery, fast, pulls, reconciliation, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_copy(copy_id: int) -> int:
     """Deliver the open messages of one (partner, object), in order."""
     return delivery.copy_deliver(copy_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_fast() -> int:
+    """Deliver due EVSE status changes in batches."""
+    return fast.deliver_fast()
 
 
 @shared_task(acks_late=True, ignore_result=True)

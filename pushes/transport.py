@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from ocpi_api.client import (
     OcpiStatusError,
     OcpiTransportError,
 )
+from ocpi_api.models import OutboundRequestLog
 from partners.models import Partner
 
 
@@ -53,7 +56,7 @@ class Reply:
 
 
 class _PooledTransport(httpx.HTTPTransport):
-    """One connection pool per worker process, kept open across calls.
+    """A connection pool kept open across calls (one per thread of each worker process).
 
     ``OcpiClient`` opens and closes an ``httpx.Client`` per call; given this transport the client
     neither builds a TLS context each time nor closes the pool, so keep-alive connections to a
@@ -67,27 +70,40 @@ class _PooledTransport(httpx.HTTPTransport):
         return None
 
 
-_transport: _PooledTransport | None = None
-_transport_pid: int | None = None
+_local = threading.local()
 
 
 def pooled_transport() -> _PooledTransport:
-    global _transport, _transport_pid
-    # Created lazily in each process: a pool must not cross a fork (prefork workers).
-    if _transport is None or _transport_pid != os.getpid():
-        _transport = _PooledTransport(limits=httpx.Limits(max_keepalive_connections=20))
-        _transport_pid = os.getpid()
-        atexit.register(httpx.HTTPTransport.close, _transport)  # the real close, at process exit
-    return _transport
+    """This thread's connection pool. Made lazily in each process and thread: a pool must not
+    cross a fork (prefork workers), and sharing one between the fast path's sending threads let
+    one thread's clean-up close a socket another was reading."""
+    transport = getattr(_local, "transport", None)
+    if transport is None or _local.pid != os.getpid():
+        transport = _PooledTransport(limits=httpx.Limits(max_keepalive_connections=20))
+        _local.transport, _local.pid = transport, os.getpid()
+        atexit.register(httpx.HTTPTransport.close, transport)  # the real close, at process exit
+    return transport
 
 
-def send(partner: Partner, method: str, url: str, body: Any = None, *, timeout: float | None = None) -> Reply:
-    """Make one call to the partner through the OCPI client (which logs it); never raises."""
+def send(
+    partner: Partner,
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    timeout: float | None = None,
+    log_sink: Callable[[OutboundRequestLog], None] | None = None,
+) -> Reply:
+    """Make one call to the partner through the OCPI client (which logs it); never raises.
+
+    With ``log_sink`` the call's log is handed over instead of saved, and the call touches no database.
+    """
     seconds = timeout if timeout is not None else settings.PUSH_HTTP_TIMEOUT
     client = OcpiClient.for_partner(
         partner,
         timeout=httpx.Timeout(seconds, connect=min(seconds, settings.OCPI_CLIENT_CONNECT_TIMEOUT)),
         transport=pooled_transport(),
+        log_sink=log_sink,
     )
     reply = Reply(method=method, url=url)
     started = time.monotonic()

@@ -1,0 +1,305 @@
+"""EVSE status changes, delivered in batches: the fast path of the outbox.
+
+Status flips are most of what we push (the terminal shows which connectors are free) and each is a
+small PATCH. Delivered one by one, as ``delivery`` does, each costs about twenty database round
+trips. Here a worker round claims up to ``PUSH_FAST_BATCH_SIZE`` due status messages at once, loads
+their EVSEs in three queries, sends the PATCHes concurrently over the pooled connections and
+records outcomes, attempts and request logs in a handful of statements.
+
+The batch keeps the outbox's guarantees. Copies are claimed under the same row lock as one-by-one
+delivery (with SKIP LOCKED, so workers share the queue instead of waiting for each other), a message
+is taken only while it is the oldest open one of its copy, and an outcome is recorded only for a
+claim that is still current. What is off the happy path goes through ``delivery``: an EVSE the
+partner has not acknowledged yet or must get whole is handed to ``deliver_copy``, and every answer
+but a success is recorded one by one, with retries, pauses and the partner's back-off as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cpo_portal.bulk import rows_insert, rows_update
+from locations.models import Evse
+from ocpi_api.models import OutboundRequestLog
+from ocpi_api.selectors import evses_attach_connectors
+from pushes import delivery, selectors, services
+from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PartnerPushStatus
+from pushes.transport import Reply, send
+
+logger = logging.getLogger(__name__)
+
+Outcome = DeliveryAttempt.Outcome
+# A task takes no new round after this long and hands on to a fresh task, well inside Celery's
+# soft time limit (a round itself lasts at most one HTTP timeout).
+TASK_BUDGET_SECONDS = 20.0
+
+
+@dataclass
+class Item:
+    """One claimed message on its way: its request, and the partner's answer once sent."""
+
+    message: OutboxMessage
+    plan: delivery.Plan
+    reply: Reply | None = None
+
+
+def deliver_fast() -> int:
+    """Deliver due EVSE status changes, a batch per round; returns how many were delivered."""
+    services.fast_path_woken()
+    delivered = 0
+    passed_over: set[int] = set()  # copies this run leaves to others (see _claim_batch)
+    deadline = time.monotonic() + TASK_BUDGET_SECONDS
+    size = settings.PUSH_FAST_BATCH_SIZE
+    while True:
+        batch, found = _claim_batch(size, passed_over)
+        if not found:
+            return delivered
+        if len(batch) == size:
+            # More are likely waiting: have another worker process join in (one core per process).
+            services.fast_path_wake(another_worker=True)
+        if batch:
+            delivered += _deliver_batch(batch, passed_over)
+        if time.monotonic() > deadline and not services.tasks_run_in_process():
+            services.fast_path_wake()
+            return delivered
+
+
+def _claim_batch(size: int, passed_over: set[int]) -> tuple[list[OutboxMessage], bool]:
+    """Claim the heads of up to ``size`` copies with a due status change; (claimed, any found)."""
+    now = timezone.now()
+    paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
+    due_copies = (
+        OutboxMessage.objects.filter(fast=True, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+        .exclude(copy_id__in=passed_over)
+        .exclude(partner_id__in=paused)
+        .order_by("id")
+        .values("copy_id")[: size * 4]
+    )
+    with transaction.atomic():
+        # SKIP LOCKED: a copy locked by another worker is being claimed there, so the candidates
+        # are several batches deep and the batch is cut after skipping; workers that start
+        # together take consecutive batches instead of all but one finding nothing.
+        # of=("self",): the partner rows joined in must stay unlocked (see delivery._claim).
+        # no_key: a producer's new message references the copy (a KEY SHARE lock) and need not wait.
+        copies = list(
+            PartnerCopy.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
+            .select_related("partner__push_status")
+            .filter(pk__in=due_copies)
+            .order_by()[:size]
+        )
+        if not copies:
+            return [], False
+        heads: dict[int, OutboxMessage] = {}
+        for message in OutboxMessage.objects.filter(
+            copy_id__in=[copy.pk for copy in copies], state__in=delivery.OPEN_STATES
+        ).order_by("copy_id", "id"):
+            heads.setdefault(message.copy_id, message)
+        claimed: list[OutboxMessage] = []
+        parked: dict[datetime, list[int]] = {}
+        for copy in copies:
+            head = heads.get(copy.pk)
+            status = getattr(copy.partner, "push_status", None)
+            if head is None or head.state != OutboxMessage.State.PENDING or head.next_attempt_at > now:
+                # An older message of this copy is in flight or waits for its retry: the status
+                # change goes after it, by the copy's own delivery.
+                passed_over.add(copy.pk)
+            elif status is not None and status.paused:
+                passed_over.add(copy.pk)
+            elif status is not None and status.retry_after and status.retry_after > now:
+                # The partner is failing: wait for its next try without spending an attempt.
+                parked.setdefault(status.retry_after, []).append(head.pk)
+            elif not head.fast or copy.acknowledged_at is None or copy.force_put or copy.deleted:
+                # Behind another kind of message, or the partner needs the EVSE (or its
+                # location) whole: one-by-one delivery knows how.
+                passed_over.add(copy.pk)
+                services.copy_enqueue_after_commit(copy.pk, queue=services.FAST_QUEUE)
+            else:
+                head.copy = copy
+                head.partner = copy.partner
+                head.partner_was_failing = bool(status and status.consecutive_failures)
+                claimed.append(head)
+        for retry_after, message_ids in parked.items():
+            OutboxMessage.objects.filter(pk__in=message_ids).update(next_attempt_at=retry_after)
+        if claimed:
+            lease_until = now + timedelta(seconds=delivery.lease_seconds())
+            OutboxMessage.objects.filter(pk__in=[message.pk for message in claimed]).update(
+                state=OutboxMessage.State.IN_FLIGHT,
+                attempts=F("attempts") + 1,
+                lease_until=lease_until,
+                requeued_at=None,
+            )
+            for message in claimed:
+                message.state = OutboxMessage.State.IN_FLIGHT
+                message.attempts += 1
+                message.claimed_attempts = message.attempts
+                message.lease_until = lease_until
+    return claimed, True
+
+
+def _deliver_batch(messages: list[OutboxMessage], passed_over: set[int]) -> int:
+    """Send a claimed batch and record its outcomes; returns how many were delivered.
+
+    A copy whose delivery failed is passed over for the rest of the run: its retry is not this
+    run's business, even when the retry delay is short.
+    """
+    started = timezone.now()
+    items = _plans(messages, started, passed_over)
+    logs: list[OutboundRequestLog] = []
+    sending = [item for item in items if not item.plan.skip]
+    replies = _executor().map(lambda item: _send(item, logs.append), sending)
+    for item, reply in zip(sending, replies, strict=True):
+        item.reply = reply
+    succeeded = [item for item in items if item.reply is None or item.reply.ok]
+    delivered = _record_successes(succeeded, started, logs)
+    for item in items:
+        if item.reply is not None and not item.reply.ok:
+            passed_over.add(item.message.copy_id)
+            delivery.finish_reply(item.message, started, item.reply, item.plan)
+    return delivered
+
+
+def _plans(messages: list[OutboxMessage], started: datetime, passed_over: set[int]) -> list[Item]:
+    """The PATCH (or nothing to send) for each message, from our EVSEs as they are now."""
+    evses = Evse.objects.select_related("location__party").in_bulk(
+        [int(message.copy.object_id) for message in messages]
+    )
+    evses_attach_connectors(list(evses.values()))
+    items = []
+    for message in messages:
+        partner = message.copy.partner
+        evse = evses.get(int(message.copy.object_id))
+        module_url = selectors.endpoint_url(partner, message.module)
+        if module_url is None:
+            plan = delivery.Plan(
+                "", "", None, skip=f"the partner no longer lists a {message.module} endpoint"
+            )
+        elif evse is None:
+            plan = delivery.Plan("", "", None, skip="the object no longer exists")
+        else:
+            try:
+                plan = delivery.plan_upsert(message, message.copy, evse, module_url, partner.version)
+            except Exception as exc:
+                logger.exception("Cannot build push %s", message.pk)
+                passed_over.add(message.copy_id)
+                delivery._finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
+                continue
+        items.append(Item(message, plan))
+    return items
+
+
+def _send(item: Item, keep_log: Any) -> Reply:
+    # In a pool thread: no database here, the request log is kept for the bulk insert.
+    plan = item.plan
+    return send(item.message.partner, plan.method, plan.url, plan.body, log_sink=keep_log)
+
+
+def _record_successes(items: list[Item], started: datetime, logs: list[OutboundRequestLog]) -> int:
+    """Record delivered messages, their attempts, acknowledged bodies and request logs together."""
+    now = timezone.now()
+    with transaction.atomic():
+        for log in logs:
+            log.escape_nul()
+        rows_insert(logs)
+        if not items:
+            return 0
+        # Copies locked in primary key order, as delivery._finish_once does: a location PUT's
+        # acknowledgement takes its EVSEs' copies too, and the two must not deadlock.
+        list(
+            PartnerCopy.objects.select_for_update(of=("self",), no_key=True)
+            .filter(pk__in=[item.message.copy_id for item in items])
+            .order_by("pk")
+            .values_list("pk")
+        )
+        # Ours only while still in flight under our claim (staff may have discarded one).
+        current = dict(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=[item.message.pk for item in items], state=OutboxMessage.State.IN_FLIGHT)
+            .order_by()
+            .values_list("pk", "attempts")
+        )
+        ours = [item for item in items if current.get(item.message.pk) == item.message.claimed_attempts]
+        _mark_delivered(ours, now)
+        rows_insert(
+            [
+                delivery.attempt_row(item.message, started, item.reply, Outcome.DELIVERED)
+                for item in ours
+                if item.reply is not None
+            ]
+        )
+        copies = []
+        for item in ours:
+            for copy, body, last_updated in item.plan.copy_bodies or ():
+                copy.acknowledged_body = body
+                copy.acknowledged_at = now
+                copy.acknowledged_last_updated = last_updated
+                copies.append(copy)
+        rows_update(
+            copies,
+            ["acknowledged_body", "acknowledged_at", "acknowledged_last_updated"],
+            casts={
+                "acknowledged_body": "jsonb",
+                "acknowledged_at": "timestamptz",
+                "acknowledged_last_updated": "timestamptz",
+            },
+        )
+        _after_successes(ours, now)
+    return len(ours)
+
+
+def _mark_delivered(items: list[Item], now: datetime) -> None:
+    def answer(item: Item) -> tuple[int, str]:
+        return ((item.reply.http_status or 0) if item.reply else 0, item.plan.skip)
+
+    for (http_status, note), group in groupby(sorted(items, key=answer), key=answer):
+        OutboxMessage.objects.filter(pk__in=[item.message.pk for item in group]).update(
+            state=OutboxMessage.State.DELIVERED,
+            delivered_at=now,
+            outcome_unknown=False,
+            lease_until=None,
+            last_http_status=http_status or None,
+            last_error=note,
+        )
+
+
+def _after_successes(items: list[Item], now: datetime) -> None:
+    """A partner that was failing is back; other kinds of message that waited can go now."""
+    recovered = {
+        item.message.partner_id: item.message.partner for item in items if item.message.partner_was_failing
+    }
+    for partner_id, partner in recovered.items():
+        if PartnerPushStatus.objects.filter(partner_id=partner_id, consecutive_failures__gt=0).update(
+            consecutive_failures=0, retry_after=None, last_success_at=now
+        ):
+            services.partner_release_waiting(partner)
+    # A waiting status change is this task's next round; any other message, written while ours was
+    # in flight, found the copy busy and needs its copy delivered.
+    waiting = OutboxMessage.objects.filter(
+        copy_id__in=[item.message.copy_id for item in items], state=OutboxMessage.State.PENDING, fast=False
+    ).values_list("copy_id", flat=True)
+    for copy_id in set(waiting):
+        services.copy_enqueue_after_commit(copy_id)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    # One pool per process, made after the fork (threads do not survive one).
+    if _pool is None or _pool_pid != os.getpid():
+        _pool = ThreadPoolExecutor(max_workers=settings.PUSH_FAST_BATCH_SIZE, thread_name_prefix="push")
+        _pool_pid = os.getpid()
+    return _pool
