@@ -356,18 +356,26 @@ def _unlock_connector(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
 
 
 def command_result_set(*, command: ReceivedCommand, result: str, message: str = "") -> bool:
-    """Record the charger's result of a command once, and deliver it to the partner after commit.
+    """Record the charger's result of a command once, and queue its delivery to the partner.
 
     Claimed with a conditional UPDATE (result still empty) so that a late charger answer and the
     expiry sweep cannot both decide; returns whether this call decided.
     """
-    claimed = ReceivedCommand.objects.filter(pk=command.pk, result="").update(
-        result=result, result_message=message[:512], result_at=timezone.now()
-    )
-    if claimed:
-        from sessions.tasks import command_result_deliver
+    from pushes.services import command_result_queued
 
-        command_result_deliver.delay_on_commit(command.pk)
+    with transaction.atomic():
+        claimed = ReceivedCommand.objects.filter(pk=command.pk, result="").update(
+            result=result, result_message=message[:512], result_at=timezone.now()
+        )
+        if claimed:
+            command.refresh_from_db(fields=["result", "result_message", "result_at"])
+            # Into the push outbox in the same transaction: retried, recorded, never lost.
+            command_result_queued(
+                partner=command.partner,
+                command_id=str(command.pk),
+                response_url=command.response_url,
+                result=command.command_result,
+            )
     return bool(claimed)
 
 

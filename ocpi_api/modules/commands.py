@@ -1,7 +1,7 @@
 """Commands module, Receiver interface (mod_commands, both versions): POST {command}.
 
 The answer is a CommandResponse at once; the charger's CommandResult is POSTed later to the
-request's response_url (``sessions.tasks.command_result_deliver``). Validation here is about the
+request's response_url by the push outbox (``pushes``). Validation here is about the
 shape of the request; what it asks for (the location, EVSE, session) is judged by
 ``sessions.services.command_receive``.
 """

@@ -16,6 +16,8 @@ from chargers.services import charger_stops_resend
 from chargers.simulated import simulated_chargers_tick
 from locations.models import EvseStatus
 from payments.services import fac_upsert
+from pushes.models import OutboxMessage
+from pushes.services import messages_requeue_due
 from sessions.models import (
     Cdr,
     CdrImmutableError,
@@ -52,6 +54,17 @@ from tests.factories import (
 from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
 
 pytestmark = pytest.mark.django_db
+
+
+def run_parked_retries(capture_on_commit_callbacks: Any) -> None:
+    """What the beat task does over minutes: make parked retries due and deliver them."""
+    for _ in range(10):
+        OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).update(
+            next_attempt_at=timezone.now(), requeued_at=None
+        )
+        with capture_on_commit_callbacks(execute=True):
+            if not messages_requeue_due():
+                return
 
 
 def start(site: Site, receiver: ResultReceiver, command_id: str = "c1", **changes: Any) -> ReceivedCommand:
@@ -427,6 +440,8 @@ def test_the_command_result_is_retried_until_the_partner_takes_it(
     result_receiver.failures = [500, 503]
 
     started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    assert ReceivedCommand.objects.get().delivery_attempts == 1  # the retry waits in the outbox
+    run_parked_retries(django_capture_on_commit_callbacks)
 
     command = ReceivedCommand.objects.get()
     assert command.result == CommandResultType.ACCEPTED
@@ -565,12 +580,15 @@ def test_a_command_result_that_cannot_be_delivered_keeps_its_last_error(
     result_receiver.failures = [500, 500, 500, 500]
 
     started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    run_parked_retries(django_capture_on_commit_callbacks)
 
     command = ReceivedCommand.objects.get()
     assert command.delivery_attempts == 3
     assert command.delivered_at is None
     assert "HTTP 500" in command.last_delivery_error
     assert list(command_results_undelivered()) == [command]
+    assert OutboxMessage.objects.get(action=OutboxMessage.Action.COMMAND_RESULT).state == "DEAD"
+    assert result_receiver.failures == [500]  # three of the four failures were met, then no more tries
 
 
 def test_a_fac_that_arrives_before_the_cdr_is_linked_when_the_cdr_is_created(
