@@ -38,12 +38,10 @@ def partners_with_endpoint(module: str) -> QuerySet[Partner]:
 
 def partners_seeing_party(module: str, party: Party) -> list[Partner]:
     """Partners that receive ``module`` and may see ``party``'s data (no parties chosen: all)."""
-    partners = partners_with_endpoint(module).annotate(party_count=Count("parties", distinct=True))
-    return [
-        partner
-        for partner in partners.filter(Q(party_count=0) | Q(parties=party)).distinct()
-        if partner.version
-    ]
+    # One join of the parties serves both sides of the OR (one filter() call): no parties at all,
+    # or this one among them. It runs for every pushed change, so no aggregate.
+    partners = partners_with_endpoint(module).filter(Q(parties__isnull=True) | Q(parties=party)).distinct()
+    return [partner for partner in partners if partner.version]
 
 
 _endpoint_cache: dict[tuple[int, str], tuple[float, str | None]] = {}

@@ -234,8 +234,19 @@ def queue_state(
     payload: dict[str, Any] | None = None,
 ) -> OutboxMessage:
     """Write or update the one waiting latest-state message of (partner, object)."""
-    copy = _copy_for(partner, object_type, object_id, label)
-    last_open = copy.messages.filter(state=OutboxMessage.State.PENDING).order_by("-id").first()
+    # The waiting message and its copy in one query: a change during a backlog is one more fold.
+    last_open = (
+        OutboxMessage.objects.filter(
+            copy__partner=partner,
+            copy__object_type=object_type,
+            copy__object_id=object_id,
+            state=OutboxMessage.State.PENDING,
+        )
+        .select_related("copy")
+        .order_by("-id")
+        .first()
+    )
+    copy = last_open.copy if last_open is not None else _copy_for(partner, object_type, object_id, label)
     if last_open is not None and last_open.kind == OutboxMessage.Kind.STATE:
         # Only the newest open message may absorb a change: folding into an older one would let
         # the change overtake an event queued after it (a terminal deactivation, say). The update
