@@ -37,6 +37,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_pu
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 POOL = "prefork"  # set from --pool
+ROUNDS_DONE = 2  # the seeded EVSEs are AVAILABLE (cycle[1]): the first round moves them on
 TOKEN = "push-benchmark-token"  # noqa: S105 (a token for a local simulator)
 
 
@@ -173,12 +174,19 @@ def wait_until_delivered(timeout: float) -> float:
 def change_statuses(
     evse_ids: list[int], count: int, *, threads: int, rate: float | None
 ) -> tuple[float, float]:
-    """Commit ``count`` status changes spread over the EVSEs; returns (first, last) commit times."""
+    """Commit ``count`` status changes spread over the EVSEs; returns (first, last) commit times.
+
+    Every change is a real one: each round over the EVSEs moves every EVSE to the next status of
+    the cycle, continuing from where the previous call left off.
+    """
+    global ROUNDS_DONE
     from django.db import connection, transaction
 
     from locations.models import Evse, EvseStatus
 
     cycle = [EvseStatus.CHARGING, EvseStatus.AVAILABLE, EvseStatus.BLOCKED]
+    first_round = ROUNDS_DONE
+    ROUNDS_DONE += -(-count // len(evse_ids))  # rounds begun, a partial one included
     times: list[float] = []
     lock = threading.Lock()
     started = time.monotonic()
@@ -192,7 +200,7 @@ def change_statuses(
                     if delay > 0:
                         time.sleep(delay)
                 evse_id = evse_ids[index % len(evse_ids)]
-                status = cycle[(index // len(evse_ids)) % len(cycle)]
+                status = cycle[(first_round + index // len(evse_ids)) % len(cycle)]
                 with transaction.atomic():
                     evse = Evse.objects.select_related("location__party").get(pk=evse_id)
                     evse.status = status
