@@ -40,6 +40,7 @@ NESTED_KEYS = {"location": "evses", "evse": "connectors"}
 # At most this many messages of one copy per task run, so one busy object cannot starve the others.
 MAX_MESSAGES_PER_RUN = 20
 NOTHING_CHANGED = "nothing changed for the partner"
+OBJECT_GONE = "the object no longer exists"
 OPEN_STATES = (OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
 # Cleared by a claim: the message no longer waits for another copy, and no queued task is owed it.
 RELEASED_FIELDS = ("waiting_for", "requeued_at")
@@ -236,7 +237,7 @@ def _plan(message: OutboxMessage) -> Plan:
         return Plan("POST", message.url, message.payload)
     module_url = selectors.endpoint_url(partner, message.module)
     if module_url is None:
-        return Plan("", "", None, skip=f"the partner no longer lists a {message.module} endpoint")
+        return _no_endpoint_plan(message)
     if action == OutboxMessage.Action.TERMINAL_ACTIVATE:
         return Plan("POST", f"{module_url}/terminals/activate", message.payload)
     if action == OutboxMessage.Action.TERMINAL_DEACTIVATE:
@@ -251,16 +252,31 @@ def _plan(message: OutboxMessage) -> Plan:
             return Plan("", "", None, skip="the partner never had it")
         return Plan("DELETE", f"{module_url}/{message.payload['path']}", None)
     obj = payloads.load_object(copy.object_type, copy.object_id)
-    if obj is None:
-        return Plan("", "", None, skip="the object no longer exists")
     if action == OutboxMessage.Action.POST_CDR:
+        if obj is None:
+            return Plan("", "", None, skip=OBJECT_GONE)
         if copy.remote_url:
             return Plan("", "", None, skip="the partner acknowledged it before")
         return Plan("POST", module_url, payloads.body_for(ObjectType.CDR, obj, version))
-    return plan_upsert(message, copy, obj, module_url, version)
+    return plan_state(message, obj)
 
 
-def plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
+def plan_state(message: OutboxMessage, obj: Any) -> Plan:
+    """The PUT or PATCH that brings the partner's copy to ``obj`` as it is now (None: deleted)."""
+    copy = message.copy
+    module_url = selectors.endpoint_url(copy.partner, message.module)
+    if module_url is None:
+        return _no_endpoint_plan(message)
+    if obj is None:
+        return Plan("", "", None, skip=OBJECT_GONE)
+    return _plan_upsert(message, copy, obj, module_url, copy.partner.version)
+
+
+def _no_endpoint_plan(message: OutboxMessage) -> Plan:
+    return Plan("", "", None, skip=f"the partner no longer lists a {message.module} endpoint")
+
+
+def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url: str, version: str) -> Plan:
     object_type = copy.object_type
     if object_type in (ObjectType.EVSE, ObjectType.CONNECTOR) and copy.acknowledged_at is None:
         # An acknowledged EVSE or connector implies the partner has its location.

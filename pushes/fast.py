@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -34,7 +34,7 @@ from cpo_portal.bulk import rows_insert, rows_update
 from locations.models import Evse
 from ocpi_api.models import OutboundRequestLog
 from ocpi_api.selectors import evses_attach_connectors
-from pushes import delivery, selectors, services
+from pushes import delivery, services
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
 
@@ -178,28 +178,18 @@ def _plans(messages: list[OutboxMessage], started: datetime, passed_over: set[in
     evses_attach_connectors(list(evses.values()))
     items = []
     for message in messages:
-        partner = message.copy.partner
-        evse = evses.get(int(message.copy.object_id))
-        module_url = selectors.endpoint_url(partner, message.module)
-        if module_url is None:
-            plan = delivery.Plan(
-                "", "", None, skip=f"the partner no longer lists a {message.module} endpoint"
-            )
-        elif evse is None:
-            plan = delivery.Plan("", "", None, skip="the object no longer exists")
-        else:
-            try:
-                plan = delivery.plan_upsert(message, message.copy, evse, module_url, partner.version)
-            except Exception as exc:
-                logger.exception("Cannot build push %s", message.pk)
-                passed_over.add(message.copy_id)
-                delivery._finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
-                continue
+        try:
+            plan = delivery.plan_state(message, evses.get(int(message.copy.object_id)))
+        except Exception as exc:
+            logger.exception("Cannot build push %s", message.pk)
+            passed_over.add(message.copy_id)
+            delivery._finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
+            continue
         items.append(Item(message, plan))
     return items
 
 
-def _send(item: Item, keep_log: Any) -> Reply:
+def _send(item: Item, keep_log: Callable[[OutboundRequestLog], None]) -> Reply:
     # In a pool thread: no database here, the request log is kept for the bulk insert.
     plan = item.plan
     return send(item.message.partner, plan.method, plan.url, plan.body, log_sink=keep_log)
