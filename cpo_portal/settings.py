@@ -102,14 +102,15 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DATABASE_PREPARE_THRESHOLD", 2):
+PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and PREPARE_THRESHOLD:
     # The hot paths (an EVSE status change, a batch of pushes, an OCPI page) run the same few
     # statements over and over. Bound on the server, psycopg prepares a statement on its second
     # run and PostgreSQL stops re-planning it: measured, a status change costs 40 % less CPU.
     # DATABASE_PREPARE_THRESHOLD=0 turns this off (needed behind PgBouncer older than 1.21 in
     # transaction pooling mode, which cannot keep prepared statements).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", 2)
+        server_side_binding=True, prepare_threshold=PREPARE_THRESHOLD
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
