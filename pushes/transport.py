@@ -25,6 +25,7 @@ from ocpi_api.client import (
     OcpiResponseError,
     OcpiStatusError,
     OcpiTransportError,
+    tls_context,
 )
 from ocpi_api.models import OutboundRequestLog
 from partners.models import Partner
@@ -59,8 +60,8 @@ class _PooledTransport(httpx.HTTPTransport):
     """A connection pool kept open across calls (one per thread of each worker process).
 
     ``OcpiClient`` opens and closes an ``httpx.Client`` per call; given this transport the client
-    neither builds a TLS context each time nor closes the pool, so keep-alive connections to a
-    partner are reused (hundreds of pushes a second to one partner need that).
+    does not close the pool, so keep-alive connections to a partner are reused (hundreds of pushes
+    a second to one partner need that). The TLS context is the process's shared one.
     """
 
     def __exit__(self, *args: object) -> None:
@@ -79,7 +80,7 @@ def pooled_transport() -> _PooledTransport:
     one thread's clean-up close a socket another was reading."""
     transport = getattr(_local, "transport", None)
     if transport is None or _local.pid != os.getpid():
-        transport = _PooledTransport(limits=httpx.Limits(max_keepalive_connections=20))
+        transport = _PooledTransport(verify=tls_context(), limits=httpx.Limits(max_keepalive_connections=20))
         _local.transport, _local.pid = transport, os.getpid()
         atexit.register(httpx.HTTPTransport.close, transport)  # the real close, at process exit
     return transport

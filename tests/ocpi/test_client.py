@@ -156,3 +156,24 @@ def test_the_next_link_of_a_page_is_parsed():
         ),
     )
     assert answer.next_url == "https://x.example/ocpi/2.2.1/locations?offset=10&limit=10"
+
+
+def test_every_call_and_sending_thread_shares_the_process_tls_context() -> None:
+    """Building a TLS context loads the CA bundle (tens of ms): a worker builds one, not one per
+    thread of the fast path or per call."""
+    from ocpi_api.client import tls_context
+    from pushes.transport import pooled_transport
+
+    contexts: list[Any] = []
+
+    def in_a_thread() -> None:
+        contexts.append(pooled_transport()._pool._ssl_context)
+
+    threads = [threading.Thread(target=in_a_thread) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(contexts) == 3
+    assert all(context is tls_context() for context in contexts)
+    assert tls_context().verify_mode.name == "CERT_REQUIRED"  # still verifying certificates
