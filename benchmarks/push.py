@@ -41,6 +41,63 @@ ROUNDS_DONE = 2  # the seeded EVSEs are AVAILABLE (cycle[1]): the first round mo
 TOKEN = "push-benchmark-token"  # noqa: S105 (a token for a local simulator)
 
 
+class CpuMeter:
+    """CPU seconds spent by each part of the set-up between two readings of /proc (Linux).
+
+    Throughput on a shared 2-core machine varies from run to run with what else runs; the CPU
+    time one push costs each part is steadier, and says where the time goes.
+    """
+
+    def __init__(self, worker_session: int, simulator_pid: int | None) -> None:
+        self.parts = {
+            "producers": lambda pid, comm, session: pid == os.getpid(),
+            "worker": lambda pid, comm, session: session == worker_session,
+            "simulator": lambda pid, comm, session: pid == simulator_pid,
+            "PostgreSQL": lambda pid, comm, session: comm == "postgres",
+            "Redis": lambda pid, comm, session: comm.startswith("redis-server"),
+        }
+        self.started = self.reading()
+
+    def reading(self) -> dict[str, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        seconds = dict.fromkeys(self.parts, 0.0)
+        seconds["machine"] = self.machine_busy_seconds()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # the process ended meanwhile
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            # Fields after the name, from 3: state, ppid, pgrp, session, ..., utime (14), stime (15).
+            session, used = int(fields[3]), (int(fields[11]) + int(fields[12])) / ticks
+            if comm == "postgres":
+                # A backend's time moves to the postmaster's children's time (16, 17) when it
+                # exits, as the producers' connections do when their threads end.
+                used += (int(fields[13]) + int(fields[14])) / ticks
+            for part, matches in self.parts.items():
+                if matches(int(entry.name), comm, session):
+                    seconds[part] += used
+        return seconds
+
+    @staticmethod
+    def machine_busy_seconds() -> float:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle and iowait
+        return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def summary(self, pushes: int, wall_seconds: float) -> str:
+        now = self.reading()
+        spent = {part: now[part] - self.started[part] for part in now}
+        parts = ", ".join(
+            f"{part} {spent[part] / pushes * 1000:.1f}" for part in self.parts if spent[part] > 0
+        )
+        busy = spent["machine"] / (wall_seconds * (os.cpu_count() or 1)) * 100
+        return f"CPU ms per push: {parts} (machine {busy:.0f} % busy)"
+
+
 def ensure_database() -> None:
     """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
     import psycopg
@@ -244,9 +301,15 @@ def delivered_status_patches(since: float) -> list[tuple[float, float]]:
 
 
 def run_throughput(
-    sim: Any, evse_ids: list[int], args: argparse.Namespace, received_before: int, mark: float
+    sim: Any,
+    evse_ids: list[int],
+    args: argparse.Namespace,
+    received_before: int,
+    mark: float,
+    worker: subprocess.Popen[bytes],
 ) -> None:
     """Commit changes as fast as the producers can; print the pushes per second the partner got."""
+    meter = CpuMeter(worker.pid, sim.pid)
     first, last = change_statuses(evse_ids, args.changes, threads=args.producers, rate=None)
     done = wait_until_delivered(timeout=600)
     patches = delivered_status_patches(mark)
@@ -257,6 +320,7 @@ def run_throughput(
         f"last answer {done - first:.1f} s after the first commit: "
         f"{received / (done - first):.0f} pushes/s sustained"
     )
+    print(f"  {meter.summary(received, done - first)}")
     # A PATCH whose answer was lost is sent again (status PATCHes are idempotent): the partner may
     # then count one more than we delivered, never one less.
     assert received >= len(patches), (len(patches), received)
@@ -278,6 +342,8 @@ def run_drain(sim: Any, evse_ids: list[int], args: argparse.Namespace, worker: A
     mark = datetime.now(tz=UTC)
     change_statuses(evse_ids, len(evse_ids), threads=args.producers, rate=None)
     worker = start_worker(args.concurrency, log_path)
+    meter = CpuMeter(worker.pid, sim.pid)  # the worker's start counts: it is part of a drain
+    started = time.time()
     wait_until_delivered(timeout=600)
     span = DeliveryAttempt.objects.filter(started_at__gte=mark).aggregate(
         first=Min("started_at"), last=Max("started_at")
@@ -288,6 +354,7 @@ def run_drain(sim: Any, evse_ids: list[int], args: argparse.Namespace, worker: A
         f"drain: {received} status PATCHes queued with the worker stopped were delivered in "
         f"{seconds:.1f} s from the first to the last call: {received / seconds:.0f} pushes/s"
     )
+    print(f"  {meter.summary(received, time.time() - started)}")
     return worker
 
 
@@ -340,12 +407,13 @@ def main() -> None:
             received_before = status_patches_received(sim)
             mark = time.time()
             if args.changes:
-                run_throughput(sim, evse_ids, args, received_before, mark)
+                run_throughput(sim, evse_ids, args, received_before, mark, worker)
             if not args.seconds:
                 return
             # 2. Latency at a steady rate.
             time.sleep(1)
             mark = time.time()
+            meter = CpuMeter(worker.pid, sim.pid)
             count = int(args.rate * args.seconds)
             change_statuses(evse_ids, count, threads=args.producers, rate=args.rate)
             wait_until_delivered(timeout=300)
@@ -356,6 +424,7 @@ def main() -> None:
                 f"p50 {quantiles[49] * 1000:.0f} ms, p95 {quantiles[94] * 1000:.0f} ms, "
                 f"p99 {quantiles[98] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
             )
+            print(f"  {meter.summary(len(latencies), time.time() - mark)}")
             failures = DeliveryAttempt.objects.exclude(outcome="DELIVERED").count()
             print(f"failed attempts: {failures}")
         finally:

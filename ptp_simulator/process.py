@@ -171,6 +171,11 @@ class SimulatorProcess:
         return self.base_url + "/ocpi/versions"
 
     @property
+    def pid(self) -> int | None:
+        """The simulator's process id while it runs (the push benchmark counts its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def control(self) -> ControlClient:
         if self._control is None:
             raise SimulatorError("simulator not started")
