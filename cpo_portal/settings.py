@@ -245,6 +245,11 @@ PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS = env.float("PUSH_UNKNOWN_OUTCOME_SETTLE_SEC
 # batches of up to PUSH_FAST_BATCH_SIZE messages, sent concurrently (pushes/fast.py).
 PUSH_EVSE_STATUS_FAST_PATH = env.bool("PUSH_EVSE_STATUS_FAST_PATH", default=True)
 PUSH_FAST_BATCH_SIZE = env.int("PUSH_FAST_BATCH_SIZE", default=16)
+# In a worker, the fast-path task waits this long after a batch that was not full (so that the next
+# one fills: a batch costs about the same queries whatever its size) and leaves after
+# PUSH_FAST_IDLE_SECONDS without a delivery.
+PUSH_FAST_LINGER_SECONDS = env.float("PUSH_FAST_LINGER_SECONDS", default=0.05)
+PUSH_FAST_IDLE_SECONDS = env.float("PUSH_FAST_IDLE_SECONDS", default=1.0)
 # How often the beat task re-enqueues due retries and expired leases, and how long a task enqueued
 # for a message (at its commit, or by the beat) gets before the beat task enqueues another.
 PUSH_REQUEUE_INTERVAL_SECONDS = env.float("PUSH_REQUEUE_INTERVAL_SECONDS", default=10.0)

@@ -44,6 +44,8 @@ Outcome = DeliveryAttempt.Outcome
 # A task takes no new round after this long and hands on to a fresh task, well inside Celery's
 # soft time limit (a round itself lasts at most one HTTP timeout).
 TASK_BUDGET_SECONDS = 20.0
+# How long a worker's run leaves a copy it passed over alone (see PassedOver).
+PASS_OVER_SECONDS = 1.0
 
 
 @dataclass
@@ -55,34 +57,119 @@ class Item:
     reply: Reply | None = None
 
 
-def deliver_fast() -> int:
-    """Deliver due EVSE status changes, a batch per round; returns how many were delivered."""
-    services.fast_path_woken()
+def deliver_fast(*, helper: bool = False) -> int:
+    """Deliver due EVSE status changes, a batch per round; returns how many were delivered.
+
+    In a worker one task watches the queue while changes keep coming. It holds the wake-up key, so
+    commits do not start more tasks (services.fast_path_wake); after a batch that was not full it
+    waits ``PUSH_FAST_LINGER_SECONDS`` so that the next one fills; it leaves after
+    ``PUSH_FAST_IDLE_SECONDS`` without a delivery. When its batches are full it calls a helper, a
+    task in another worker process that takes batches beside it while they are full and leaves at
+    the first that is not. Run in process (the embedded set-up, the tests) it returns as soon as
+    nothing is due.
+    """
+    if services.tasks_run_in_process():
+        return _deliver_until_none_due()
+    if helper:
+        return _help()
+    services.fast_path_watching()
+    watched_at = time.monotonic()
+    deadline = watched_at + TASK_BUDGET_SECONDS
+    idle_since: float | None = None
+    passed_over = PassedOver(PASS_OVER_SECONDS)
     delivered = 0
-    passed_over: set[int] = set()  # copies this run leaves to others (see _claim_batch)
-    deadline = time.monotonic() + TASK_BUDGET_SECONDS
-    size = settings.PUSH_FAST_BATCH_SIZE
     while True:
-        batch, found = _claim_batch(size, passed_over)
-        if not found:
-            return delivered
-        if len(batch) == size:
-            # More are likely waiting: have another worker process join in (one core per process).
-            services.fast_path_wake(another_worker=True)
-        if batch:
-            delivered += _deliver_batch(batch, passed_over)
-        if time.monotonic() > deadline and not services.tasks_run_in_process():
+        claimed, delivered_now = _round(passed_over)
+        delivered += delivered_now
+        now = time.monotonic()
+        idle_since = None if claimed else (idle_since or now)
+        if now > deadline:
+            # A fresh task takes over (within Celery's time limits); the key goes first, so the
+            # wake-up below is not swallowed by our own watch.
+            services.fast_path_unwatched()
             services.fast_path_wake()
             return delivered
+        if idle_since is not None and now - idle_since >= settings.PUSH_FAST_IDLE_SECONDS:
+            # Stop watching, then look once more, at every copy: a change committed before the key
+            # went is found by this look, one committed after it wakes a new task.
+            services.fast_path_unwatched()
+            claimed, delivered_now = _round(PassedOver(PASS_OVER_SECONDS))
+            delivered += delivered_now
+            if not claimed:
+                return delivered
+            services.fast_path_watching()
+            watched_at, idle_since = now, None
+        elif now - watched_at > services.FAST_WAKE_SECONDS / 2:
+            services.fast_path_watching()
+            watched_at = now
+        if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
+            time.sleep(settings.PUSH_FAST_LINGER_SECONDS)
 
 
-def _claim_batch(size: int, passed_over: set[int]) -> tuple[list[OutboxMessage], bool]:
+def _help() -> int:
+    """A helper's run: full batches beside the watching task, until one is not full."""
+    services.fast_path_helping()
+    passed_over = PassedOver(PASS_OVER_SECONDS)
+    deadline = time.monotonic() + TASK_BUDGET_SECONDS
+    delivered = 0
+    while time.monotonic() < deadline:
+        claimed, delivered_now = _round(passed_over)
+        delivered += delivered_now
+        if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
+            break
+    return delivered
+
+
+def _deliver_until_none_due() -> int:
+    """In process: rounds until no status change is due (a copy passed over stays passed over)."""
+    passed_over = PassedOver(None)
+    delivered = 0
+    while True:
+        claimed, delivered_now = _round(passed_over)
+        delivered += delivered_now
+        if claimed is None:
+            return delivered
+
+
+def _round(passed_over: PassedOver) -> tuple[int | None, int]:
+    """Claim and deliver one batch: (how many were claimed, None if nothing was due; delivered)."""
+    size = settings.PUSH_FAST_BATCH_SIZE
+    batch, found = _claim_batch(size, passed_over)
+    if len(batch) == size:
+        # More are likely waiting: have another worker process join in (one core per process).
+        services.fast_path_help()
+    delivered = _deliver_batch(batch, passed_over) if batch else 0
+    return (len(batch) if found else None), delivered
+
+
+class PassedOver:
+    """Copies a run leaves to others for a while: one whose older message is in flight or waits for
+    its retry, one handed to one-by-one delivery, one whose delivery just failed.
+
+    In a worker an entry lapses after ``seconds``: the task may run long, and a later change to the
+    copy, whose wake-up the task's watch swallowed, is the task's to deliver.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._until: dict[int, float] = {}
+
+    def add(self, copy_id: int) -> None:
+        self._until[copy_id] = time.monotonic() + self.seconds if self.seconds is not None else float("inf")
+
+    def current(self) -> list[int]:
+        now = time.monotonic()
+        self._until = {copy_id: until for copy_id, until in self._until.items() if until > now}
+        return list(self._until)
+
+
+def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage], bool]:
     """Claim the heads of up to ``size`` copies with a due status change; (claimed, any found)."""
     now = timezone.now()
     paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
     due_copies = (
         OutboxMessage.objects.filter(fast=True, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
-        .exclude(copy_id__in=passed_over)
+        .exclude(copy_id__in=passed_over.current())
         .exclude(partner_id__in=paused)
         .order_by("id")
         .values("copy_id")[: size * 4]
@@ -148,7 +235,7 @@ def _claim_batch(size: int, passed_over: set[int]) -> tuple[list[OutboxMessage],
     return claimed, True
 
 
-def _deliver_batch(messages: list[OutboxMessage], passed_over: set[int]) -> int:
+def _deliver_batch(messages: list[OutboxMessage], passed_over: PassedOver) -> int:
     """Send a claimed batch and record its outcomes; returns how many were delivered.
 
     A copy whose delivery failed is passed over for the rest of the run: its retry is not this
@@ -170,7 +257,7 @@ def _deliver_batch(messages: list[OutboxMessage], passed_over: set[int]) -> int:
     return delivered
 
 
-def _plans(messages: list[OutboxMessage], started: datetime, passed_over: set[int]) -> list[Item]:
+def _plans(messages: list[OutboxMessage], started: datetime, passed_over: PassedOver) -> list[Item]:
     """The PATCH (or nothing to send) for each message, from our EVSEs as they are now."""
     evses = Evse.objects.select_related("location__party").in_bulk(
         [int(message.copy.object_id) for message in messages]

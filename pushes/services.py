@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 FAST_QUEUE = "push_fast"
 DEFAULT_QUEUE = "celery"
 FAST_WAKE_KEY = "pushes:fast-path-wake"
+FAST_HELP_KEY = "pushes:fast-path-help"
 FAST_WAKE_SECONDS = 5
 
 MODULE_OF_TYPE: dict[str, str] = {
@@ -331,21 +332,48 @@ def copy_enqueue_after_commit(copy_id: int, *, queue: str = DEFAULT_QUEUE) -> No
     transaction.on_commit(lambda: deliver_copy.apply_async((copy_id,), queue=queue))
 
 
-def fast_path_wake(*, another_worker: bool = False) -> None:
-    """Have a worker deliver the due EVSE status changes (pushes.fast), unless one is about to.
+def fast_path_wake() -> None:
+    """After a commit: have a worker deliver the due EVSE status changes (pushes.fast), unless one
+    is queued or watching already.
 
-    A wake-up still queued (its key is set until its task starts) covers every change committed
-    before that task claims, so a burst of changes costs one task and fills its batches. The key
-    expires, so a wake-up lost with a broker costs a few seconds, not a change. ``another_worker``:
-    a running fast path asks for help, which only a real worker can give.
+    The wake-up key is set while a fast-path task is queued or running: that task looks at the queue
+    again after every commit that found the key set, so a stream of changes costs one task, whose
+    batches fill up. A task deletes the key before its last look (``fast_path_unwatched``), so no
+    commit falls between two tasks. The key expires, so a wake-up lost with a broker or a killed
+    worker costs a few seconds, not a change.
     """
     from pushes.tasks import deliver_fast
 
-    if tasks_run_in_process():
-        if not another_worker:
-            deliver_fast.apply_async(queue=FAST_QUEUE)
-    elif cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
+    if tasks_run_in_process() or cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
         deliver_fast.apply_async(queue=FAST_QUEUE)
+
+
+def fast_path_help() -> None:
+    """A fast-path task whose batches are full asks another worker process to join (one core each)."""
+    from pushes.tasks import deliver_fast
+
+    # One call for help at a time: the key is set until the helper starts (fast_path_helping).
+    if not tasks_run_in_process() and cache.add(FAST_HELP_KEY, True, timeout=FAST_WAKE_SECONDS):
+        deliver_fast.apply_async(queue=FAST_QUEUE, kwargs={"helper": True})
+
+
+def fast_path_helping() -> None:
+    """A helper started: a busy task may call for another one."""
+    cache.delete(FAST_HELP_KEY)
+
+
+def fast_path_watching() -> None:
+    """A fast-path task runs and will look at the queue again: commits need not wake another.
+
+    Called as the task starts and then every few seconds, before the key expires.
+    """
+    cache.set(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS)
+
+
+def fast_path_unwatched() -> None:
+    """A fast-path task is about to leave: a commit from now on wakes a new one. The task looks at
+    the queue once more after this, for the changes committed before."""
+    cache.delete(FAST_WAKE_KEY)
 
 
 def tasks_run_in_process() -> bool:
@@ -353,11 +381,6 @@ def tasks_run_in_process() -> bool:
     from cpo_portal.celery import app
 
     return bool(app.conf.task_always_eager)
-
-
-def fast_path_woken() -> None:
-    """Called by the fast path as it starts: changes committed from now on need a new wake-up."""
-    cache.delete(FAST_WAKE_KEY)
 
 
 # -- retry schedule ---------------------------------------------------------------------------------------

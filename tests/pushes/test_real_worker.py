@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -233,3 +234,59 @@ def test_without_redis_the_embedded_set_up_delivers_in_process_after_commit(
 
     assert [key for key in sim.control.received("locations") if key.endswith("/EMBEDDED-1")]
     assert OutboxMessage.objects.get().state == OutboxMessage.State.DELIVERED
+
+
+def test_one_fast_path_task_watches_a_stream_of_status_changes_and_lets_go_when_it_ends(
+    live_payter: Partner, sim: SimulatorProcess, settings: Any
+) -> None:
+    """While a fast-path task runs, commits wake no other task (it looks again after each); once
+    idle it lets go of the wake-up key, and the next commit wakes a new task."""
+    from django.core.cache import cache
+
+    from pushes import fast, services
+
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.flushdb()
+    settings.PUSH_FAST_LINGER_SECONDS = 0.02
+    settings.PUSH_FAST_IDLE_SECONDS = 0.5
+    evses = [EvseFactory(location=LocationFactory()) for _ in range(4)]  # PUT in process (eager)
+
+    def queued_fast_tasks() -> int:
+        return sum(broker.llen(key) for key in broker.keys("push_fast*") if broker.type(key) == b"list")
+
+    delivered: list[int] = []
+
+    def run_task() -> None:
+        try:
+            delivered.append(fast.deliver_fast())
+        finally:
+            connection.close()
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        task = threading.Thread(target=run_task)
+        task.start()
+        for evse in evses:
+            time.sleep(0.1)
+            evse.status = EvseStatus.CHARGING
+            evse.save(update_fields=["status"])  # committed: autocommit
+        assert cache.get(services.FAST_WAKE_KEY), "the running task holds the wake-up key"
+        task.join(timeout=15)
+        assert not task.is_alive()
+        assert delivered == [4]
+        assert queued_fast_tasks() == 0  # four commits, no new task
+        assert cache.get(services.FAST_WAKE_KEY) is None
+
+        evses[0].status = EvseStatus.AVAILABLE
+        evses[0].save(update_fields=["status"])
+        assert queued_fast_tasks() == 1  # nobody watches now: the commit woke a task
+    finally:
+        celery_app.conf.task_always_eager = eager
+    statuses = [
+        entry["body"]["status"]
+        for item in sim.control.received("locations").values()
+        for entry in item["history"]
+        if entry["method"] == "PATCH"
+    ]
+    assert statuses == ["CHARGING"] * 4
