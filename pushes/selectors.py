@@ -36,12 +36,19 @@ def partners_with_endpoint(module: str) -> QuerySet[Partner]:
     ).distinct()
 
 
-def partners_seeing_party(module: str, party: Party) -> list[Partner]:
-    """Partners that receive ``module`` and may see ``party``'s data (no parties chosen: all)."""
+def partners_seeing_party(module: str, party: Party | int | Any) -> QuerySet[Partner]:
+    """Partners that receive ``module`` and may see ``party``'s data (no parties chosen: all).
+
+    ``party``: the party, its id, or a subquery that selects its id.
+    """
     # One join of the parties serves both sides of the OR (one filter() call): no parties at all,
     # or this one among them. It runs for every pushed change, so no aggregate.
-    partners = partners_with_endpoint(module).filter(Q(parties__isnull=True) | Q(parties=party)).distinct()
-    return [partner for partner in partners if partner.version]
+    return (
+        partners_with_endpoint(module)
+        .filter(Q(parties__isnull=True) | Q(parties=party))
+        .exclude(version="")
+        .distinct()
+    )
 
 
 _endpoint_cache: dict[tuple[int, str], tuple[float, str | None]] = {}

@@ -9,18 +9,21 @@ enqueued only after commit, so a worker never sees a message whose change was ro
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from cpo_portal.compiled import CompiledQuery
 from locations.models import Connector, Evse, Location
 from partners.models import Partner
 from payments.models import PaymentTerminal
@@ -64,28 +67,44 @@ def object_type_of(obj: Any) -> str:
     raise TypeError(f"{type(obj).__name__} is not pushed to partners")
 
 
-def recipients(object_type: str, obj: Any) -> list[Partner]:
+# Locations and everything below them, and tariffs, go to every partner allowed to see their party.
+PARTY_SCOPED = (ObjectType.LOCATION, ObjectType.EVSE, ObjectType.CONNECTOR, ObjectType.TARIFF)
+
+
+def recipients(object_type: str, obj: Any) -> QuerySet[Partner]:
     """The partners that get this object: see the issue's routing rules in the README."""
-    module = MODULE_OF_TYPE[object_type]
-    if object_type in (ObjectType.LOCATION, ObjectType.EVSE, ObjectType.CONNECTOR, ObjectType.TARIFF):
-        party = _party_of(object_type, obj)
-        return selectors.partners_seeing_party(module, party)
-    if object_type in (ObjectType.SESSION, ObjectType.CDR):
-        # Sessions and CDRs go to the partner whose token started them, and to no one else.
-        if obj.partner_id is None:
-            return []
-        return list(selectors.partners_with_endpoint(module).filter(pk=obj.partner_id))
-    if object_type == ObjectType.TERMINAL:
-        return list(selectors.partners_with_endpoint(module).filter(pk=obj.partner_id))
-    return []
+    return _recipients(object_type, _routing_key(object_type, obj))
 
 
-def _party_of(object_type: str, obj: Any) -> Any:
+def _routing_key(object_type: str, obj: Any) -> int | None:
+    """The id on the object that decides who gets it: its party's, or the partner's whose token
+    started it. Read off the object itself, so that finding recipients costs no query of its own."""
+    if object_type in (ObjectType.LOCATION, ObjectType.TARIFF):
+        return obj.party_id
     if object_type == ObjectType.EVSE:
-        return obj.location.party
+        return obj.location_id
     if object_type == ObjectType.CONNECTOR:
-        return obj.evse.location.party
-    return obj.party
+        return obj.evse_id
+    return getattr(obj, "partner_id", None)
+
+
+def _recipients(object_type: str, key: int | None) -> QuerySet[Partner]:
+    module = MODULE_OF_TYPE[object_type]
+    if object_type in PARTY_SCOPED:
+        return selectors.partners_seeing_party(module, _party_of(object_type, key))
+    if object_type in (ObjectType.SESSION, ObjectType.CDR, ObjectType.TERMINAL):
+        # Sessions and CDRs go to the partner whose token started them, and to no one else.
+        return selectors.partners_with_endpoint(module).filter(pk=key)
+    return Partner.objects.none()
+
+
+def _party_of(object_type: str, key: int | None) -> Any:
+    """The party (its id, or a subquery for it) of the object whose routing key is ``key``."""
+    if object_type == ObjectType.EVSE:
+        return Subquery(Location.objects.filter(pk=key).values("party_id"))
+    if object_type == ObjectType.CONNECTOR:
+        return Subquery(Location.objects.filter(evses=key).values("party_id"))
+    return key
 
 
 # -- capture -----------------------------------------------------------------------------------------------
@@ -101,16 +120,23 @@ def object_changed(obj: Any, changed_fields: Iterable[str] | None = None) -> lis
         and bool(fields)
         and set(fields) <= {"status", "last_updated"}
     )
+    object_id = str(obj.pk)
+    key = _routing_key(object_type, obj)
+    if key is None:
+        return []  # a session no partner's token started
     messages = []
-    for partner in recipients(object_type, obj):
+    # Each recipient comes with its copy of the object and the copy's waiting message, if any: a
+    # status change costs this query and the message's INSERT (or, during a backlog, its fold).
+    for partner in _recipients_holding(object_type)(key=key, object_id=object_id):
         messages.append(
             queue_state(
                 partner=partner,
                 object_type=object_type,
-                object_id=str(obj.pk),
+                object_id=object_id,
                 label=payloads.object_label(object_type, obj),
                 changed_fields=fields,
                 fast=fast,
+                holding=Holding(partner.held_copy_pk, partner.waiting_message_pk),
             )
         )
     return messages
@@ -223,6 +249,43 @@ def terminal_deactivation_queued(terminal: PaymentTerminal) -> OutboxMessage:
     )
 
 
+@dataclass(frozen=True)
+class Holding:
+    """A partner's copy of an object as the outbox knows it: the copy's id (None: no copy yet) and
+    its newest waiting message (None: nothing waits)."""
+
+    copy_pk: int | None
+    waiting_message_pk: int | None
+
+
+def _holding_columns(object_type: str, object_id: str) -> dict[str, Subquery]:
+    """Columns for a partner query: the partner's copy of the object and its newest waiting message."""
+    copies = PartnerCopy.objects.filter(
+        partner=OuterRef("pk"), object_type=object_type, object_id=object_id
+    ).order_by()
+    waiting = OutboxMessage.objects.filter(
+        copy__partner=OuterRef("pk"),
+        copy__object_type=object_type,
+        copy__object_id=object_id,
+        state=OutboxMessage.State.PENDING,
+    ).order_by("-id")
+    return {
+        "held_copy_pk": Subquery(copies.values("pk")[:1]),
+        "waiting_message_pk": Subquery(waiting.values("pk")[:1]),
+    }
+
+
+@functools.cache
+def _recipients_holding(object_type: str) -> CompiledQuery[Partner]:
+    """The recipients of an object of this type, each with ``held_copy_pk`` and ``waiting_message_pk``
+    (see ``Holding``), as one query compiled once per process: it runs for every change."""
+
+    def build(key: int, object_id: str) -> QuerySet[Partner]:
+        return _recipients(object_type, key).annotate(**_holding_columns(object_type, object_id))
+
+    return CompiledQuery(build, key=-7_000_001, object_id="stand-in object id")
+
+
 def queue_state(
     *,
     partner: Partner,
@@ -233,21 +296,23 @@ def queue_state(
     fast: bool = False,
     action: str = OutboxMessage.Action.UPSERT,
     payload: dict[str, Any] | None = None,
+    holding: Holding | None = None,
 ) -> OutboxMessage:
-    """Write or update the one waiting latest-state message of (partner, object)."""
-    # The waiting message and its copy in one query: a change during a backlog is one more fold.
-    last_open = (
-        OutboxMessage.objects.filter(
-            copy__partner=partner,
-            copy__object_type=object_type,
-            copy__object_id=object_id,
-            state=OutboxMessage.State.PENDING,
+    """Write or update the one waiting latest-state message of (partner, object).
+
+    ``holding``: the copy and its waiting message, when the caller read them with the partner.
+    """
+    if holding is None:
+        found = (
+            Partner.objects.filter(pk=partner.pk)
+            .annotate(**_holding_columns(object_type, object_id))
+            .values_list("held_copy_pk", "waiting_message_pk")
+            .first()
         )
-        .select_related("copy")
-        .order_by("-id")
-        .first()
-    )
-    copy = last_open.copy if last_open is not None else _copy_for(partner, object_type, object_id, label)
+        holding = Holding(*found) if found else Holding(None, None)
+    last_open = None
+    if holding.waiting_message_pk is not None:
+        last_open = OutboxMessage.objects.filter(pk=holding.waiting_message_pk).first()
     if last_open is not None and last_open.kind == OutboxMessage.Kind.STATE:
         # Only the newest open message may absorb a change: folding into an older one would let
         # the change overtake an event queued after it (a terminal deactivation, say). The update
@@ -263,8 +328,15 @@ def queue_state(
             changed_at=timezone.now(),
         )
         if merged:
-            _enqueue_after_commit(copy.pk, fast=last_open.fast and fast)
+            _enqueue_after_commit(last_open.copy_id, fast=last_open.fast and fast)
             return last_open
+    if holding.copy_pk is None:
+        copy = _copy_for(partner, object_type, object_id, label)
+    else:
+        # The copy as far as a new message needs it (its id, partner and type): no query.
+        copy = PartnerCopy(
+            pk=holding.copy_pk, partner=partner, object_type=object_type, object_id=object_id, label=label
+        )
     return _new_message(
         copy,
         kind=OutboxMessage.Kind.STATE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from locations.models import EvseStatus
+from locations.models import Evse, EvseStatus
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
 from pushes import services
@@ -136,6 +136,46 @@ def test_locations_go_only_to_partners_allowed_to_see_their_party(
 
     assert set(sim.control.received("locations")) == {"NL/AAA/ONLY-PAYTER", "NL/BBB/BOTH"}
     assert set(other_sim.control.received("locations")) == {"NL/BBB/BOTH"}
+
+
+def test_evse_and_connector_changes_go_only_to_partners_allowed_to_see_their_party(
+    payter: Partner,
+    other_partner: Partner,
+    sim: SimulatorProcess,
+    other_sim: SimulatorProcess,
+    committed: Callable[..., Any],
+) -> None:
+    """An EVSE's or connector's party is found through its location, inside the recipients query."""
+    ours, theirs = PartyFactory(party_id="AAA"), PartyFactory(party_id="BBB")
+    other_partner.parties.add(theirs)
+    with committed():
+        hidden = ConnectorFactory(evse__location=LocationFactory(party=ours, location_id="HIDDEN"))
+        shared = ConnectorFactory(evse__location=LocationFactory(party=theirs, location_id="SHARED"))
+    sim.control.reset(keep_credentials=True)
+    other_sim.control.reset(keep_credentials=True)
+
+    with committed():
+        for connector in (hidden, shared):
+            evse = Evse.objects.get(pk=connector.evse_id)  # as the charger gateway loads it
+            evse.status = EvseStatus.CHARGING
+            evse.save(update_fields=["status"])
+            connector.max_amperage = 16
+            connector.save()
+
+    def targets(simulator: SimulatorProcess) -> set[tuple[str, str]]:
+        return {
+            (key, entry["target"])
+            for key, item in simulator.control.received("locations").items()
+            for entry in item["history"]
+        }
+
+    assert targets(sim) == {
+        ("NL/AAA/HIDDEN", "evse"),
+        ("NL/AAA/HIDDEN", "connector"),
+        ("NL/BBB/SHARED", "evse"),
+        ("NL/BBB/SHARED", "connector"),
+    }
+    assert targets(other_sim) == {("NL/BBB/SHARED", "evse"), ("NL/BBB/SHARED", "connector")}
 
 
 def test_a_partner_without_a_receiver_endpoint_gets_nothing(
