@@ -5,7 +5,7 @@ real worker (``celery -A cpo_portal worker``, prefork) and then:
 
 0. drain: with the worker stopped, commits one status change per EVSE, starts the worker and prints
    the status PATCHes delivered per second (delivery alone, without producers competing for CPU);
-1. throughput: commits status changes as fast as the producer threads can, spread over all EVSEs,
+1. throughput: commits status changes as fast as the producer processes can, spread over all EVSEs,
    and prints the status PATCHes the partner received per second, first commit to last answer;
 2. latency: commits 100 changes per second for a while and prints percentiles of the time from
    each change's outbox write (just before its commit) to the partner's answer to its PATCH.
@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,9 +72,12 @@ class CpuMeter:
             fields = stat[stat.rindex(")") + 2 :].split()
             # Fields after the name, from 3: state, ppid, pgrp, session, ..., utime (14), stime (15).
             session, used = int(fields[3]), (int(fields[11]) + int(fields[12])) / ticks
+            if int(entry.name) == os.getpid():
+                # The producers are our children: their time is ours once they have been joined.
+                used += (int(fields[13]) + int(fields[14])) / ticks
             if comm == "postgres":
                 # A backend's time moves to the postmaster's children's time (16, 17) when it
-                # exits, as the producers' connections do when their threads end.
+                # exits, as the producers' connections do when they end.
                 used += (int(fields[13]) + int(fields[14])) / ticks
             for part, matches in self.parts.items():
                 if matches(int(entry.name), comm, session):
@@ -229,50 +231,76 @@ def wait_until_delivered(timeout: float) -> float:
 
 
 def change_statuses(
-    evse_ids: list[int], count: int, *, threads: int, rate: float | None
+    evse_ids: list[int], count: int, *, producers: int, rate: float | None
 ) -> tuple[float, float]:
     """Commit ``count`` status changes spread over the EVSEs; returns (first, last) commit times.
 
-    Every change is a real one: each round over the EVSEs moves every EVSE to the next status of
-    the cycle, continuing from where the previous call left off.
+    The producers are processes, as the charger gateway's and the web server's are in production
+    (threads of one interpreter would share its lock and measure that instead). Every change is a
+    real one: each round over the EVSEs moves every EVSE to the next status of the cycle,
+    continuing from where the previous call left off.
     """
     global ROUNDS_DONE
+    import multiprocessing
+
+    from django.db import connections
+
+    first_round = ROUNDS_DONE
+    ROUNDS_DONE += -(-count // len(evse_ids))  # rounds begun, a partial one included
+    started = time.time() + 0.2  # the processes start together, after they are all forked
+    connections.close_all()  # a forked child must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    results = context.SimpleQueue()
+    processes = [
+        context.Process(
+            target=produce,
+            args=(evse_ids, range(offset, count, producers), first_round, started, rate, results),
+        )
+        for offset in range(producers)
+    ]
+    for process in processes:
+        process.start()
+    times = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    if any(process.exitcode for process in processes):
+        raise SystemExit("a producer failed")
+    return min(first for first, _ in times), max(last for _, last in times)
+
+
+def produce(
+    evse_ids: list[int],
+    indexes: range,
+    first_round: int,
+    started: float,
+    rate: float | None,
+    results: Any,
+) -> None:
+    """One producer process: commit the changes numbered ``indexes``; report (first, last) commit times."""
     from django.db import connection, transaction
 
     from locations.models import Evse, EvseStatus
 
     cycle = [EvseStatus.CHARGING, EvseStatus.AVAILABLE, EvseStatus.BLOCKED]
-    first_round = ROUNDS_DONE
-    ROUNDS_DONE += -(-count // len(evse_ids))  # rounds begun, a partial one included
-    times: list[float] = []
-    lock = threading.Lock()
-    started = time.monotonic()
-
-    def produce(offset: int) -> None:
-        try:
-            for index in range(offset, count, threads):
-                if rate is not None:
-                    # Paced: change number ``index`` is due ``index / rate`` seconds after the start.
-                    delay = started + index / rate - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                evse_id = evse_ids[index % len(evse_ids)]
-                status = cycle[(first_round + index // len(evse_ids)) % len(cycle)]
-                with transaction.atomic():
-                    evse = Evse.objects.select_related("location__party").get(pk=evse_id)
-                    evse.status = status
-                    evse.save(update_fields=["status"])
-                with lock:
-                    times.append(time.time())
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=produce, args=(offset,)) for offset in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    return min(times), max(times)
+    committed: list[float] = []
+    time.sleep(max(0.0, started - time.time()))
+    try:
+        for index in indexes:
+            if rate is not None:
+                # Paced: change number ``index`` is due ``index / rate`` seconds after the start.
+                delay = started + index / rate - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+            evse_id = evse_ids[index % len(evse_ids)]
+            status = cycle[(first_round + index // len(evse_ids)) % len(cycle)]
+            with transaction.atomic():
+                evse = Evse.objects.select_related("location__party").get(pk=evse_id)
+                evse.status = status
+                evse.save(update_fields=["status"])
+            committed.append(time.time())
+    finally:
+        connection.close()
+        results.put((min(committed, default=started), max(committed, default=started)))
 
 
 def status_patches_received(sim: Any) -> int:
@@ -310,7 +338,7 @@ def run_throughput(
 ) -> None:
     """Commit changes as fast as the producers can; print the pushes per second the partner got."""
     meter = CpuMeter(worker.pid, sim.pid)
-    first, last = change_statuses(evse_ids, args.changes, threads=args.producers, rate=None)
+    first, last = change_statuses(evse_ids, args.changes, producers=args.producers, rate=None)
     done = wait_until_delivered(timeout=600)
     patches = delivered_status_patches(mark)
     received = status_patches_received(sim) - received_before
@@ -340,7 +368,7 @@ def run_drain(sim: Any, evse_ids: list[int], args: argparse.Namespace, worker: A
     stop_worker(worker)
     received_before = status_patches_received(sim)
     mark = datetime.now(tz=UTC)
-    change_statuses(evse_ids, len(evse_ids), threads=args.producers, rate=None)
+    change_statuses(evse_ids, len(evse_ids), producers=args.producers, rate=None)
     worker = start_worker(args.concurrency, log_path)
     meter = CpuMeter(worker.pid, sim.pid)  # the worker's start counts: it is part of a drain
     started = time.time()
@@ -366,7 +394,7 @@ def main() -> None:
     parser.add_argument("--evses-per-location", type=int, default=2)
     parser.add_argument("--drain", type=int, default=1, help="1: first time draining a queued backlog")
     parser.add_argument("--changes", type=int, default=4000, help="status changes in the throughput run")
-    parser.add_argument("--producers", type=int, default=4, help="threads committing changes")
+    parser.add_argument("--producers", type=int, default=4, help="processes committing changes")
     parser.add_argument("--concurrency", type=int, default=6, help="worker processes")
     parser.add_argument("--rate", type=float, default=100.0, help="changes per second in the latency run")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
@@ -397,7 +425,7 @@ def main() -> None:
             wait_until_delivered(timeout=300)
             print(
                 f"{len(evse_ids)} EVSEs at {args.locations} locations; "
-                f"worker pool {args.pool} x {args.concurrency}, {args.producers} producer threads"
+                f"worker pool {args.pool} x {args.concurrency}, {args.producers} producer processes"
             )
 
             if args.drain:
@@ -415,7 +443,7 @@ def main() -> None:
             mark = time.time()
             meter = CpuMeter(worker.pid, sim.pid)
             count = int(args.rate * args.seconds)
-            change_statuses(evse_ids, count, threads=args.producers, rate=args.rate)
+            change_statuses(evse_ids, count, producers=args.producers, rate=args.rate)
             wait_until_delivered(timeout=300)
             latencies = sorted(answered - written for written, answered in delivered_status_patches(mark))
             quantiles = statistics.quantiles(latencies, n=100)
