@@ -86,9 +86,13 @@ class OutboxMessage(models.Model):
         DEAD = "DEAD", "Dead letter"
         DISCARDED = "DISCARDED", "Discarded"
 
-    copy = models.ForeignKey(PartnerCopy, on_delete=models.CASCADE, related_name="messages")
+    # The outbox is our most written table: a foreign key is indexed only by the composite index
+    # that starts with it (Meta.indexes), not again on its own.
+    copy = models.ForeignKey(PartnerCopy, on_delete=models.CASCADE, related_name="messages", db_index=False)
     # Denormalised from the copy for the admin's filters and the per-partner health figures.
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="outbox_messages")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="outbox_messages", db_index=False
+    )
     module = models.CharField(max_length=20)
     kind = models.CharField(max_length=5, choices=Kind.choices)
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -114,6 +118,7 @@ class OutboxMessage(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # see outbox_waiting_for_idx: only the few that wait
         help_text="Another copy whose delivery must come first (an EVSE waits for its location's PUT).",
     )
     requeued_at = models.DateTimeField(
@@ -150,6 +155,10 @@ class OutboxMessage(models.Model):
             models.Index(fields=("copy", "state", "id"), name="outbox_copy_order_idx"),
             # Queue depth and oldest pending message per partner.
             models.Index(fields=("partner", "state", "created_at"), name="outbox_partner_state_idx"),
+            # Messages to release when a copy is delivered.
+            models.Index(
+                fields=("waiting_for",), name="outbox_waiting_for_idx", condition=Q(waiting_for__isnull=False)
+            ),
         )
 
     def __str__(self) -> str:
@@ -173,7 +182,10 @@ class DeliveryAttempt(models.Model):
         PROBE = "PROBE", "Checked whether the partner already has it"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attempts_made")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="push_attempts")
+    # Indexed by push_attempt_partner_idx, which starts with it.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="push_attempts", db_index=False
+    )
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
     method = models.CharField(max_length=7)
