@@ -250,6 +250,8 @@ PUSH_FAST_BATCH_SIZE = env.int("PUSH_FAST_BATCH_SIZE", default=16)
 # PUSH_FAST_IDLE_SECONDS without a delivery.
 PUSH_FAST_LINGER_SECONDS = env.float("PUSH_FAST_LINGER_SECONDS", default=0.05)
 PUSH_FAST_IDLE_SECONDS = env.float("PUSH_FAST_IDLE_SECONDS", default=1.0)
+# Worker processes that join a fast-path task whose batches are full: about the cores, less one.
+PUSH_FAST_HELPERS = env.int("PUSH_FAST_HELPERS", default=1)
 # How often the beat task re-enqueues due retries and expired leases, and how long a task enqueued
 # for a message (at its commit, or by the beat) gets before the beat task enqueues another.
 PUSH_REQUEUE_INTERVAL_SECONDS = env.float("PUSH_REQUEUE_INTERVAL_SECONDS", default=10.0)

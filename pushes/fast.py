@@ -57,21 +57,21 @@ class Item:
     reply: Reply | None = None
 
 
-def deliver_fast(*, helper: bool = False) -> int:
+def deliver_fast(*, helper_slot: int | None = None) -> int:
     """Deliver due EVSE status changes, a batch per round; returns how many were delivered.
 
     In a worker one task watches the queue while changes keep coming. It holds the wake-up key, so
     commits do not start more tasks (services.fast_path_wake); after a batch that was not full it
     waits ``PUSH_FAST_LINGER_SECONDS`` so that the next one fills; it leaves after
-    ``PUSH_FAST_IDLE_SECONDS`` without a delivery. When its batches are full it calls a helper, a
-    task in another worker process that takes batches beside it while they are full and leaves at
-    the first that is not. Run in process (the embedded set-up, the tests) it returns as soon as
-    nothing is due.
+    ``PUSH_FAST_IDLE_SECONDS`` without a delivery. When its batches are full it calls a helper (up
+    to ``PUSH_FAST_HELPERS``), a task in another worker process that takes batches beside it while
+    they are full and leaves at the first that is not. Run in process (the embedded set-up, the
+    tests) it returns as soon as nothing is due.
     """
     if services.tasks_run_in_process():
         return _deliver_until_none_due()
-    if helper:
-        return _help()
+    if helper_slot is not None:
+        return _help(helper_slot)
     services.fast_path_watching()
     watched_at = time.monotonic()
     deadline = watched_at + TASK_BUDGET_SECONDS
@@ -106,17 +106,19 @@ def deliver_fast(*, helper: bool = False) -> int:
             time.sleep(settings.PUSH_FAST_LINGER_SECONDS)
 
 
-def _help() -> int:
+def _help(slot: int) -> int:
     """A helper's run: full batches beside the watching task, until one is not full."""
-    services.fast_path_helping()
     passed_over = PassedOver(PASS_OVER_SECONDS)
     deadline = time.monotonic() + TASK_BUDGET_SECONDS
     delivered = 0
-    while time.monotonic() < deadline:
-        claimed, delivered_now = _round(passed_over)
-        delivered += delivered_now
-        if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
-            break
+    try:
+        while time.monotonic() < deadline:
+            claimed, delivered_now = _round(passed_over)
+            delivered += delivered_now
+            if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
+                break
+    finally:
+        services.fast_path_helped(slot)
     return delivered
 
 

@@ -39,6 +39,7 @@ DEFAULT_QUEUE = "celery"
 FAST_WAKE_KEY = "pushes:fast-path-wake"
 FAST_HELP_KEY = "pushes:fast-path-help"
 FAST_WAKE_SECONDS = 5
+TASK_HELP_SECONDS = 30  # longer than a helper's run (pushes.fast.TASK_BUDGET_SECONDS)
 
 MODULE_OF_TYPE: dict[str, str] = {
     ObjectType.LOCATION: "locations",
@@ -421,17 +422,25 @@ def fast_path_wake() -> None:
 
 
 def fast_path_help() -> None:
-    """A fast-path task whose batches are full asks another worker process to join (one core each)."""
+    """A fast-path task whose batches are full asks another worker process to join (one core each).
+
+    At most ``PUSH_FAST_HELPERS`` help at a time, each holding a slot's key until it leaves
+    (``fast_path_helped``): more processes than cores only contend for the same rows. A slot's key
+    expires should its helper die.
+    """
     from pushes.tasks import deliver_fast
 
-    # One call for help at a time: the key is set until the helper starts (fast_path_helping).
-    if not tasks_run_in_process() and cache.add(FAST_HELP_KEY, True, timeout=FAST_WAKE_SECONDS):
-        deliver_fast.apply_async(queue=FAST_QUEUE, kwargs={"helper": True})
+    if tasks_run_in_process():
+        return
+    for slot in range(settings.PUSH_FAST_HELPERS):
+        if cache.add(f"{FAST_HELP_KEY}:{slot}", True, timeout=TASK_HELP_SECONDS):
+            deliver_fast.apply_async(queue=FAST_QUEUE, kwargs={"helper_slot": slot})
+            return
 
 
-def fast_path_helping() -> None:
-    """A helper started: a busy task may call for another one."""
-    cache.delete(FAST_HELP_KEY)
+def fast_path_helped(slot: int) -> None:
+    """A helper left its slot: a busy task may call for another one."""
+    cache.delete(f"{FAST_HELP_KEY}:{slot}")
 
 
 def fast_path_watching() -> None:

@@ -14,9 +14,9 @@ def deliver_copy(copy_id: int) -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_fast(helper: bool = False) -> int:
-    """Deliver due EVSE status changes in batches (``helper``: beside a busy fast-path task)."""
-    return fast.deliver_fast(helper=helper)
+def deliver_fast(helper_slot: int | None = None) -> int:
+    """Deliver due EVSE status changes in batches (``helper_slot``: as a busy fast path's helper)."""
+    return fast.deliver_fast(helper_slot=helper_slot)
 
 
 @shared_task(acks_late=True, ignore_result=True)

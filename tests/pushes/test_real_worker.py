@@ -290,3 +290,31 @@ def test_one_fast_path_task_watches_a_stream_of_status_changes_and_lets_go_when_
         if entry["method"] == "PATCH"
     ]
     assert statuses == ["CHARGING"] * 4
+
+
+def test_a_busy_fast_path_task_has_at_most_push_fast_helpers_helpers(
+    settings: Any, transactional_db: None
+) -> None:
+    """More processes than cores would only contend for the same rows: a call for help while every
+    helper slot is taken queues nothing, and a helper's leaving lets the next call through."""
+    from pushes import services
+
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.flushdb()
+
+    def queued_helpers() -> int:
+        return sum(broker.llen(key) for key in broker.keys("push_fast*") if broker.type(key) == b"list")
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        settings.PUSH_FAST_HELPERS = 2
+        for _ in range(3):
+            services.fast_path_help()
+        assert queued_helpers() == 2
+        services.fast_path_helped(0)  # as the first helper's run ends
+        services.fast_path_help()
+        services.fast_path_help()
+        assert queued_helpers() == 3
+    finally:
+        celery_app.conf.task_always_eager = eager
