@@ -72,12 +72,10 @@ class CpuMeter:
             fields = stat[stat.rindex(")") + 2 :].split()
             # Fields after the name, from 3: state, ppid, pgrp, session, ..., utime (14), stime (15).
             session, used = int(fields[3]), (int(fields[11]) + int(fields[12])) / ticks
-            if int(entry.name) == os.getpid():
-                # The producers are our children: their time is ours once they have been joined.
-                used += (int(fields[13]) + int(fields[14])) / ticks
-            if comm == "postgres":
-                # A backend's time moves to the postmaster's children's time (16, 17) when it
-                # exits, as the producers' connections do when they end.
+            if int(entry.name) == os.getpid() or comm == "postgres":
+                # Add the time of children that ended (16, 17): our producers once joined, and
+                # a PostgreSQL backend, whose time moves to the postmaster when it exits (as the
+                # producers' connections do when they end).
                 used += (int(fields[13]) + int(fields[14])) / ticks
             for part, matches in self.parts.items():
                 if matches(int(entry.name), comm, session):

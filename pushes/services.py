@@ -94,7 +94,8 @@ def _recipients(object_type: str, key: int | None) -> QuerySet[Partner]:
     if object_type in PARTY_SCOPED:
         return selectors.partners_seeing_party(module, _party_of(object_type, key))
     if object_type in (ObjectType.SESSION, ObjectType.CDR, ObjectType.TERMINAL):
-        # Sessions and CDRs go to the partner whose token started them, and to no one else.
+        # Sessions and CDRs go to the partner whose token started them, and to no one else;
+        # terminals to the PTP that owns them.
         return selectors.partners_with_endpoint(module).filter(pk=key)
     return Partner.objects.none()
 
@@ -147,7 +148,7 @@ def tariff_withdrawn(tariff: Tariff) -> list[OutboxMessage]:
     """Queue a DELETE of a tariff for every partner that may hold it."""
     path = payloads.object_path(ObjectType.TARIFF, tariff)
     messages = []
-    for partner in selectors.partners_seeing_party("tariffs", tariff.party):
+    for partner in recipients(ObjectType.TARIFF, tariff):
         messages.append(
             queue_state(
                 partner=partner,
