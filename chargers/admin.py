@@ -21,6 +21,16 @@ class ChargingBackendAdmin(admin.ModelAdmin[ChargingBackend]):
     fields = ("name", "is_active", "created_at")
     actions = ("rotate_token",)
 
+    def has_manage_credentials_permission(
+        self, request: HttpRequest, obj: ChargingBackend | None = None
+    ) -> bool:
+        # "Change" is not enough: a token lets its holder report charger events as this backend.
+        return request.user.has_perm("chargers.manage_backend_credentials")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new backend's token is shown on saving it: the same right as issuing a new one.
+        return super().has_add_permission(request) and self.has_manage_credentials_permission(request)
+
     def save_model(self, request: HttpRequest, obj: ChargingBackend, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
@@ -37,7 +47,9 @@ class ChargingBackendAdmin(admin.ModelAdmin[ChargingBackend]):
             messages.WARNING,
         )
 
-    @admin.action(description="Issue a new token (the old one stops working)")
+    @admin.action(
+        description="Issue a new token (the old one stops working)", permissions=["manage_credentials"]
+    )
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[ChargingBackend]) -> None:
         for backend in queryset:
             token = charging_backend_rotate_token(backend=backend)

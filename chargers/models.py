@@ -27,6 +27,10 @@ class ChargingBackend(models.Model):
 
     class Meta:
         ordering = ("name",)
+        permissions = (
+            # Above "change": a new token lets its holder report charger events as this backend.
+            ("manage_backend_credentials", "Can issue charging backend tokens"),
+        )
 
     def __str__(self) -> str:
         return self.name

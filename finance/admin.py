@@ -102,7 +102,7 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
     def status(self, cdr: CdrReconciliation) -> str:
         return ReconciliationStatus.labels[cdr.reconciliation_status]
 
-    @admin.action(description="Export selected CDRs as CSV")
+    @admin.action(description="Export selected CDRs as CSV", permissions=["view"])
     def export_selected(
         self, request: HttpRequest, queryset: QuerySet[CdrReconciliation]
     ) -> StreamingHttpResponse:

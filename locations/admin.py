@@ -193,11 +193,11 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
         website = f", {operator['website']}" if operator.get("website") else ""
         return f"{operator['name']}{website} ({source})"
 
-    @admin.action(description="Publish the selected locations")
+    @admin.action(description="Publish the selected locations", permissions=["change"])
     def publish_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
         self._set_published(request, queryset, publish=True)
 
-    @admin.action(description="Withdraw the selected locations (publish off)")
+    @admin.action(description="Withdraw the selected locations (publish off)", permissions=["change"])
     def withdraw_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
         self._set_published(request, queryset, publish=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -68,15 +69,6 @@ class PartnerForm(forms.ModelForm[Partner]):
         assume_scheme="https",
         help_text="The partner's OCPI versions endpoint.",
     )
-    partner_token_a = forms.CharField(
-        required=False,
-        label="Partner's token A",
-        help_text=(
-            "To register with the partner: its versions URL above and the token A it gave you, then "
-            "use the action 'Register with the partner'. Stored as the token we present (token B) until "
-            "the handshake replaces it."
-        ),
-    )
 
     class Meta:
         model = Partner
@@ -89,6 +81,20 @@ class PartnerForm(forms.ModelForm[Partner]):
             "send_raw_token",
             "customer_reference",
         )
+
+
+class PartnerCredentialsForm(PartnerForm):
+    """The form for holders of "manage partner credentials": it can set the token we present."""
+
+    partner_token_a = forms.CharField(
+        required=False,
+        label="Partner's token A",
+        help_text=(
+            "To register with the partner: its versions URL above and the token A it gave you, then "
+            "use the action 'Register with the partner'. Stored as the token we present (token B) until "
+            "the handshake replaces it."
+        ),
+    )
 
     def save(self, commit: bool = True) -> Partner:
         partner = super().save(commit=False)
@@ -132,6 +138,35 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).prefetch_related("roles")
 
+    def has_manage_credentials_permission(self, request: HttpRequest, obj: Partner | None = None) -> bool:
+        # "Change partner" is not enough: a token A or a registration lets its holder act as the
+        # partner (read its sessions and CDRs, and void the token the partner itself uses).
+        return request.user.has_perm("partners.manage_partner_credentials")
+
+    def get_form(
+        self, request: HttpRequest, obj: Partner | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Partner]]:
+        if self.has_manage_credentials_permission(request):
+            return super().get_form(request, obj, change, form=PartnerCredentialsForm, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if "versions_url" not in form.base_fields:
+            return form
+        # Where we call the partner is part of its credentials (the handshake starts there): shown,
+        # but a posted value is ignored. A copy, so that the shared declared field stays enabled.
+        versions_url = copy.deepcopy(form.base_fields["versions_url"])
+        versions_url.disabled = True
+        form.base_fields["versions_url"] = versions_url
+        return form
+
+    def get_fieldsets(self, request: HttpRequest, obj: Partner | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_manage_credentials_permission(request):
+            return fieldsets
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f != "partner_token_a")})
+            for name, options in fieldsets
+        ]
+
     @admin.display(description="roles")
     def role_list(self, obj: Partner) -> str:
         return ", ".join(str(role) for role in obj.roles.all())
@@ -148,7 +183,9 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     def has_token_c(self, obj: Partner) -> bool:
         return bool(obj.token_c_hash)
 
-    @admin.action(description="Issue a new token A (the partner registers with us)")
+    @admin.action(
+        description="Issue a new token A (the partner registers with us)", permissions=["manage_credentials"]
+    )
     def issue_token_a(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset:
             token = partner_issue_token_a(partner=partner)
@@ -159,7 +196,10 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
                 messages.WARNING,
             )
 
-    @admin.action(description="Register with the partner (its versions URL and token A)")
+    @admin.action(
+        description="Register with the partner (its versions URL and token A)",
+        permissions=["manage_credentials"],
+    )
     def register_with_partner(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset:
             if not partner.versions_url or not partner.token_b:
@@ -176,7 +216,9 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
                     request, f"{partner}: registered on OCPI {partner.version}.", messages.SUCCESS
                 )
 
-    @admin.action(description="Rotate the credentials tokens (PUT credentials)")
+    @admin.action(
+        description="Rotate the credentials tokens (PUT credentials)", permissions=["manage_credentials"]
+    )
     def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset.filter(status=Partner.Status.REGISTERED):
             try:
@@ -186,7 +228,10 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
             else:
                 self.message_user(request, f"{partner}: tokens rotated.", messages.SUCCESS)
 
-    @admin.action(description="Unregister (DELETE credentials at the partner, void our tokens)")
+    @admin.action(
+        description="Unregister (DELETE credentials at the partner, void our tokens)",
+        permissions=["manage_credentials"],
+    )
     def unregister(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset.filter(status=Partner.Status.REGISTERED):
             try:

@@ -112,6 +112,10 @@ class Partner(models.Model):
 
     class Meta:
         ordering = ("name",)
+        permissions = (
+            # Above "change partner": whoever holds it can act as the partner or replace its tokens.
+            ("manage_partner_credentials", "Can issue, register, rotate and unregister partner credentials"),
+        )
         indexes = (
             # Authentication looks partners up by the hash of the presented token.
             models.Index(fields=("token_c_hash",), name="partner_token_c_hash_idx"),

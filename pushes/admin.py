@@ -20,7 +20,7 @@ from pushes.models import (
 )
 
 
-@admin.action(description="Retry now")
+@admin.action(description="Retry now", permissions=["change"])
 def retry_now(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
@@ -28,7 +28,7 @@ def retry_now(
     modeladmin.message_user(request, f"{done} message(s) will be tried again now.", messages.SUCCESS)
 
 
-@admin.action(description="Replay (send the whole object again)")
+@admin.action(description="Replay (send the whole object again)", permissions=["change"])
 def replay(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
@@ -36,7 +36,7 @@ def replay(
     modeladmin.message_user(request, f"{len(replays)} replay message(s) queued.", messages.SUCCESS)
 
 
-@admin.action(description="Discard")
+@admin.action(description="Discard", permissions=["change"])
 def discard(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
@@ -199,7 +199,7 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
     def dead_letters(self, partner: Partner) -> int:
         return selectors.partner_health(partner).dead_letters
 
-    @admin.action(description="Resume pushes (after fixing the credentials)")
+    @admin.action(description="Resume pushes (after fixing the credentials)", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
         released = sum(services.partner_resume(partner) for partner in queryset)
         self.message_user(request, f"Resumed; {released} object(s) queued for delivery.", messages.SUCCESS)

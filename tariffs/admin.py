@@ -301,7 +301,9 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             summaries,
         )
 
-    @admin.action(description="Duplicate the selected tariffs (copies link to no connector)")
+    @admin.action(
+        description="Duplicate the selected tariffs (copies link to no connector)", permissions=["add"]
+    )
     def duplicate_tariffs(self, request: HttpRequest, queryset: QuerySet[Tariff]) -> None:
         copies = []
         for tariff in queryset:
