@@ -16,6 +16,8 @@ venv: $(STAMP)
 
 # The embedded portal: SQLite under var/, Celery tasks in-process, demo data and a demo login.
 run: export DJANGO_DEBUG ?= true
+# The simulator (`make simulate`) listens on loopback; production refuses such partner URLs.
+run: export OCPI_ALLOW_PRIVATE_ADDRESSES ?= true
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
@@ -40,6 +42,7 @@ beat: $(STAMP)
 # A Payter stand-in on loopback for a portal started with `make run`: it registers with the portal
 # under a new partner, then crawls locations and tariffs every minute and receives our pushes.
 PORTAL_OCPI ?= http://127.0.0.1:8000/ocpi
+simulate: export OCPI_ALLOW_PRIVATE_ADDRESSES ?= true
 simulate: $(STAMP)
 	@token=$$(DJANGO_DEBUG=true $(BIN)/python manage.py ocpi_partner_create --name "PTP simulator $$(date +%Y%m%d-%H%M%S)" \
 		| awk '/^Token A:/ {print $$3}'); \

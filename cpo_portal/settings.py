@@ -197,6 +197,9 @@ OCPI_PAGE_MAX_LIMIT = env.int("OCPI_PAGE_MAX_LIMIT", default=100)
 # Outbound OCPI calls: seconds to connect and to wait for an answer.
 OCPI_CLIENT_CONNECT_TIMEOUT = env.float("OCPI_CLIENT_CONNECT_TIMEOUT", default=5.0)
 OCPI_CLIENT_READ_TIMEOUT = env.float("OCPI_CLIENT_READ_TIMEOUT", default=30.0)
+# Whether a partner may have us call loopback, link-local or private addresses during the credentials
+# handshake (partners.callback_urls). Off in production; on for tests and a simulator on this machine.
+OCPI_ALLOW_PRIVATE_ADDRESSES = env.bool("OCPI_ALLOW_PRIVATE_ADDRESSES", default=False)
 CELERY_BEAT_SCHEDULE["ocpi-request-logs-purge"] = {
     "task": "ocpi_api.tasks.request_logs_purge",
     "schedule": 6 * 60 * 60,

@@ -8,6 +8,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Tasks run in-process unless a test starts a real worker against Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# Partners in the tests (the PTP simulator, small HTTP peers) listen on loopback.
+os.environ.setdefault("OCPI_ALLOW_PRIVATE_ADDRESSES", "true")
 
 from .settings import *  # noqa: F403
 

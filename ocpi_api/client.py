@@ -107,6 +107,18 @@ class OcpiAnswer:
         return None
 
 
+def _is_json_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _not_kept(response: httpx.Response) -> str:
+    if not response.content:
+        return ""
+    content_type = response.headers.get("Content-Type") or "no content type"
+    return f"[{content_type[:100]}, {len(response.content)} bytes: not kept, not OCPI JSON]"
+
+
 class OcpiClient:
     """Calls one partner (or, before the handshake, one versions URL with token A)."""
 
@@ -215,12 +227,16 @@ class OcpiClient:
             raise OcpiTransportError(f"{method} {url}: {log.error}", log=log) from error
         log.duration_ms = int((time.monotonic() - started) * 1000)
         log.http_status = response.status_code
-        log.response_body = log_body(response.content)
         body: Any = None
         try:
             body = response.json()
+            parsed = True
         except ValueError:
-            body = None
+            body, parsed = None, False
+        # Only OCPI JSON is kept: a partner that names our own admin or an internal page as its
+        # URL must not get that page's content into our logs (or into an error shown to staff).
+        keep = parsed and _is_json_type(response.headers.get("Content-Type", ""))
+        log.response_body = log_body(response.content) if keep else _not_kept(response)
         if isinstance(body, dict) and isinstance(body.get("status_code"), int):
             log.ocpi_status = body["status_code"]
         if not 200 <= response.status_code < 300:
@@ -229,7 +245,7 @@ class OcpiClient:
             raise OcpiHttpError(
                 f"{method} {url}: HTTP {response.status_code}",
                 http_status=response.status_code,
-                body=response.text,
+                body=response.text if keep else "",
                 log=log,
             )
         if log.ocpi_status is None:

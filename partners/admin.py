@@ -76,6 +76,7 @@ class PartnerForm(forms.ModelForm[Partner]):
             "name",
             "status",
             "versions_url",
+            "callback_hosts",
             "version",
             "parties",
             "send_raw_token",
@@ -124,6 +125,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
                 "fields": (
                     "our_versions_url",
                     "versions_url",
+                    "callback_hosts",
                     "partner_token_a",
                     "version",
                     "send_raw_token",
@@ -149,13 +151,13 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         if self.has_manage_credentials_permission(request):
             return super().get_form(request, obj, change, form=PartnerCredentialsForm, **kwargs)
         form = super().get_form(request, obj, change, **kwargs)
-        if "versions_url" not in form.base_fields:
-            return form
         # Where we call the partner is part of its credentials (the handshake starts there): shown,
-        # but a posted value is ignored. A copy, so that the shared declared field stays enabled.
-        versions_url = copy.deepcopy(form.base_fields["versions_url"])
-        versions_url.disabled = True
-        form.base_fields["versions_url"] = versions_url
+        # but a posted value is ignored. Copies, so that the shared declared fields stay enabled.
+        for name in ("versions_url", "callback_hosts"):
+            if name in form.base_fields:
+                field = copy.deepcopy(form.base_fields[name])
+                field.disabled = True
+                form.base_fields[name] = field
         return form
 
     def get_fieldsets(self, request: HttpRequest, obj: Partner | None = None) -> Any:
@@ -189,10 +191,12 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     def issue_token_a(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset:
             token = partner_issue_token_a(partner=partner)
+            hosts = ", ".join(partner.callback_host_list) or "the host of the versions URL it sends"
             # Shown once: only its hash is stored.
             self.message_user(
                 request,
-                f"{partner}: versions URL {our_versions_url()} and token A {token} (shown only now).",
+                f"{partner}: versions URL {our_versions_url()} and token A {token} (shown only now). "
+                f"It may have us call: {hosts}.",
                 messages.WARNING,
             )
 

@@ -22,6 +22,7 @@ from cpo_portal.fields import (
     party_id_validator,
     printable_ascii,
 )
+from partners.callback_urls import callback_hosts_parse, validate_callback_hosts
 
 
 def hash_token(token: str) -> str:
@@ -86,6 +87,16 @@ class Partner(models.Model):
     version = models.CharField(
         max_length=10, blank=True, help_text="The OCPI version agreed in the handshake, such as 2.3.0."
     )
+    callback_hosts = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_callback_hosts],
+        help_text=(
+            "Hosts the partner may have us call during the handshake (its versions URL, version details "
+            "and endpoints), separated by commas; *.partner.com allows its subdomains. Empty: the host of "
+            "its versions URL only."
+        ),
+    )
     parties = models.ManyToManyField(
         Party,
         blank=True,
@@ -124,6 +135,10 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def callback_host_list(self) -> list[str]:
+        return callback_hosts_parse(self.callback_hosts)
 
 
 class PartnerRole(models.Model):

@@ -12,6 +12,7 @@ API cannot be used, 3002 without a mutual version, 3003 without the endpoints we
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,13 @@ from ocpi_api.client import OcpiClient, OcpiClientError
 from ocpi_api.transport.envelope import CLIENT_API_UNUSABLE, NO_MATCHING_ENDPOINTS, UNSUPPORTED_VERSION
 from ocpi_api.transport.tokens import token_new
 from ocpi_api.versions import SUPPORTED_VERSIONS
+from partners.callback_urls import (
+    CallbackUrlRefused,
+    callback_hosts_for,
+    callback_hosts_parse,
+    callback_url_check,
+    validate_callback_hosts,
+)
 from partners.models import Partner, PartnerEndpoint, PartnerRole, Party, hash_token
 
 # What we need from a partner's version details to work with it at all.
@@ -133,13 +141,23 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 def partner_discover(
-    *, partner: Partner, versions_url: str, token: str, version: str | None = None
+    *,
+    partner: Partner,
+    versions_url: str,
+    token: str,
+    version: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Discovery:
     """GET the partner's versions and the details of ``version`` or else the highest one we share.
 
-    Raises HandshakeError 3001 when a call fails, 3002 without a mutual version, 3003 when
-    the details lack what we need.
+    Every URL the partner names is checked before it is requested or kept (partners.callback_urls):
+    on ``allowed_hosts`` (by default the partner's allow-list, or the host of ``versions_url``) and
+    on a public address. Raises HandshakeError 3001 when a URL is refused or a call fails, 3002
+    without a mutual version, 3003 when the details lack what we need.
     """
+    if allowed_hosts is None:
+        allowed_hosts = callback_hosts_for(configured=partner.callback_host_list, versions_url=versions_url)
+    _check_callback_url("Versions URL", versions_url, allowed_hosts)
     client = OcpiClient(token=token, partner=partner, send_raw_token=partner.send_raw_token)
     try:
         versions = client.get(versions_url).data
@@ -165,6 +183,7 @@ def partner_discover(
             status_code=UNSUPPORTED_VERSION,
         )
     version = version or mutual[-1]
+    _check_callback_url(f"The version {version} details URL", offered[version], allowed_hosts)
     try:
         details = client.get(offered[version]).data
     except OcpiClientError as error:
@@ -183,6 +202,9 @@ def partner_discover(
         for entry in raw_endpoints
         if isinstance(entry, dict) and entry.get("identifier") and entry.get("url")
     ]
+    for endpoint in endpoints:
+        # Pushes and pulls call these later: refused now, before we keep them.
+        _check_callback_url(f"The {endpoint['identifier']} endpoint", endpoint["url"], allowed_hosts)
     missing = [
         module for module in REQUIRED_PARTNER_MODULES if module not in {e["identifier"] for e in endpoints}
     ]
@@ -192,6 +214,14 @@ def partner_discover(
             status_code=NO_MATCHING_ENDPOINTS,
         )
     return Discovery(version=version, endpoints=endpoints)
+
+
+def _check_callback_url(what: str, url: str, allowed_hosts: Sequence[str]) -> None:
+    try:
+        callback_url_check(url=url, allowed_hosts=allowed_hosts)
+    except CallbackUrlRefused as error:
+        # status_codes.asciidoc 3001: we cannot use the partner's API as it describes it.
+        raise HandshakeError(f"{what} {url} is refused: {error}", status_code=CLIENT_API_UNUSABLE) from None
 
 
 @transaction.atomic
@@ -237,20 +267,33 @@ def _partner_store(
     PartnerRole.objects.bulk_create(PartnerRole(partner=partner, **role) for role in roles)
 
 
-def partner_create(*, name: str, send_raw_token: bool = False) -> tuple[Partner, str]:
+@transaction.atomic
+def partner_create(
+    *, name: str, send_raw_token: bool = False, callback_hosts: Sequence[str] | None = None
+) -> tuple[Partner, str]:
     """A planned partner and a fresh token A that it uses to register with us."""
     partner = Partner.objects.create(name=name, send_raw_token=send_raw_token)
-    return partner, partner_issue_token_a(partner=partner)
+    return partner, partner_issue_token_a(partner=partner, callback_hosts=callback_hosts)
 
 
-def partner_issue_token_a(*, partner: Partner) -> str:
-    """A new token A for ``partner`` (the old one stops working). Returns the token once."""
+def partner_issue_token_a(*, partner: Partner, callback_hosts: Sequence[str] | None = None) -> str:
+    """A new token A for ``partner`` (the old one stops working). Returns the token once.
+
+    ``callback_hosts``, when given, replaces the hosts the partner may have us call when it
+    registers with this token (partners.callback_urls); an empty list means its versions URL's host.
+    """
+    update = ["token_a_hash", "status", "updated_at"]
+    if callback_hosts is not None:
+        text = ", ".join(callback_hosts_parse(" ".join(callback_hosts)))
+        validate_callback_hosts(text)
+        partner.callback_hosts = text
+        update.append("callback_hosts")
     token = token_new()
     partner.token_a_hash = hash_token(token)
     if partner.status == Partner.Status.UNREGISTERED:
         # A new token A after unregistration lets the partner register again.
         partner.status = Partner.Status.PLANNED
-    partner.save(update_fields=["token_a_hash", "status", "updated_at"])
+    partner.save(update_fields=update)
     return token
 
 
@@ -264,8 +307,18 @@ def credentials_register_inbound(
     the version of the endpoint called is the version agreed).
     """
     credentials = credentials_parse(body)
+    allowed_hosts = callback_hosts_for(configured=partner.callback_host_list, versions_url=credentials.url)
+    try:
+        callback_url_check(url=credentials.url, allowed_hosts=allowed_hosts)
+    except CallbackUrlRefused as error:
+        # The body names a URL we do not call: a parameter of the request is wrong (2001).
+        raise CredentialsInvalid(f"url: {error}") from None
     discovery = partner_discover(
-        partner=partner, versions_url=credentials.url, token=credentials.token, version=version
+        partner=partner,
+        versions_url=credentials.url,
+        token=credentials.token,
+        version=version,
+        allowed_hosts=allowed_hosts,
     )
     token_c = token_new()
     _partner_store(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ocpi_api.modules.payments import FacSerializer, TerminalSerializer
+from partners.callback_urls import url_host
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 from payments.services import PaymentDataError, fac_upsert_from_ocpi, terminal_upsert
@@ -86,6 +87,10 @@ def _pages(partner: Partner, url: str) -> Iterator[dict[str, Any]]:
     for _ in range(MAX_PAGES):
         if next_url is None:
             return
+        if url_host(next_url) != url_host(url):
+            # The next link comes from the partner's answer: follow it only on the host its endpoint
+            # is on (checked at the handshake, partners.callback_urls), never elsewhere.
+            raise PullError(f"The next page {next_url} is not on the host of {url}: not followed")
         reply = send(partner, "GET", next_url, None)
         if not reply.ok or not isinstance(reply.data, list):
             raise PullError(f"GET {next_url}: HTTP {reply.http_status} {reply.error}")

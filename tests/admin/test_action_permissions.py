@@ -219,12 +219,13 @@ def test_a_partner_editor_without_the_credentials_permission_cannot_set_the_toke
     url = reverse("admin:partners_partner_change", args=[partner.pk])
 
     page = client.get(url)
-    client.post(
+    saved = client.post(
         url,
         {
-            "name": partner.name,
+            "name": "Renamed eMSP",
             "status": partner.status,
             "versions_url": "https://attacker.example.net/versions",
+            "callback_hosts": "attacker.example.net",
             "partner_token_a": "attacker-token",
             "version": "",
             "customer_reference": "",
@@ -236,9 +237,12 @@ def test_a_partner_editor_without_the_credentials_permission_cannot_set_the_toke
     )
 
     assert 'name="partner_token_a"' not in page.content.decode()
+    assert saved.status_code == 302
     partner.refresh_from_db()
+    assert partner.name == "Renamed eMSP"  # saved, without the credentials fields
     assert partner.token_b == token_b
     assert partner.versions_url != "https://attacker.example.net/versions"
+    assert partner.callback_hosts == ""
 
 
 def test_rotating_a_backend_token_needs_the_backend_credentials_permission(db: None, client: Client) -> None:
