@@ -245,21 +245,6 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
             f"The token belongs to {token['country_code']}*{token['party_id']}, not to the sender.",
         )
 
-    if authorization_reference:
-        # The same pre-authorisation started again (a replay with a new response_url): the
-        # session it started is the answer; a second one would charge the card twice.
-        earlier = (
-            ChargingSession.objects.filter(partner=partner, authorization_reference=authorization_reference)
-            .exclude(status=SessionStatus.INVALID)
-            .first()
-        )
-        if earlier is not None:
-            return _Answer(
-                CommandResponseType.ACCEPTED,
-                "This authorization_reference already started a session.",
-                earlier,
-            )
-
     # Lock the EVSE: two START_SESSIONs for one EVSE must not both find it free.
     evse, connector, problem = _evse_and_connector(location, evse_uid, connector_id, lock=True)
     if (
@@ -274,6 +259,12 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         )
     if problem or evse is None or connector is None:
         return _Answer(CommandResponseType.REJECTED, problem)
+    if authorization_reference:
+        # Checked with the EVSE locked, before its availability: a replay that waited for the
+        # EVSE behind the start it replays finds that start's session here, not an occupied EVSE.
+        earlier = _session_of_authorization(partner, authorization_reference)
+        if earlier is not None:
+            return _authorization_used(earlier, evse=evse, connector_id=connector_id, token=token)
     if evse.status != EvseStatus.AVAILABLE:
         return _Answer(CommandResponseType.REJECTED, f"EVSE {evse.uid!r} is not available ({evse.status}).")
     if ChargingSession.objects.filter(evse=evse, status__in=LIVE_STATUSES).exists():
@@ -299,7 +290,83 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         uid=token["uid"],
         type=token["type"],
     ).first()
-    session = ChargingSession.objects.create(
+    try:
+        # A savepoint: losing the race below must leave the command's transaction usable.
+        with transaction.atomic():
+            session = _pending_session_create(
+                partner=partner,
+                location=location,
+                evse=evse,
+                connector=connector,
+                token=token,
+                known_token=known_token,
+                authorization_reference=authorization_reference,
+                tariff=tariff,
+                now=now,
+            )
+    except IntegrityError:
+        # The same reference on another EVSE, at the same time: PostgreSQL made this insert wait
+        # on session_one_per_authorization until the other start committed. Answer as if this
+        # request had come second (sequential and concurrent replays get the same answer).
+        earlier = _session_of_authorization(partner, authorization_reference)
+        if not authorization_reference or earlier is None:
+            raise
+        return _authorization_used(earlier, evse=evse, connector_id=connector_id, token=token)
+    notify_session_changed(session, created=True)
+    return _Answer(CommandResponseType.ACCEPTED, "", session)
+
+
+def _session_of_authorization(partner: Partner, authorization_reference: str) -> ChargingSession | None:
+    """The session a pre-authorisation started, if it did (at most one: session_one_per_authorization)."""
+    return (
+        ChargingSession.objects.filter(partner=partner, authorization_reference=authorization_reference)
+        .exclude(status=SessionStatus.INVALID)
+        .select_related("evse", "connector")
+        .first()
+    )
+
+
+def _authorization_used(
+    earlier: ChargingSession, *, evse: Evse, connector_id: str | None, token: Mapping[str, Any]
+) -> _Answer:
+    """The answer to a START_SESSION whose authorization_reference already started ``earlier``.
+
+    The same start again (same EVSE, the connector if named, the same token) is a replay of an
+    accepted command: ACCEPTED with that session, whatever its state, and its CommandResult follows
+    the session's. Anything else would charge one pre-authorisation twice: REJECTED, naming where.
+    """
+    same_start = (
+        earlier.evse_id == evse.pk
+        and (connector_id is None or earlier.connector.connector_id == connector_id)
+        and earlier.token_uid == token["uid"]
+    )
+    if same_start:
+        return _Answer(
+            CommandResponseType.ACCEPTED,
+            f"This authorization_reference already started session {earlier.session_id}.",
+            earlier,
+        )
+    return _Answer(
+        CommandResponseType.REJECTED,
+        f"authorization_reference {earlier.authorization_reference!r} already started session "
+        f"{earlier.session_id} on EVSE {earlier.evse.uid!r} (connector {earlier.connector.connector_id!r}); "
+        "one pre-authorisation starts one session.",
+    )
+
+
+def _pending_session_create(
+    *,
+    partner: Partner,
+    location: Location,
+    evse: Evse,
+    connector: Connector,
+    token: Mapping[str, Any],
+    known_token: Token | None,
+    authorization_reference: str,
+    tariff: Tariff,
+    now: datetime,
+) -> ChargingSession:
+    return ChargingSession.objects.create(
         party=location.party,
         partner=partner,
         token=known_token,
@@ -321,8 +388,6 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         tariff=tariff,
         preauthorized_amount=tariff.preauthorization,
     )
-    notify_session_changed(session, created=True)
-    return _Answer(CommandResponseType.ACCEPTED, "", session)
 
 
 def _stop_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
