@@ -566,7 +566,7 @@ def test_a_meter_value_update_takes_a_bounded_number_of_queries_however_long_the
         )
 
 
-# Lock, last reading, insert, all readings, save, and the push outbox's writes (11 measured).
+# Lock, stored registers, insert, all readings, save, and the push outbox's writes (11 measured).
 QUERIES_PER_METER_UPDATE = 12
 
 
