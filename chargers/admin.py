@@ -5,16 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from chargers.models import ChargingBackend, SimulatedCharger
+from chargers.models import ChargingBackend, ServedEvse, SimulatedCharger
 from chargers.services import charging_backend_create, charging_backend_rotate_token
+
+
+class ServedEvseInline(admin.TabularInline[ServedEvse, ChargingBackend]):
+    """The EVSEs a backend serves: the only sessions it may report on (one backend per EVSE)."""
+
+    model = ServedEvse
+    extra = 0
+    autocomplete_fields = ("evse",)
 
 
 @admin.register(ChargingBackend)
 class ChargingBackendAdmin(admin.ModelAdmin[ChargingBackend]):
-    list_display = ("name", "is_active", "created_at")
+    inlines = (ServedEvseInline,)
+    list_display = ("name", "is_active", "served_evse_count", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
     readonly_fields = ("created_at",)
@@ -30,6 +39,13 @@ class ChargingBackendAdmin(admin.ModelAdmin[ChargingBackend]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A new backend's token is shown on saving it: the same right as issuing a new one.
         return super().has_add_permission(request) and self.has_manage_credentials_permission(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChargingBackend]:
+        return super().get_queryset(request).annotate(served_evse_count=Count("served_evses"))
+
+    @admin.display(description="EVSEs served", ordering="served_evse_count")
+    def served_evse_count(self, backend: ChargingBackend) -> int:
+        return backend.served_evse_count  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: ChargingBackend, form: Any, change: bool) -> None:
         if change:

@@ -9,8 +9,11 @@ session (by our session id, which the gateway passed along with the start reques
 - ``POST .../stopped``: the charger stopped (with the final meter register);
 - ``POST .../start-failed``: the charger could not start the session.
 
-Replays are harmless: the same event again changes nothing. An event that does not fit the
-session's state gets HTTP 409; invalid input gets HTTP 400 naming the field.
+A backend reports only on sessions of the EVSEs it serves (``ChargingBackend.evses``): any
+other session answers HTTP 404 exactly as a session that does not exist. Replays are harmless: the
+same event again changes nothing. An event that does not fit the session's state gets HTTP 409;
+invalid input gets HTTP 400 naming the field, and a meter register that goes backwards or rises
+faster than the connector's power allows gets HTTP 400 with a ``detail`` saying why.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from chargers.models import ChargingBackend
 from partners.models import hash_token
 from sessions.models import ChargingSession, CommandResultType
 from sessions.services import (
+    ImplausibleMeterValue,
     MeterValue,
     SessionStateError,
     session_charger_started,
@@ -138,9 +142,11 @@ SESSION_STATE = inline_serializer(
 ERROR = inline_serializer("ChargerApiError", fields={"detail": serializers.CharField()})
 RESPONSES = {
     200: SESSION_STATE,
-    400: OpenApiResponse(description="Invalid input; the message names the field."),
+    400: OpenApiResponse(
+        description="Invalid input; the message names the field, or a meter register that is impossible."
+    ),
     401: ERROR,
-    404: ERROR,
+    404: OpenApiResponse(ERROR, description="No such session on an EVSE this backend serves."),
     409: OpenApiResponse(ERROR, description="The event does not fit the session's state."),
 }
 
@@ -169,18 +175,24 @@ class ChargerEventView(APIView):
     permission_classes = (IsChargingBackend,)
     input_serializer: type[serializers.Serializer] = serializers.Serializer
 
-    def session(self, session_id: str) -> ChargingSession:
-        session = ChargingSession.objects.filter(session_id=session_id).first()
+    def session(self, session_id: str, backend: ChargingBackend) -> ChargingSession:
+        # Object-level authorisation: only sessions on EVSEs this backend serves. Another backend's
+        # session gets the same answer as none at all, so the answer tells nothing about it.
+        session = ChargingSession.objects.filter(
+            session_id=session_id, evse__served_by__backend=backend
+        ).first()
         if session is None:
-            raise exceptions.NotFound(f"Unknown session {session_id!r}.")
+            raise exceptions.NotFound("Unknown session.")
         return session
 
     def post(self, request: Request, session_id: str) -> Response:
-        session = self.session(session_id)
+        session = self.session(session_id, request.user)
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             updated = self.apply(session, serializer.validated_data)
+        except ImplausibleMeterValue as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         except SessionStateError as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response(session_state(updated))

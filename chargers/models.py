@@ -24,6 +24,13 @@ class ChargingBackend(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    evses = models.ManyToManyField(
+        Evse,
+        through="ServedEvse",
+        related_name="charging_backends",
+        blank=True,
+        help_text="The EVSEs whose chargers this backend speaks to: it may report only on their sessions.",
+    )
 
     class Meta:
         ordering = ("name",)
@@ -37,6 +44,21 @@ class ChargingBackend(models.Model):
 
     def set_token(self, token: str) -> None:
         self.token_hash = hash_token(token)
+
+
+class ServedEvse(models.Model):
+    """An EVSE a charging backend serves. A charger talks to one central system: one backend per EVSE."""
+
+    backend = models.ForeignKey(ChargingBackend, on_delete=models.CASCADE, related_name="served_evses")
+    evse = models.OneToOneField(Evse, on_delete=models.CASCADE, related_name="served_by")
+
+    class Meta:
+        verbose_name = "served EVSE"
+        verbose_name_plural = "served EVSEs"
+        ordering = ("backend", "evse")
+
+    def __str__(self) -> str:
+        return f"{self.backend}: {self.evse}"
 
 
 class SimulatedCharger(models.Model):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
-from chargers.models import ChargingBackend
-from locations.models import Connector
+from chargers.models import ChargingBackend, ServedEvse
+from locations.models import Connector, Evse
 from sessions.models import ChargingSession, CommandResultType, CommandType, ReceivedCommand, SessionStatus
 from sessions.services import command_result_set, session_start_failed, start_result_for_settled_session
 
@@ -80,14 +82,23 @@ def charger_session_stop(*, session: ChargingSession) -> GatewayResult | None:
     return charger_gateway().stop(session)
 
 
-def charging_backend_create(*, name: str) -> tuple[ChargingBackend, str]:
-    """A new charging backend and its API token, shown once (only its hash is kept)."""
+@transaction.atomic
+def charging_backend_create(*, name: str, evses: Iterable[Evse] = ()) -> tuple[ChargingBackend, str]:
+    """A new charging backend serving ``evses``, and its API token, shown once (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     backend = ChargingBackend(name=name)
     backend.set_token(token)
     backend.full_clean()
     backend.save()
+    charging_backend_serve(backend=backend, evses=evses)
     return backend, token
+
+
+def charging_backend_serve(*, backend: ChargingBackend, evses: Iterable[Evse]) -> None:
+    """Let ``backend`` report on these EVSEs' sessions; an EVSE moves from the backend that served
+    it before (a charger talks to one central system at a time)."""
+    for evse in evses:
+        ServedEvse.objects.update_or_create(evse=evse, defaults={"backend": backend})
 
 
 def charging_backend_rotate_token(*, backend: ChargingBackend) -> str:

@@ -114,6 +114,16 @@ class ChargingSession(AuthorisedByToken, LastUpdatedModel):
         ordering = ("-start_date_time",)
         constraints = (
             models.UniqueConstraint(fields=("party", "session_id"), name="session_unique_ocpi_id"),
+            # One pre-authorisation is one transaction (mod_payments 2.3.0, "Transaction"; the FAC
+            # maps its authorization_reference to one session and CDR): a reference starts at most
+            # one session that is not INVALID. A session that failed to start charged nothing and
+            # frees the reference for another try. Concurrent STARTs race on this index.
+            models.UniqueConstraint(
+                fields=("partner", "authorization_reference"),
+                condition=~Q(authorization_reference="") & ~Q(status=SessionStatus.INVALID),
+                name="session_one_per_authorization",
+                violation_error_message="This authorization_reference has already started a session.",
+            ),
             models.CheckConstraint(
                 condition=Q(end_date_time__isnull=True) | Q(end_date_time__gte=F("start_date_time")),
                 name="session_ends_after_start",

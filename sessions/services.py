@@ -10,6 +10,7 @@ a replayed event finds the transition already made and changes nothing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import uuid
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from locations.models import Capability, Connector, Evse, EvseStatus, Location
+from locations.models import Capability, Connector, Evse, EvseStatus, Location, PowerType
 from partners.models import Partner, Party, Token
 from sessions.models import (
     AuthMethod,
@@ -73,6 +74,11 @@ class CommandParameterError(CommandRefused):
 
 class SessionStateError(Exception):
     """A charger event that does not fit the session's state (such as meter values after the stop)."""
+
+
+class ImplausibleMeterValue(SessionStateError):
+    """A meter register that cannot be true: lower than an earlier one, or risen faster than the
+    connector can deliver. Nothing of the report is stored."""
 
 
 # -- notifications (the push outbox hooks in here) ---------------------------------------------------------
@@ -245,21 +251,6 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
             f"The token belongs to {token['country_code']}*{token['party_id']}, not to the sender.",
         )
 
-    if authorization_reference:
-        # The same pre-authorisation started again (a replay with a new response_url): the
-        # session it started is the answer; a second one would charge the card twice.
-        earlier = (
-            ChargingSession.objects.filter(partner=partner, authorization_reference=authorization_reference)
-            .exclude(status=SessionStatus.INVALID)
-            .first()
-        )
-        if earlier is not None:
-            return _Answer(
-                CommandResponseType.ACCEPTED,
-                "This authorization_reference already started a session.",
-                earlier,
-            )
-
     # Lock the EVSE: two START_SESSIONs for one EVSE must not both find it free.
     evse, connector, problem = _evse_and_connector(location, evse_uid, connector_id, lock=True)
     if (
@@ -274,6 +265,12 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         )
     if problem or evse is None or connector is None:
         return _Answer(CommandResponseType.REJECTED, problem)
+    if authorization_reference:
+        # Checked with the EVSE locked, before its availability: a replay that waited for the
+        # EVSE behind the start it replays finds that start's session here, not an occupied EVSE.
+        earlier = _session_of_authorization(partner, authorization_reference)
+        if earlier is not None:
+            return _authorization_used(earlier, evse=evse, connector_id=connector_id, token=token)
     if evse.status != EvseStatus.AVAILABLE:
         return _Answer(CommandResponseType.REJECTED, f"EVSE {evse.uid!r} is not available ({evse.status}).")
     if ChargingSession.objects.filter(evse=evse, status__in=LIVE_STATUSES).exists():
@@ -299,7 +296,83 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         uid=token["uid"],
         type=token["type"],
     ).first()
-    session = ChargingSession.objects.create(
+    try:
+        # A savepoint: losing the race below must leave the command's transaction usable.
+        with transaction.atomic():
+            session = _pending_session_create(
+                partner=partner,
+                location=location,
+                evse=evse,
+                connector=connector,
+                token=token,
+                known_token=known_token,
+                authorization_reference=authorization_reference,
+                tariff=tariff,
+                now=now,
+            )
+    except IntegrityError:
+        # The same reference on another EVSE, at the same time: PostgreSQL made this insert wait
+        # on session_one_per_authorization until the other start committed. Answer as if this
+        # request had come second (sequential and concurrent replays get the same answer).
+        earlier = _session_of_authorization(partner, authorization_reference)
+        if not authorization_reference or earlier is None:
+            raise
+        return _authorization_used(earlier, evse=evse, connector_id=connector_id, token=token)
+    notify_session_changed(session, created=True)
+    return _Answer(CommandResponseType.ACCEPTED, "", session)
+
+
+def _session_of_authorization(partner: Partner, authorization_reference: str) -> ChargingSession | None:
+    """The session a pre-authorisation started, if it did (at most one: session_one_per_authorization)."""
+    return (
+        ChargingSession.objects.filter(partner=partner, authorization_reference=authorization_reference)
+        .exclude(status=SessionStatus.INVALID)
+        .select_related("evse", "connector")
+        .first()
+    )
+
+
+def _authorization_used(
+    earlier: ChargingSession, *, evse: Evse, connector_id: str | None, token: Mapping[str, Any]
+) -> _Answer:
+    """The answer to a START_SESSION whose authorization_reference already started ``earlier``.
+
+    The same start again (same EVSE, the connector if named, the same token) is a replay of an
+    accepted command: ACCEPTED with that session, whatever its state, and its CommandResult follows
+    the session's. Anything else would charge one pre-authorisation twice: REJECTED, naming where.
+    """
+    same_start = (
+        earlier.evse_id == evse.pk
+        and (connector_id is None or earlier.connector.connector_id == connector_id)
+        and earlier.token_uid == token["uid"]
+    )
+    if same_start:
+        return _Answer(
+            CommandResponseType.ACCEPTED,
+            f"This authorization_reference already started session {earlier.session_id}.",
+            earlier,
+        )
+    return _Answer(
+        CommandResponseType.REJECTED,
+        f"authorization_reference {earlier.authorization_reference!r} already started session "
+        f"{earlier.session_id} on EVSE {earlier.evse.uid!r} (connector {earlier.connector.connector_id!r}); "
+        "one pre-authorisation starts one session.",
+    )
+
+
+def _pending_session_create(
+    *,
+    partner: Partner,
+    location: Location,
+    evse: Evse,
+    connector: Connector,
+    token: Mapping[str, Any],
+    known_token: Token | None,
+    authorization_reference: str,
+    tariff: Tariff,
+    now: datetime,
+) -> ChargingSession:
+    return ChargingSession.objects.create(
         party=location.party,
         partner=partner,
         token=known_token,
@@ -321,8 +394,6 @@ def _start_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
         tariff=tariff,
         preauthorized_amount=tariff.preauthorization,
     )
-    notify_session_changed(session, created=True)
-    return _Answer(CommandResponseType.ACCEPTED, "", session)
 
 
 def _stop_session(*, partner: Partner, body: Mapping[str, Any]) -> _Answer:
@@ -410,7 +481,7 @@ def _locked(session: ChargingSession) -> ChargingSession:
     # of=("self",): lock the session row only; the tariff is a nullable (outer) join.
     return (
         ChargingSession.objects.select_for_update(of=("self",))
-        .select_related("location", "tariff")
+        .select_related("location", "tariff", "connector")
         .get(pk=session.pk)
     )
 
@@ -491,20 +562,81 @@ class MeterValue:
     charging: bool = True
 
 
+# A charger may deliver a little over its rated power, and charger clocks and meter resolution
+# blur short intervals: 10 % over the connector's power plus 0.1 kWh (a register shown with one
+# decimal) is still believed. Anything above is a faulty meter or a forged report.
+METER_POWER_TOLERANCE = Decimal("0.10")
+METER_ENERGY_SLACK_KWH = Decimal("0.1")
+_PHASES: dict[str, int] = {
+    PowerType.AC_1_PHASE.value: 1,
+    PowerType.AC_2_PHASE.value: 2,
+    PowerType.AC_2_PHASE_SPLIT.value: 2,
+    PowerType.AC_3_PHASE.value: 3,
+    PowerType.DC.value: 1,
+}
+
+
+def _hours(delta: timedelta) -> Decimal:
+    seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 1_000_000
+    return seconds / 3600
+
+
+def connector_max_power_kw(connector: Connector) -> Decimal:
+    """The most the connector can deliver, kW: max_electric_power, else volts x amperes x phases.
+
+    mod_locations, Connector: max_voltage is line to neutral for AC_3_PHASE, and max_electric_power
+    is set when it is lower than what voltage and amperage give.
+    """
+    if connector.max_electric_power:
+        return Decimal(connector.max_electric_power) / 1000
+    phases = _PHASES.get(str(connector.power_type), 3)
+    return Decimal(connector.max_voltage) * Decimal(connector.max_amperage) * phases / 1000
+
+
+def _check_plausible(
+    session: ChargingSession, stored: Iterable[tuple[datetime, Decimal]], values: Iterable[MeterValue]
+) -> None:
+    """Refuse new values that go backwards or rise faster than the connector's power allows.
+
+    Every pair of neighbouring registers in time with a new value on either side is checked, so a
+    value in the middle of a batch or between stored readings is judged against both neighbours.
+    Stored readings win over a new value at the same instant (that value is a replay, skipped).
+    """
+    registers: dict[datetime, tuple[Decimal, bool]] = {at: (energy, False) for at, energy in stored}
+    for value in values:
+        registers.setdefault(value.timestamp, (value.energy_kwh, True))
+    max_kw = connector_max_power_kw(session.connector)
+    ordered = sorted(registers.items())
+    for (before_at, (before, before_new)), (after_at, (after, after_new)) in itertools.pairwise(ordered):
+        if not (before_new or after_new):
+            continue
+        if after < before:
+            raise ImplausibleMeterValue(
+                f"The meter went backwards ({after} kWh at {after_at.isoformat()} after {before} kWh "
+                f"at {before_at.isoformat()})."
+            )
+        possible = (
+            max_kw * _hours(after_at - before_at) * (1 + METER_POWER_TOLERANCE) + METER_ENERGY_SLACK_KWH
+        )
+        if after - before > possible:
+            raise ImplausibleMeterValue(
+                f"The meter rose {after - before} kWh between {before_at.isoformat()} and "
+                f"{after_at.isoformat()}; connector {session.connector.connector_id!r} delivers at most "
+                f"{max_kw.normalize():f} kW, {possible.quantize(Decimal('0.0001'))} kWh in that time."
+            )
+
+
 def _add_readings(session: ChargingSession, values: Iterable[MeterValue]) -> None:
     values = sorted(values, key=lambda value: value.timestamp)
     if not values:
         return
-    last = session.meter_readings.order_by("-timestamp").first()
     for value in values:
         if value.timestamp < session.start_date_time:
             raise SessionStateError(
                 f"A meter value at {value.timestamp.isoformat()} predates the session start."
             )
-        if last is not None and value.timestamp > last.timestamp and value.energy_kwh < last.energy_kwh:
-            raise SessionStateError(
-                f"The meter went backwards ({value.energy_kwh} kWh after {last.energy_kwh} kWh)."
-            )
+    stored = MeterReading.objects.filter(session=session).values_list("timestamp", "energy_kwh")
+    _check_plausible(session, stored, values)
     # A replayed meter value hits the (session, timestamp) constraint and is skipped.
     MeterReading.objects.bulk_create(
         [
@@ -806,6 +938,7 @@ def cdr_credit_and_correct(
 __all__ = [
     "CommandParameterError",
     "CommandRefused",
+    "ImplausibleMeterValue",
     "MeterValue",
     "SessionStateError",
     "UnknownLocationError",

@@ -14,6 +14,10 @@ from tests.factories import EvseFactory
 pytestmark = pytest.mark.django_db
 
 
+# The inline of served EVSEs, empty.
+NO_EVSES = {"served_evses-TOTAL_FORMS": "0", "served_evses-INITIAL_FORMS": "0"}
+
+
 def shown_token(response: object) -> str:
     texts = [str(message) for message in get_messages(response.wsgi_request)]
     found = [re.search(r"[Tt]oken for [^:]+: (\S+)", text) for text in texts]
@@ -24,7 +28,7 @@ def test_adding_a_backend_shows_its_token_once_and_the_token_opens_the_charger_a
     staff_client: Client,
 ) -> None:
     response = staff_client.post(
-        "/admin/chargers/chargingbackend/add/", {"name": "Central system", "is_active": "on"}
+        "/admin/chargers/chargingbackend/add/", {"name": "Central system", "is_active": "on", **NO_EVSES}
     )
 
     assert response.status_code == 302
@@ -48,8 +52,28 @@ def test_adding_a_backend_shows_its_token_once_and_the_token_opens_the_charger_a
     assert token not in backend.token_hash
 
 
+def test_a_backend_added_with_an_evse_serves_it(staff_client: Client) -> None:
+    evse = EvseFactory()
+
+    response = staff_client.post(
+        "/admin/chargers/chargingbackend/add/",
+        {
+            "name": "Central system",
+            "is_active": "on",
+            "served_evses-TOTAL_FORMS": "1",
+            "served_evses-INITIAL_FORMS": "0",
+            "served_evses-0-evse": evse.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(ChargingBackend.objects.get(name="Central system").evses.all()) == [evse]
+
+
 def test_rotating_a_token_retires_the_old_one(staff_client: Client) -> None:
-    staff_client.post("/admin/chargers/chargingbackend/add/", {"name": "Central system", "is_active": "on"})
+    staff_client.post(
+        "/admin/chargers/chargingbackend/add/", {"name": "Central system", "is_active": "on", **NO_EVSES}
+    )
     backend = ChargingBackend.objects.get(name="Central system")
     old_hash = backend.token_hash
 

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from chargers.models import ChargingBackend, SimulatedCharger
+from chargers.services import charging_backend_serve
 from sessions.models import Cdr, ChargingSession, CommandType, MeterReading, SessionStatus
 from sessions.services import command_receive
 from tests.flow.conftest import ResultReceiver, Site, simulate, start_body
@@ -23,10 +24,12 @@ TOKEN = "backend-token-0123456789"
 
 
 @pytest.fixture
-def backend(db: None) -> ChargingBackend:
+def backend(site: Site) -> ChargingBackend:
+    """The backend that serves the site's EVSE."""
     backend = ChargingBackend(name="OCPP central system")
     backend.set_token(TOKEN)
     backend.save()
+    charging_backend_serve(backend=backend, evses=[site.evse])
     return backend
 
 
@@ -176,9 +179,11 @@ def test_the_charger_api_is_described_in_the_openapi_schema(db: None) -> None:
     assert "409" in operation["responses"]
 
 
-def test_a_backend_created_by_the_command_can_report_with_the_printed_token(pending: ChargingSession) -> None:
+def test_a_backend_created_by_the_command_can_report_with_the_printed_token(
+    site: Site, pending: ChargingSession
+) -> None:
     out = StringIO()
-    call_command("charging_backend_create", "Central system", stdout=out)
+    call_command("charging_backend_create", "Central system", "--location", site.location_id, stdout=out)
     token = out.getvalue().strip().splitlines()[-1]
 
     response = call(
@@ -189,6 +194,165 @@ def test_a_backend_created_by_the_command_can_report_with_the_printed_token(pend
     assert ChargingBackend.objects.get().name == "Central system"
 
 
+def test_a_backend_created_by_the_command_without_locations_reports_on_nothing(
+    pending: ChargingSession,
+) -> None:
+    out = StringIO()
+    call_command("charging_backend_create", "Central system", stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+
+    response = call(
+        pending.session_id, "started", {"timestamp": at(pending, 1), "meter_start_kwh": "0"}, token
+    )
+
+    assert "serving no EVSE" in out.getvalue()
+    assert response.status_code == 404
+
+
+def test_the_command_refuses_an_unknown_location(db: None) -> None:
+    with pytest.raises(CommandError, match="NOWHERE"):
+        call_command("charging_backend_create", "Central system", "--location", "NOWHERE", stdout=StringIO())
+    assert not ChargingBackend.objects.exists()
+
+
 def test_a_second_backend_with_the_same_name_is_refused(backend: ChargingBackend) -> None:
     with pytest.raises(CommandError, match="already exists"):
         call_command("charging_backend_create", "OCPP central system", stdout=StringIO())
+
+
+# -- object-level authorisation: a backend reports only on sessions of the EVSEs it serves ---------------
+
+OTHER_TOKEN = "other-backend-token-9876543210"
+
+
+@pytest.fixture
+def other_backend(db: None) -> ChargingBackend:
+    other = ChargingBackend(name="Another central system")
+    other.set_token(OTHER_TOKEN)
+    other.save()
+    return other
+
+
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("started", {"timestamp": "2026-01-01T10:00:00Z", "meter_start_kwh": "0"}),
+        ("meter-values", {"meter_values": [{"timestamp": "2026-01-01T10:05:00Z", "energy_kwh": "9999"}]}),
+        ("stopped", {"timestamp": "2026-01-01T10:10:00Z", "meter_stop_kwh": "9999"}),
+        ("start-failed", {"result": "FAILED"}),
+    ],
+)
+def test_a_backend_cannot_report_on_a_session_of_an_evse_it_does_not_serve(
+    backend: ChargingBackend,
+    other_backend: ChargingBackend,
+    pending: ChargingSession,
+    event: str,
+    body: dict[str, Any],
+) -> None:
+    unknown = call("no-such-session", event, body, OTHER_TOKEN)
+
+    response = call(pending.session_id, event, body, OTHER_TOKEN)
+
+    # The same answer as for a session that does not exist: nothing tells it the session is there.
+    assert response.status_code == unknown.status_code == 404
+    assert response.json() == {"detail": "Unknown session."}
+    assert unknown.json() == {"detail": "Unknown session."}
+    assert ChargingSession.objects.get().status == SessionStatus.PENDING
+    assert not MeterReading.objects.exists()
+
+
+def test_a_second_backend_cannot_complete_a_running_session_with_9999_kwh(
+    backend: ChargingBackend, other_backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    call(pending.session_id, "started", {"timestamp": at(pending, 0), "meter_start_kwh": "0"})
+
+    response = call(
+        pending.session_id, "stopped", {"timestamp": at(pending, 10), "meter_stop_kwh": "9999"}, OTHER_TOKEN
+    )
+
+    assert response.status_code == 404
+    assert ChargingSession.objects.get().status == SessionStatus.ACTIVE
+    assert not Cdr.objects.exists()
+
+
+# -- meter plausibility: no more energy than the connector's power over the elapsed time ------------------
+
+
+def started(session: ChargingSession) -> None:
+    response = call(session.session_id, "started", {"timestamp": at(session, 0), "meter_start_kwh": "100"})
+    assert response.status_code == 200
+
+
+def test_more_energy_than_the_connector_can_deliver_in_the_time_is_refused(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started(pending)  # the site's connector delivers at most 150 kW: 25 kWh in 10 minutes
+
+    response = call(
+        pending.session_id,
+        "meter-values",
+        {"meter_values": [{"timestamp": at(pending, 10), "energy_kwh": "10099"}]},
+    )
+
+    assert response.status_code == 400
+    assert "150" in response.json()["detail"]
+    assert MeterReading.objects.count() == 1
+    assert ChargingSession.objects.get().kwh == Decimal(0)
+
+
+def test_a_stop_with_an_impossible_meter_register_is_refused_and_writes_nothing(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started(pending)
+
+    response = call(pending.session_id, "stopped", {"timestamp": at(pending, 10), "meter_stop_kwh": "10099"})
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+    assert ChargingSession.objects.get().status == SessionStatus.ACTIVE
+    assert MeterReading.objects.count() == 1
+    assert not Cdr.objects.exists()
+
+
+def test_energy_at_the_connectors_full_power_is_accepted(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started(pending)
+
+    response = call(
+        pending.session_id,
+        "meter-values",
+        {"meter_values": [{"timestamp": at(pending, 10), "energy_kwh": "125"}]},
+    )
+
+    assert response.status_code == 200
+    assert Decimal(response.json()["kwh"]) == Decimal(25)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Backwards against the stored register.
+        [{"minutes": 5, "energy_kwh": "99"}],
+        # Backwards within one batch.
+        [{"minutes": 5, "energy_kwh": "105"}, {"minutes": 6, "energy_kwh": "104"}],
+        # Plausible after the start, impossible from the value before it in the same batch.
+        [{"minutes": 5, "energy_kwh": "101"}, {"minutes": 5.5, "energy_kwh": "110"}],
+    ],
+)
+def test_a_meter_that_goes_backwards_or_jumps_is_refused_with_nothing_written(
+    backend: ChargingBackend, pending: ChargingSession, values: list[dict[str, Any]]
+) -> None:
+    started(pending)
+    body = {
+        "meter_values": [
+            {"timestamp": at(pending, value["minutes"]), "energy_kwh": value["energy_kwh"]}
+            for value in values
+        ]
+    }
+
+    response = call(pending.session_id, "meter-values", body)
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+    assert MeterReading.objects.count() == 1

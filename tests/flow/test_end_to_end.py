@@ -24,6 +24,7 @@ from django.test import LiveServerTestCase
 from django.utils import timezone
 
 from chargers.models import ChargingBackend
+from chargers.services import charging_backend_serve
 from partners.models import Partner
 from partners.services import partner_create
 from payments.models import FinancialAdviceConfirmation
@@ -56,6 +57,7 @@ def simulator_and_site(
     backend = ChargingBackend(name="Test backend")
     backend.set_token(BACKEND_TOKEN)
     backend.save()
+    charging_backend_serve(backend=backend, evses=[site.evse])
     # The simulator accepts our calls with token B; we accept its calls with token C.
     with SimulatorProcess(tokens=[partner.token_b]) as simulator:
         simulator.control.action(
@@ -105,10 +107,11 @@ def test_payters_card_payment_runs_end_to_end_over_http(
 
     # 3. The charging backend reports meter values through the internal REST API.
     begin = session.start_date_time
+    # Minutes apart: the meter may not rise faster than the connector's 150 kW allow.
     readings = [
-        (timedelta(seconds=1), "0.4000", "11.000"),
-        (timedelta(seconds=2), "1.2500", "22.000"),
-        (timedelta(seconds=3), "3.0000", "22.000"),
+        (timedelta(minutes=1), "0.4000", "24.000"),
+        (timedelta(minutes=2), "1.2500", "51.000"),
+        (timedelta(minutes=3), "3.0000", "105.000"),
     ]
     for offset, energy, power in readings:
         state = charger_api(
@@ -181,6 +184,7 @@ def test_payters_transaction_after_registration_receives_session_and_cdr_pushes(
         )
         partner.refresh_from_db()
         site = make_site(partner=partner, energy_price=Decimal("0.4500"))
+        charging_backend_serve(backend=backend, evses=[site.evse])
 
         steps: dict[str, Any] = {}
 
@@ -205,14 +209,14 @@ def test_payters_transaction_after_registration_receives_session_and_cdr_pushes(
             ).first()
         )
         begin = session.start_date_time
-        for offset, energy in ((0.5, "1.0000"), (1.0, "2.5000")):
+        for offset, energy in ((1.0, "1.0000"), (2.0, "2.5000")):
             charger_api(
                 live_server,
                 session.session_id,
                 "meter-values",
                 {
                     "meter_values": [
-                        {"timestamp": (begin + timedelta(seconds=offset)).isoformat(), "energy_kwh": energy}
+                        {"timestamp": (begin + timedelta(minutes=offset)).isoformat(), "energy_kwh": energy}
                     ]
                 },
             )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chargers.models import SimulatedCharger
@@ -40,18 +41,20 @@ from sessions.services import (
     session_charger_started,
     session_charger_stopped,
     session_meter_values,
+    session_start_failed,
     sessions_expire_pending,
 )
 from tariffs import engine
 from tariffs.pricing import engine_tariff, meter_samples
 from tests.factories import (
+    ConnectorFactory,
     EvseFactory,
     FinancialAdviceConfirmationFactory,
     PartnerFactory,
     PartyFactory,
     TariffElementFactory,
 )
-from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
+from tests.flow.conftest import ResultReceiver, Site, ad_hoc_token, make_site, simulate, start_body
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +124,62 @@ def test_the_same_authorization_reference_again_answers_with_the_session_it_star
     assert second.pk != first.pk
     assert second.session_id == first.session_id
     assert ChargingSession.objects.count() == 1
+
+
+def test_the_same_authorization_reference_on_another_evse_is_rejected_naming_its_session(
+    site: Site, result_receiver: ResultReceiver
+) -> None:
+    other = EvseFactory(location=site.evse.location)
+    ConnectorFactory(evse=other).tariffs.add(site.tariff)
+    first = start(site, result_receiver, command_id="c1")
+
+    second = start(site, result_receiver, command_id="c2", evse_uid=other.uid)
+
+    assert first.session is not None
+    assert second.response_result == CommandResponseType.REJECTED
+    assert second.session is None
+    assert "PAYTER-AUTH-0001" in second.response_message
+    assert first.session.session_id in second.response_message
+    assert site.evse.uid in second.response_message
+    assert ChargingSession.objects.count() == 1
+
+
+def test_the_same_authorization_reference_with_another_card_is_rejected(
+    site: Site, result_receiver: ResultReceiver
+) -> None:
+    start(site, result_receiver, command_id="c1")
+
+    second = start(site, result_receiver, command_id="c2", token=ad_hoc_token("PTR-CARD-0002"))
+
+    assert second.response_result == CommandResponseType.REJECTED
+    assert ChargingSession.objects.count() == 1
+
+
+def test_a_reference_whose_session_failed_to_start_may_start_again(
+    site: Site, result_receiver: ResultReceiver
+) -> None:
+    first = start(site, result_receiver, command_id="c1")
+    assert first.session is not None
+    session_start_failed(session=first.session, message="No vehicle.")
+
+    second = start(site, result_receiver, command_id="c2")
+
+    assert second.response_result == CommandResponseType.ACCEPTED
+    assert second.session is not None
+    assert second.session != first.session
+    assert ChargingSession.objects.exclude(status=SessionStatus.INVALID).count() == 1
+
+
+def test_the_database_refuses_a_second_session_for_one_authorization_reference(
+    site: Site, result_receiver: ResultReceiver
+) -> None:
+    first = start(site, result_receiver, command_id="c1")
+    assert first.session is not None
+    copy = ChargingSession.objects.get(pk=first.session.pk)
+    copy.pk, copy.session_id = None, "another-session"
+
+    with pytest.raises(IntegrityError, match="session_one_per_authorization"), transaction.atomic():
+        copy.save()
 
 
 def test_an_unknown_location_is_refused_with_2003(site: Site, result_receiver: ResultReceiver) -> None:
@@ -507,7 +566,7 @@ def test_a_meter_value_update_takes_a_bounded_number_of_queries_however_long_the
         )
 
 
-# Lock, last reading, insert, all readings, save, and the push outbox's writes (11 measured).
+# Lock, stored registers, insert, all readings, save, and the push outbox's writes (11 measured).
 QUERIES_PER_METER_UPDATE = 12
 
 
