@@ -485,6 +485,18 @@ def push_status_for(partner: Partner) -> PartnerPushStatus:
     return status
 
 
+def partner_probe_claim(*, status: PartnerPushStatus, now: datetime) -> bool:
+    """Take the due probe of a partner that is down; True for exactly one of concurrent claims.
+
+    A conditional UPDATE on the probe time the caller read: the winner moves it on by
+    PUSH_PROBE_INTERVAL_SECONDS, and every other claim finds it changed and holds its message.
+    """
+    claimed = PartnerPushStatus.objects.filter(pk=status.pk, retry_after=status.retry_after).update(
+        retry_after=now + timedelta(seconds=settings.PUSH_PROBE_INTERVAL_SECONDS)
+    )
+    return bool(claimed)
+
+
 # -- staff actions ----------------------------------------------------------------------------------------
 
 
@@ -557,7 +569,13 @@ def partner_resume(partner: Partner) -> int:
     with transaction.atomic():
         PartnerPushStatus.objects.update_or_create(
             partner=partner,
-            defaults={"paused": False, "paused_reason": "", "retry_after": None, "consecutive_failures": 0},
+            defaults={
+                "paused": False,
+                "paused_reason": "",
+                "retry_after": None,
+                "consecutive_failures": 0,
+                "failure_counted_at": None,
+            },
         )
         partner_release_waiting(partner)
     return OutboxMessage.objects.filter(partner=partner, state=OutboxMessage.State.PENDING).count()
@@ -590,8 +608,41 @@ def messages_requeue_due(limit: int = 5000) -> int:
         | (pending & Q(attempts=0, next_attempt_at__lte=grace_ago) & not_queued)
         | Q(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now) & not_queued
     )
-    paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
-    return _enqueue_messages(due.exclude(partner_id__in=paused), now, limit=limit)
+    # A paused partner waits for staff; one that is down gets a probe instead (below).
+    held = PartnerPushStatus.objects.filter(Q(paused=True) | Q(retry_after__isnull=False)).values(
+        "partner_id"
+    )
+    return _enqueue_messages(due.exclude(partner_id__in=held), now, limit=limit) + _enqueue_probes(now)
+
+
+def _enqueue_probes(now: datetime) -> int:
+    """For each partner that is down and due a probe: its oldest pending message, sent alone.
+
+    The message's delivery claims the probe (``partner_probe_claim``); when it gets an answer, the
+    partner's other messages are released (``partner_release_waiting``).
+    """
+    from pushes.tasks import deliver_copy
+
+    due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now).values_list(
+        "partner_id", flat=True
+    )
+    probes = 0
+    for partner_id in due:
+        # Served by outbox_partner_state_idx (partner, state, created_at).
+        oldest = (
+            OutboxMessage.objects.filter(partner_id=partner_id, state=OutboxMessage.State.PENDING)
+            .order_by("created_at", "id")
+            .values_list("pk", "copy_id")
+            .first()
+        )
+        if oldest is None:
+            continue
+        OutboxMessage.objects.filter(pk=oldest[0]).update(next_attempt_at=now, requeued_at=now)
+        # Its copy's own delivery, also for an EVSE status change: the fast path leaves partners
+        # that are down alone.
+        deliver_copy.apply_async((oldest[1],), queue=DEFAULT_QUEUE)
+        probes += 1
+    return probes
 
 
 def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit: int = 5000) -> int:
