@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULE["charging-pending-sessions-expire"] = {
     "task": "sessions.tasks.pending_sessions_expire",
     "schedule": 30,
 }
+CELERY_BEAT_SCHEDULE["charging-unsent-commands-send"] = {
+    "task": "chargers.tasks.charger_commands_send_unsent",
+    "schedule": 15,
+}
 CELERY_BEAT_SCHEDULE["charging-stops-retry"] = {
     "task": "chargers.tasks.charger_stops_retry",
     "schedule": 30,

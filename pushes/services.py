@@ -24,6 +24,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from cpo_portal.compiled import CompiledQuery
+from cpo_portal.enqueue import enqueue_on_commit, enqueue_safely
 from locations.models import Connector, Evse, Location
 from partners.models import Partner
 from payments.models import PaymentTerminal
@@ -35,6 +36,9 @@ from tariffs.models import Tariff
 logger = logging.getLogger(__name__)
 
 FAST_QUEUE = "push_fast"
+# Kinds of enqueue counted by cpo_portal.enqueue when Redis is down.
+PUSH_DELIVERY = "push delivery"
+PUSH_FAST_PATH = "push fast path"
 DEFAULT_QUEUE = "celery"
 FAST_WAKE_KEY = "pushes:fast-path-wake"
 FAST_HELP_KEY = "pushes:fast-path-help"
@@ -403,7 +407,7 @@ def copy_enqueue_after_commit(copy_id: int, *, queue: str = DEFAULT_QUEUE) -> No
     """After commit, have a worker deliver the open messages of one copy, in order."""
     from pushes.tasks import deliver_copy
 
-    transaction.on_commit(lambda: deliver_copy.apply_async((copy_id,), queue=queue))
+    enqueue_on_commit(PUSH_DELIVERY, lambda: deliver_copy.apply_async((copy_id,), queue=queue))
 
 
 def fast_path_wake() -> None:
@@ -418,8 +422,12 @@ def fast_path_wake() -> None:
     """
     from pushes.tasks import deliver_fast
 
-    if tasks_run_in_process() or cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
-        deliver_fast.apply_async(queue=FAST_QUEUE)
+    def wake() -> None:
+        if tasks_run_in_process() or cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
+            deliver_fast.apply_async(queue=FAST_QUEUE)
+
+    # Redis down (the key and the broker): the beat task finds the due status changes later.
+    enqueue_safely(PUSH_FAST_PATH, wake)
 
 
 def fast_path_help() -> None:
@@ -621,7 +629,6 @@ def _enqueue_probes(now: datetime) -> int:
     The message's delivery claims the probe (``partner_probe_claim``); when it gets an answer, the
     partner's other messages are released (``partner_release_waiting``).
     """
-    from pushes.tasks import deliver_copy
 
     due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now).values_list(
         "partner_id", flat=True
@@ -640,14 +647,13 @@ def _enqueue_probes(now: datetime) -> int:
         OutboxMessage.objects.filter(pk=oldest[0]).update(next_attempt_at=now, requeued_at=now)
         # Its copy's own delivery, also for an EVSE status change: the fast path leaves partners
         # that are down alone.
-        deliver_copy.apply_async((oldest[1],), queue=DEFAULT_QUEUE)
-        probes += 1
+        if _deliver_now(oldest[1]):
+            probes += 1
     return probes
 
 
 def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit: int = 5000) -> int:
     """Enqueue the delivery of these messages and note when; returns how many."""
-    from pushes.tasks import deliver_copy
 
     rows = list(messages.order_by().values_list("pk", "copy_id", "fast", "state")[:limit])
     OutboxMessage.objects.filter(pk__in=[pk for pk, _, _, _ in rows]).update(requeued_at=now)
@@ -659,5 +665,13 @@ def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit
     if len(copy_ids) < len(rows):
         fast_path_wake()
     for copy_id in copy_ids:
-        deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
+        if not _deliver_now(copy_id):
+            break  # the broker is down: the rest would fail too; the next beat tries them again
     return len(rows)
+
+
+def _deliver_now(copy_id: int) -> bool:
+    """Enqueue a copy's delivery (outside any transaction); False when the broker is down."""
+    from pushes.tasks import deliver_copy
+
+    return enqueue_safely(PUSH_DELIVERY, lambda: deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE))
