@@ -13,7 +13,14 @@ from django.utils import timezone
 from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
 from chargers.models import ChargingBackend, ServedEvse
 from locations.models import Connector, Evse
-from sessions.models import ChargingSession, CommandResultType, CommandType, ReceivedCommand, SessionStatus
+from sessions.models import (
+    ChargingSession,
+    CommandResponseType,
+    CommandResultType,
+    CommandType,
+    ReceivedCommand,
+    SessionStatus,
+)
 from sessions.services import command_result_set, session_start_failed, start_result_for_settled_session
 
 NO_ANSWER_MESSAGE = "The charger did not answer in time."
@@ -32,6 +39,14 @@ def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
     'started' (the CommandResult ACCEPTED goes out then) or for the pending session to expire.
     STOP_SESSION and UNLOCK_CONNECTOR: the charger's answer is the CommandResult.
     """
+    sent = ReceivedCommand.objects.filter(pk=command.pk, sent_to_charger_at__isnull=True).update(
+        sent_to_charger_at=timezone.now()
+    )
+    if not sent:
+        # Claimed with a conditional UPDATE: the task and the sweep for unsent commands (or a task
+        # delivered twice) send a command once. A second remote start while the first waits for a
+        # vehicle would be refused by the charger and fail the session.
+        return None
     gateway = charger_gateway()
     if command.command == CommandType.START_SESSION:
         session = command.session
@@ -107,6 +122,27 @@ def charging_backend_rotate_token(*, backend: ChargingBackend) -> str:
     backend.set_token(token)
     backend.save(update_fields=["token_hash"])
     return token
+
+
+# An accepted command's own task gets this long before the sweep sends it instead.
+UNSENT_COMMAND_GRACE_SECONDS = 10
+
+
+def charger_commands_send_unsent(*, now: datetime | None = None) -> int:
+    """Send accepted commands whose task never ran (Redis was down when they were accepted).
+
+    Only while the command can still matter: a START_SESSION older than
+    CHARGING_PENDING_SESSION_TIMEOUT has expired (its session is INVALID, the result TIMEOUT).
+    """
+    now = now or timezone.now()
+    unsent = ReceivedCommand.objects.filter(
+        response_result=CommandResponseType.ACCEPTED,
+        sent_to_charger_at__isnull=True,
+        result="",
+        created_at__lt=now - timedelta(seconds=UNSENT_COMMAND_GRACE_SECONDS),
+        created_at__gte=now - timedelta(seconds=int(settings.CHARGING_PENDING_SESSION_TIMEOUT)),
+    ).select_related("session")
+    return sum(1 for command in unsent if charger_command_send(command=command) is not None)
 
 
 def charger_stops_resend(*, now: datetime | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from chargers.services import charger_command_send, charger_stops_resend
+from chargers.services import charger_commands_send_unsent as charger_commands_send_unsent_service
 from chargers.services import charger_session_stop as charger_session_stop_service
 from chargers.simulated import simulated_chargers_tick
 from sessions.models import ChargingSession, ReceivedCommand
@@ -34,6 +35,12 @@ def charger_session_stop(session_pk: int) -> str:
 def simulated_chargers_report() -> int:
     """Beat task: simulated chargers report a meter value for their active sessions."""
     return simulated_chargers_tick()
+
+
+@shared_task(acks_late=True)
+def charger_commands_send_unsent() -> int:
+    """Beat task: send accepted commands whose own task never ran (Redis was down at the time)."""
+    return charger_commands_send_unsent_service()
 
 
 @shared_task(acks_late=True)

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE["charging-pending-sessions-expire"] = {
     "task": "sessions.tasks.pending_sessions_expire",
     "schedule": 30,
 }
+CELERY_BEAT_SCHEDULE["charging-unsent-commands-send"] = {
+    "task": "chargers.tasks.charger_commands_send_unsent",
+    "schedule": 15,
+}
 CELERY_BEAT_SCHEDULE["charging-stops-retry"] = {
     "task": "chargers.tasks.charger_stops_retry",
     "schedule": 30,
@@ -237,6 +241,12 @@ PUSH_RETRY_BASE_SECONDS = env.float("PUSH_RETRY_BASE_SECONDS", default=10.0)
 PUSH_RETRY_FACTOR = env.float("PUSH_RETRY_FACTOR", default=2.0)
 PUSH_RETRY_CAP_SECONDS = env.float("PUSH_RETRY_CAP_SECONDS", default=1800.0)
 PUSH_RETRY_MAX_AGE_DAYS = env.float("PUSH_RETRY_MAX_AGE_DAYS", default=5.0)
+# A partner that fails: failures of attempts that start within PUSH_FAILURE_WINDOW_SECONDS of the
+# last counted one are one observation (a batch that fails together is one failure, not many); after
+# three observations in a row the partner is down, its messages wait, and one of them is sent every
+# PUSH_PROBE_INTERVAL_SECONDS as a probe. The first answer releases every waiting message at once.
+PUSH_FAILURE_WINDOW_SECONDS = env.float("PUSH_FAILURE_WINDOW_SECONDS", default=10.0)
+PUSH_PROBE_INTERVAL_SECONDS = env.float("PUSH_PROBE_INTERVAL_SECONDS", default=15.0)
 # Seconds to wait for a partner's answer to one push (connect: OCPI_CLIENT_CONNECT_TIMEOUT at most).
 PUSH_HTTP_TIMEOUT = env.float("PUSH_HTTP_TIMEOUT", default=10.0)
 # How long a claimed push stays with its worker before another may take it over (a killed worker);

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html
 
 from partners.models import Partner
@@ -174,9 +173,11 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
             return "flowing"
         if status.paused:
             return format_html('<strong style="color:#ba2121">PAUSED</strong>: {}', status.paused_reason)
-        if status.retry_after and status.retry_after > timezone.now():
+        if status.retry_after is not None:
             return format_html(
-                '<span style="color:#b8860b">failing ({} in a row)</span>', status.consecutive_failures
+                '<span style="color:#b8860b">down ({} failures in a row), next probe {}</span>',
+                status.consecutive_failures,
+                status.retry_after,
             )
         return "flowing"
 

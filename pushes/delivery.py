@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from pushes import payloads, selectors, services
@@ -115,13 +116,17 @@ def _claim(copy_id: int) -> OutboxMessage | None:
         head.partner_was_failing = bool(status and status.consecutive_failures)
         if status is not None and status.paused:
             return None
-        if status is not None and status.retry_after and status.retry_after > now:
-            # The partner is failing: park the message until the partner's next try instead of
-            # spending one of its own attempts.
-            head.state = OutboxMessage.State.PENDING
-            head.next_attempt_at = status.retry_after
-            head.save(update_fields=["state", "next_attempt_at", "outcome_unknown"])
-            return None
+        if status is not None and status.retry_after is not None:
+            # The partner is down: one message at a time finds out whether it is back (a probe, at
+            # most one per PUSH_PROBE_INTERVAL_SECONDS); the others wait without spending attempts
+            # until an answer releases them all (_update_partner_status).
+            if status.retry_after <= now and services.partner_probe_claim(status=status, now=now):
+                head.probe = True
+            else:
+                head.state = OutboxMessage.State.PENDING
+                head.next_attempt_at = max(status.retry_after, now)
+                head.save(update_fields=["state", "next_attempt_at", "outcome_unknown"])
+                return None
         head.state = OutboxMessage.State.IN_FLIGHT
         head.attempts += 1
         head.lease_until = now + timedelta(seconds=lease_seconds())
@@ -477,7 +482,9 @@ def _finish_once(
             ).values_list("copy_id", flat=True)
             for copy_id in set(waiting):
                 services.copy_enqueue_after_commit(copy_id)
-        _update_partner_status(message, outcome, now)
+        if reply is not None:
+            # Only an exchange with the partner tells whether it is there (not a skipped message).
+            _update_partner_status(message, outcome, started, now)
 
 
 def _outcome_fields(
@@ -498,6 +505,15 @@ def _outcome_fields(
             fields["next_attempt_at"] = now
     elif outcome == Outcome.REJECTED or services.is_too_old(message, now) or _out_of_tries(message):
         fields["state"] = OutboxMessage.State.DEAD
+    elif message.probe:
+        # A probe found the partner still down: that says nothing about the message, which keeps
+        # its tries (CommandResults have few) and waits with the others for the next probe.
+        fields.update(
+            state=OutboxMessage.State.PENDING,
+            attempts=max(message.attempts - 1, 0),
+            next_attempt_at=now + timedelta(seconds=settings.PUSH_PROBE_INTERVAL_SECONDS),
+            outcome_unknown=message.outcome_unknown or outcome == Outcome.UNKNOWN,
+        )
     else:
         delay = services.retry_delay(max(message.attempts, 1))
         if outcome == Outcome.UNKNOWN and message.action == OutboxMessage.Action.POST_CDR:
@@ -555,26 +571,39 @@ def _acknowledge(message: OutboxMessage, plan: Plan | None, now: Any) -> None:
         )
 
 
-def _update_partner_status(message: OutboxMessage, outcome: str, now: Any) -> None:
-    if outcome == Outcome.DELIVERED:
+def _update_partner_status(message: OutboxMessage, outcome: str, started: Any, now: Any) -> None:
+    """Count a partner-level failure once per attempt window; any answer ends a failing spell.
+
+    Partner-level failures are those that say nothing about the message: no answer, HTTP 5xx or 429,
+    OCPI 3xxx (RETRY, UNKNOWN). An answer about the message itself (delivered, an OCPI 2xxx, a 404
+    for a PATCH) shows the partner is there. Failures of attempts that started within
+    PUSH_FAILURE_WINDOW_SECONDS of the last counted failure are the same observation: a batch sent
+    together, or a burst of messages, fails together and counts once.
+    """
+    if outcome in (Outcome.DELIVERED, Outcome.REJECTED, Outcome.RESEND):
         if not message.partner_was_failing:
             # The common case, without a write. A failure recorded by another worker since our
-            # claim is reset by the next success that sees it.
+            # claim is reset by the next answer that sees it.
             return
         recovered = PartnerPushStatus.objects.filter(
             partner_id=message.partner_id, consecutive_failures__gt=0
-        ).update(consecutive_failures=0, retry_after=None, last_success_at=now)
+        ).update(consecutive_failures=0, retry_after=None, failure_counted_at=None, last_success_at=now)
         if recovered:
-            # The partner is back: everything parked for it is due now, not at its own retry time.
+            # The partner is back: everything held for it is due now, not at its own retry time.
             services.partner_release_waiting(message.partner)
         return
-    if outcome in (Outcome.RETRY, Outcome.UNKNOWN):
-        status = services.push_status_for(message.partner)
-        status.consecutive_failures += 1
-        status.last_failure_at = now
-        if status.consecutive_failures >= PARTNER_FAILURE_THRESHOLD:
-            # Several failures in a row, none succeeding between them: the partner is down, so
-            # its other messages wait too instead of each spending attempts on it.
-            failures = status.consecutive_failures - PARTNER_FAILURE_THRESHOLD + 1
-            status.retry_after = now + services.retry_delay(failures)
-        status.save(update_fields=["consecutive_failures", "last_failure_at", "retry_after"])
+    if outcome not in (Outcome.RETRY, Outcome.UNKNOWN):
+        return
+    services.push_status_for(message.partner)  # the row exists: the updates below are conditional
+    statuses = PartnerPushStatus.objects.filter(partner_id=message.partner_id)
+    window_start = started - timedelta(seconds=settings.PUSH_FAILURE_WINDOW_SECONDS)
+    # A conditional UPDATE, not read-modify-write: concurrent failures of one batch must not both count.
+    statuses.filter(Q(failure_counted_at__isnull=True) | Q(failure_counted_at__lt=window_start)).update(
+        consecutive_failures=F("consecutive_failures") + 1, failure_counted_at=now
+    )
+    statuses.update(last_failure_at=now)
+    # Down: hold its messages and probe it every PUSH_PROBE_INTERVAL_SECONDS from this failure on.
+    # The interval does not grow: a partner back after an outage of any length is found within it.
+    statuses.filter(consecutive_failures__gte=PARTNER_FAILURE_THRESHOLD).update(
+        retry_after=now + timedelta(seconds=settings.PUSH_PROBE_INTERVAL_SECONDS)
+    )

@@ -27,7 +27,7 @@ from itertools import groupby
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cpo_portal.bulk import rows_insert, rows_update
@@ -168,11 +168,15 @@ class PassedOver:
 def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage], bool]:
     """Claim the heads of up to ``size`` copies with a due status change; (claimed, any found)."""
     now = timezone.now()
-    paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
+    # Paused partners wait for staff; partners that are down for their probe, which goes through
+    # one-by-one delivery (services._enqueue_probes), and for the release that follows an answer.
+    held = PartnerPushStatus.objects.filter(Q(paused=True) | Q(retry_after__isnull=False)).values(
+        "partner_id"
+    )
     due_copies = (
         OutboxMessage.objects.filter(fast=True, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
         .exclude(copy_id__in=passed_over.current())
-        .exclude(partner_id__in=paused)
+        .exclude(partner_id__in=held)
         .order_by("id")
         .values("copy_id")[: size * 4]
     )
@@ -206,9 +210,10 @@ def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage
                 passed_over.add(copy.pk)
             elif status is not None and status.paused:
                 passed_over.add(copy.pk)
-            elif status is not None and status.retry_after and status.retry_after > now:
-                # The partner is failing: wait for its next try without spending an attempt.
-                parked.setdefault(status.retry_after, []).append(head.pk)
+            elif status is not None and status.retry_after is not None:
+                # The partner went down since the query above: wait for its probe without
+                # spending an attempt.
+                parked.setdefault(max(status.retry_after, now), []).append(head.pk)
             elif not head.fast or copy.acknowledged_at is None or copy.force_put or copy.deleted:
                 # Behind another kind of message, or the partner needs the EVSE (or its
                 # location) whole: one-by-one delivery knows how.
@@ -354,12 +359,15 @@ def _mark_delivered(items: list[Item], now: datetime) -> None:
 
 def _after_successes(items: list[Item], now: datetime) -> None:
     """A partner that was failing is back; other kinds of message that waited can go now."""
+    # Only an answer tells that the partner is back, not a message that needed no call.
     recovered = {
-        item.message.partner_id: item.message.partner for item in items if item.message.partner_was_failing
+        item.message.partner_id: item.message.partner
+        for item in items
+        if item.message.partner_was_failing and item.reply is not None
     }
     for partner_id, partner in recovered.items():
         if PartnerPushStatus.objects.filter(partner_id=partner_id, consecutive_failures__gt=0).update(
-            consecutive_failures=0, retry_after=None, last_success_at=now
+            consecutive_failures=0, retry_after=None, failure_counted_at=None, last_success_at=now
         ):
             services.partner_release_waiting(partner)
     # A waiting status change is this task's next round; any other message, written while ours was

@@ -133,6 +133,7 @@ class OutboxMessage(models.Model):
     # Set by delivery: whether the partner was failing at claim time, and whether another message
     # of the same copy waits once this one is delivered.
     partner_was_failing: bool = False
+    probe: bool = False  # claimed as the probe of a partner that is down
     more_waiting: bool = False
 
     class Meta:
@@ -216,9 +217,19 @@ class PartnerPushStatus(models.Model):
     )
     paused_reason = models.CharField(max_length=500, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, help_text="Failures observed in a row, at most one per attempt window."
+    )
+    failure_counted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last failure was counted: attempts started within the window after it "
+        "are the same observation.",
+    )
     retry_after = models.DateTimeField(
-        null=True, blank=True, help_text="While the partner is unreachable, nothing is tried before this."
+        null=True,
+        blank=True,
+        help_text="The partner is down: its next probe (one message) is due then; the others wait for it.",
     )
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)

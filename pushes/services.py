@@ -24,6 +24,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from cpo_portal.compiled import CompiledQuery
+from cpo_portal.enqueue import enqueue_on_commit, enqueue_safely
 from locations.models import Connector, Evse, Location
 from partners.models import Partner
 from payments.models import PaymentTerminal
@@ -35,6 +36,9 @@ from tariffs.models import Tariff
 logger = logging.getLogger(__name__)
 
 FAST_QUEUE = "push_fast"
+# Kinds of enqueue counted by cpo_portal.enqueue when Redis is down.
+PUSH_DELIVERY = "push delivery"
+PUSH_FAST_PATH = "push fast path"
 DEFAULT_QUEUE = "celery"
 FAST_WAKE_KEY = "pushes:fast-path-wake"
 FAST_HELP_KEY = "pushes:fast-path-help"
@@ -403,7 +407,7 @@ def copy_enqueue_after_commit(copy_id: int, *, queue: str = DEFAULT_QUEUE) -> No
     """After commit, have a worker deliver the open messages of one copy, in order."""
     from pushes.tasks import deliver_copy
 
-    transaction.on_commit(lambda: deliver_copy.apply_async((copy_id,), queue=queue))
+    enqueue_on_commit(PUSH_DELIVERY, lambda: deliver_copy.apply_async((copy_id,), queue=queue))
 
 
 def fast_path_wake() -> None:
@@ -418,8 +422,12 @@ def fast_path_wake() -> None:
     """
     from pushes.tasks import deliver_fast
 
-    if tasks_run_in_process() or cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
-        deliver_fast.apply_async(queue=FAST_QUEUE)
+    def wake() -> None:
+        if tasks_run_in_process() or cache.add(FAST_WAKE_KEY, True, timeout=FAST_WAKE_SECONDS):
+            deliver_fast.apply_async(queue=FAST_QUEUE)
+
+    # Redis down (the key and the broker): the beat task finds the due status changes later.
+    enqueue_safely(PUSH_FAST_PATH, wake)
 
 
 def fast_path_help() -> None:
@@ -483,6 +491,18 @@ def is_too_old(message: OutboxMessage, now: datetime) -> bool:
 def push_status_for(partner: Partner) -> PartnerPushStatus:
     status, _ = PartnerPushStatus.objects.get_or_create(partner=partner)
     return status
+
+
+def partner_probe_claim(*, status: PartnerPushStatus, now: datetime) -> bool:
+    """Take the due probe of a partner that is down; True for exactly one of concurrent claims.
+
+    A conditional UPDATE on the probe time the caller read: the winner moves it on by
+    PUSH_PROBE_INTERVAL_SECONDS, and every other claim finds it changed and holds its message.
+    """
+    claimed = PartnerPushStatus.objects.filter(pk=status.pk, retry_after=status.retry_after).update(
+        retry_after=now + timedelta(seconds=settings.PUSH_PROBE_INTERVAL_SECONDS)
+    )
+    return bool(claimed)
 
 
 # -- staff actions ----------------------------------------------------------------------------------------
@@ -557,7 +577,13 @@ def partner_resume(partner: Partner) -> int:
     with transaction.atomic():
         PartnerPushStatus.objects.update_or_create(
             partner=partner,
-            defaults={"paused": False, "paused_reason": "", "retry_after": None, "consecutive_failures": 0},
+            defaults={
+                "paused": False,
+                "paused_reason": "",
+                "retry_after": None,
+                "consecutive_failures": 0,
+                "failure_counted_at": None,
+            },
         )
         partner_release_waiting(partner)
     return OutboxMessage.objects.filter(partner=partner, state=OutboxMessage.State.PENDING).count()
@@ -590,13 +616,44 @@ def messages_requeue_due(limit: int = 5000) -> int:
         | (pending & Q(attempts=0, next_attempt_at__lte=grace_ago) & not_queued)
         | Q(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now) & not_queued
     )
-    paused = PartnerPushStatus.objects.filter(paused=True).values("partner_id")
-    return _enqueue_messages(due.exclude(partner_id__in=paused), now, limit=limit)
+    # A paused partner waits for staff; one that is down gets a probe instead (below).
+    held = PartnerPushStatus.objects.filter(Q(paused=True) | Q(retry_after__isnull=False)).values(
+        "partner_id"
+    )
+    return _enqueue_messages(due.exclude(partner_id__in=held), now, limit=limit) + _enqueue_probes(now)
+
+
+def _enqueue_probes(now: datetime) -> int:
+    """For each partner that is down and due a probe: its oldest pending message, sent alone.
+
+    The message's delivery claims the probe (``partner_probe_claim``); when it gets an answer, the
+    partner's other messages are released (``partner_release_waiting``).
+    """
+
+    due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now).values_list(
+        "partner_id", flat=True
+    )
+    probes = 0
+    for partner_id in due:
+        # Served by outbox_partner_state_idx (partner, state, created_at).
+        oldest = (
+            OutboxMessage.objects.filter(partner_id=partner_id, state=OutboxMessage.State.PENDING)
+            .order_by("created_at", "id")
+            .values_list("pk", "copy_id")
+            .first()
+        )
+        if oldest is None:
+            continue
+        OutboxMessage.objects.filter(pk=oldest[0]).update(next_attempt_at=now, requeued_at=now)
+        # Its copy's own delivery, also for an EVSE status change: the fast path leaves partners
+        # that are down alone.
+        if _deliver_now(oldest[1]):
+            probes += 1
+    return probes
 
 
 def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit: int = 5000) -> int:
     """Enqueue the delivery of these messages and note when; returns how many."""
-    from pushes.tasks import deliver_copy
 
     rows = list(messages.order_by().values_list("pk", "copy_id", "fast", "state")[:limit])
     OutboxMessage.objects.filter(pk__in=[pk for pk, _, _, _ in rows]).update(requeued_at=now)
@@ -608,5 +665,13 @@ def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit
     if len(copy_ids) < len(rows):
         fast_path_wake()
     for copy_id in copy_ids:
-        deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE)
+        if not _deliver_now(copy_id):
+            break  # the broker is down: the rest would fail too; the next beat tries them again
     return len(rows)
+
+
+def _deliver_now(copy_id: int) -> bool:
+    """Enqueue a copy's delivery (outside any transaction); False when the broker is down."""
+    from pushes.tasks import deliver_copy
+
+    return enqueue_safely(PUSH_DELIVERY, lambda: deliver_copy.apply_async((copy_id,), queue=DEFAULT_QUEUE))

@@ -323,6 +323,11 @@ class ReceivedCommand(models.Model):
     session = models.ForeignKey(
         ChargingSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="commands"
     )
+    sent_to_charger_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the command went to the charger (once); empty: not sent yet, or not for a charger.",
+    )
     result = models.CharField(max_length=20, choices=CommandResultType.choices, blank=True)
     result_message = models.CharField(max_length=512, blank=True)
     result_at = models.DateTimeField(null=True, blank=True)

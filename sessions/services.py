@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cpo_portal.enqueue import enqueue_on_commit
 from locations.models import Capability, Connector, Evse, EvseStatus, Location, PowerType
 from partners.models import Partner, Party, Token
 from sessions.models import (
@@ -193,7 +194,9 @@ def _json_safe(body: Mapping[str, Any]) -> dict[str, Any]:
 def _dispatch_to_charger(received: ReceivedCommand) -> None:
     from chargers.tasks import charger_command_dispatch
 
-    charger_command_dispatch.delay_on_commit(received.pk)
+    # Redis down: the command stays unsent and chargers.tasks.charger_commands_send_unsent sends it.
+    command_pk = received.pk
+    enqueue_on_commit("charger command", lambda: charger_command_dispatch.delay(command_pk))
 
 
 def _command_answer(*, partner: Partner, command: str, body: Mapping[str, Any]) -> _Answer:
@@ -721,7 +724,9 @@ def session_meter_values(*, session: ChargingSession, values: Iterable[MeterValu
         session.save(update_fields=["stop_requested_at", "stop_reason"])
         from chargers.tasks import charger_session_stop
 
-        charger_session_stop.delay_on_commit(session.pk)
+        # Redis down: chargers.tasks.charger_stops_retry asks again (stop_requested_at is set).
+        session_pk = session.pk
+        enqueue_on_commit("charger stop", lambda: charger_session_stop.delay(session_pk))
     return session
 
 

@@ -28,7 +28,7 @@ from cpo_portal.celery import app as celery_app
 from locations.models import EvseStatus
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes.models import DeliveryAttempt, OutboxMessage
+from pushes.models import DeliveryAttempt, OutboxMessage, PartnerPushStatus
 from pushes.payloads import body_for
 from sessions.models import SessionStatus
 from tests.factories import CdrFactory, ChargingSessionFactory, ConnectorFactory, EvseFactory, LocationFactory
@@ -52,15 +52,16 @@ WORKER_ENV = {
 class Worker:
     """``celery -A cpo_portal worker -B`` in its own process group, against the test database."""
 
-    def __init__(self, database_name: str) -> None:
+    def __init__(self, database_name: str, env: dict[str, str] | None = None) -> None:
         self.database_name = database_name
+        self.env = {**WORKER_ENV, **(env or {})}
         self.log = tempfile.NamedTemporaryFile(prefix="push-worker-", suffix=".log", delete=False)  # noqa: SIM115
         self.schedule = Path(tempfile.mkdtemp(prefix="push-beat-")) / "schedule"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
         env = dict(os.environ)
-        env.update(WORKER_ENV)
+        env.update(self.env)
         env["DJANGO_SETTINGS_MODULE"] = "cpo_portal.settings_test"
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database_name}"
         env["REDIS_URL"] = settings.REDIS_URL
@@ -105,18 +106,39 @@ def wait_for(condition: Callable[[], bool], what: str, worker: Worker, timeout: 
         time.sleep(0.1)
 
 
-@pytest.fixture
-def worker(transactional_db: None, django_db_setup: None) -> Iterator[Worker]:
+def running_worker(env: dict[str, str] | None = None) -> Iterator[Worker]:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()  # our own Redis database: no stale tasks
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
-    running = Worker(connection.settings_dict["NAME"]).start()
+    running = Worker(connection.settings_dict["NAME"], env).start()
     try:
         yield running
     finally:
         running.stop()
         celery_app.conf.task_always_eager = eager
         connection.close()
+
+
+@pytest.fixture
+def worker(transactional_db: None, django_db_setup: None) -> Iterator[Worker]:
+    yield from running_worker()
+
+
+# The production schedule scaled down 15 times: probes every second instead of every 15 s (the beat
+# every 0.5 s instead of 10 s), retries growing from 2 s to the production cap of 30 minutes.
+OUTAGE_ENV = {
+    "PUSH_RETRY_BASE_SECONDS": "2",
+    "PUSH_RETRY_CAP_SECONDS": "1800",
+    "PUSH_FAILURE_WINDOW_SECONDS": "1",
+    "PUSH_PROBE_INTERVAL_SECONDS": "1",
+    "PUSH_REQUEUE_INTERVAL_SECONDS": "0.5",
+}
+PROBE_INTERVAL = 1.0
+
+
+@pytest.fixture
+def outage_worker(transactional_db: None, django_db_setup: None) -> Iterator[Worker]:
+    yield from running_worker(OUTAGE_ENV)
 
 
 @pytest.fixture
@@ -318,3 +340,57 @@ def test_a_busy_fast_path_task_has_at_most_push_fast_helpers_helpers(
         assert queued_helpers() == 3
     finally:
         celery_app.conf.task_always_eager = eager
+
+
+def test_after_an_outage_of_many_probe_intervals_every_push_arrives_within_a_few_once_the_partner_is_back(
+    live_payter: Partner, sim: SimulatorProcess, outage_worker: Worker
+) -> None:
+    """The target: after an outage of up to 5 minutes, every pending push is delivered within 60 s
+    of the partner coming back (4 probe intervals of 15 s). Here the outage lasts 12 probe intervals
+    and the partner gets 10 intervals (10 s) to have everything, far below any retry backoff: the
+    release after the first answered probe delivers it, not the messages' own retries."""
+    worker = outage_worker
+    locations = [LocationFactory() for _ in range(3)]
+    evses = [EvseFactory(location=location) for location in locations for _ in range(3)]
+    sessions = [
+        ChargingSessionFactory(partner=live_payter, connector=ConnectorFactory(evse=e)) for e in evses[:3]
+    ]
+    wait_for(nothing_open, "initial pushes delivered", worker)
+
+    sim.control.fault("/ocpi/2.2.1/", "down")
+    outage_started = time.monotonic()
+    for evse in evses:  # one batch of status PATCHes on the fast path
+        evse.status = EvseStatus.CHARGING
+        evse.save(update_fields=["status"])
+    for location in locations:
+        location.name = f"{location.name} (renamed)"
+        location.save()
+    cdrs = []
+    for session in sessions:
+        session.status = SessionStatus.COMPLETED
+        session.end_date_time = timezone.now()
+        session.save()
+        cdrs.append(CdrFactory(session=session))
+    status = PartnerPushStatus.objects.filter(partner=live_payter)
+    wait_for(lambda: status.filter(retry_after__isnull=False).exists(), "the partner found down", worker)
+    while time.monotonic() - outage_started < 12 * PROBE_INTERVAL:
+        for evse in evses:  # changes keep coming during the outage
+            evse.status = EvseStatus.AVAILABLE if evse.status == EvseStatus.CHARGING else EvseStatus.CHARGING
+            evse.save(update_fields=["status"])
+        time.sleep(PROBE_INTERVAL)
+    assert status.get().retry_after is not None  # still down when it comes back
+    tried_while_down = sum(1 for entry in sim.control.requests() if entry["fault"] == "down")
+
+    sim.control.clear_faults()
+    wait_for(nothing_open, "every push delivered after the outage", worker, timeout=10 * PROBE_INTERVAL)
+
+    # While down, the partner got about one probe per interval, not every message again and again.
+    assert tried_while_down < 40
+    assert status.get().retry_after is None
+    for evse in evses:
+        evse.refresh_from_db()
+        key = f"{evse.location.party.country_code}/{evse.location.party.party_id}/{evse.location.location_id}"
+        held = sim.control.received("locations", key)["object"]
+        assert next(item for item in held["evses"] if item["uid"] == evse.uid)["status"] == evse.status
+    received_cdrs = sim.control.received("cdrs")
+    assert set(received_cdrs) == {f"{c.party.country_code}/{c.party.party_id}/{c.cdr_id}" for c in cdrs}

@@ -1,0 +1,57 @@
+"""Enqueue work after a commit without ever failing the request that committed it.
+
+The database is the record of what is owed (an outbox row, a command not yet sent to its charger);
+a Celery task and the fast path's wake-up key in Redis only get the work started sooner. When Redis
+is down, the request has committed its change already, so raising would turn a saved change into an
+HTTP 500. Instead the failure is logged and counted, and a periodic job finds the work in the
+database later (``pushes.tasks.requeue_due``, ``chargers.tasks.charger_commands_send_unsent``).
+
+The counter is per process (a module-level ``Counter``), by kind of work: a metrics endpoint reads
+``enqueue_failures()`` of its own process. It cannot live in Redis, which is what is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import redis.exceptions
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+logger = logging.getLogger(__name__)
+
+# What an unreachable broker or cache raises: Celery's publish wraps connection errors in kombu's
+# OperationalError; Django's Redis cache lets redis-py's errors through. Nothing broader: run in
+# process (no broker), ``call`` runs the task itself, whose own errors must not pass for these.
+UNREACHABLE = (BrokerError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+_failures: Counter[str] = Counter()
+_lock = threading.Lock()
+
+
+def enqueue_safely(what: str, call: Callable[[], object]) -> bool:
+    """Run ``call`` (an ``apply_async``, a wake-up key); False if Redis could not be reached."""
+    try:
+        call()
+    except UNREACHABLE:
+        logger.warning(
+            "Could not enqueue %s (Redis unreachable); a periodic job takes it up", what, exc_info=True
+        )
+        with _lock:
+            _failures[what] += 1
+        return False
+    return True
+
+
+def enqueue_on_commit(what: str, call: Callable[[], object]) -> None:
+    """After commit, ``enqueue_safely(what, call)``: a broker that is down never fails the commit."""
+    transaction.on_commit(lambda: enqueue_safely(what, call))
+
+
+def enqueue_failures() -> dict[str, int]:
+    """Enqueues that failed in this process since it started, by kind of work (for metrics)."""
+    with _lock:
+        return dict(_failures)
