@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +20,7 @@ from tariffs.engine import (
     TariffElement,
     TaxIncluded,
     price_session,
+    tariff_from_ocpi,
 )
 
 D = Decimal
@@ -39,69 +39,81 @@ def constant(start: datetime, hours: float, kwh: str = "0") -> list[MeterSample]
 # -- 1. 2.2.1: a component without vat has no VAT, so its amount after taxes is its price ---------------
 
 
-def test_a_component_without_vat_costs_the_same_after_taxes_as_before() -> None:
-    t = Tariff(
-        id="t",
-        currency="EUR",
-        elements=(TariffElement((PriceComponent(Dimension.ENERGY, D("0.25")),)),),
-    )
+def ocpi(version: str, components: list[dict[str, object]], **fields: object) -> Tariff:
+    data = {"id": "t", "currency": "EUR", "elements": [{"price_components": components}], **fields}
+    return tariff_from_ocpi(data, version)  # type: ignore[arg-type]
+
+
+def test_a_221_component_without_vat_costs_the_same_incl_vat_as_excl_vat() -> None:
+    t = ocpi("2.2.1", [{"type": "ENERGY", "price": "0.25", "step_size": 1}])
     result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
     assert result.total_cost.as_ocpi_221() == {"excl_vat": D("2.50"), "incl_vat": D("2.50")}
     assert result.total_cost.taxes == ()
     assert result.total_energy_cost.as_ocpi_221() == {"excl_vat": D("2.50"), "incl_vat": D("2.50")}
 
 
-def test_a_component_without_vat_adds_no_tax_beside_one_with_vat() -> None:
-    t = Tariff(
-        id="t",
-        currency="EUR",
-        elements=(
-            TariffElement(
-                (PriceComponent(Dimension.FLAT, D(1), 1, D(21)), PriceComponent(Dimension.ENERGY, D("0.3")))
-            ),
-        ),
+def test_a_221_component_without_vat_adds_no_tax_beside_one_with_vat() -> None:
+    t = ocpi(
+        "2.2.1",
+        [
+            {"type": "FLAT", "price": "1", "vat": "21", "step_size": 1},
+            {"type": "ENERGY", "price": "0.3", "step_size": 1},
+        ],
     )
     result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
     assert result.total_cost.as_ocpi_221() == {"excl_vat": D("4.00"), "incl_vat": D("4.21")}
     assert [(tax.percentage, tax.amount) for tax in result.total_cost.taxes] == [(D(21), D("0.21"))]
 
 
+def test_the_operators_own_tariff_reads_a_missing_vat_as_no_vat() -> None:
+    t = Tariff(
+        id="t", currency="EUR", elements=(TariffElement((PriceComponent(Dimension.ENERGY, D("0.25")),)),)
+    )
+    result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
+    assert (result.total_cost.before_taxes, result.total_cost.after_taxes) == (D("2.50"), D("2.50"))
+
+
 # -- 2. 2.3.0: a zero amount has zero tax, whatever its rate --------------------------------------------
 
 
-def test_a_free_component_without_tax_leaves_the_total_after_taxes_known() -> None:
-    t = Tariff(
-        id="t",
-        currency="EUR",
-        tax_included=TaxIncluded.NO,
-        elements=(
-            TariffElement(
-                (PriceComponent(Dimension.FLAT, D("0.00")), PriceComponent(Dimension.ENERGY, D("0.25"), 1, D(21)))
-            ),
-        ),
+def test_a_free_230_component_without_tax_leaves_the_total_after_taxes_known() -> None:
+    t = ocpi(
+        "2.3.0",
+        [
+            {"type": "FLAT", "price": "0.00", "step_size": 1},
+            {"type": "ENERGY", "price": "0.25", "vat": "21", "step_size": 1},
+        ],
+        tax_included="NO",
     )
     result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
     assert result.total_cost_exact.after_taxes == D("3.025")
     assert result.total_cost.before_taxes == D("2.50")
     assert result.total_cost.after_taxes == D("3.03")
     assert result.total_fixed_cost.after_taxes == D(0)
+    assert result.total_cost.as_ocpi_230()["taxes"] == [
+        {"name": "VAT", "percentage": D(21), "amount": D("0.53")}
+    ]
 
 
 def test_a_free_tax_inclusive_component_without_a_rate_is_zero_before_taxes_too() -> None:
-    t = Tariff(
-        id="t",
-        currency="EUR",
-        tax_included=TaxIncluded.YES,
-        elements=(
-            TariffElement(
-                (PriceComponent(Dimension.FLAT, D("0.00")), PriceComponent(Dimension.ENERGY, D("0.3025"), 1, D(21)))
-            ),
-        ),
+    t = ocpi(
+        "2.3.0",
+        [
+            {"type": "FLAT", "price": "0.00", "step_size": 1},
+            {"type": "ENERGY", "price": "0.3025", "vat": "21", "step_size": 1},
+        ],
+        tax_included="YES",
     )
     result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
     assert result.total_cost.before_taxes == D("2.50")
     assert result.total_cost.after_taxes == D("3.03")
     assert result.total_fixed_cost.before_taxes == D(0)
+
+
+def test_a_priced_230_component_without_vat_still_leaves_the_taxes_to_local_law() -> None:
+    t = ocpi("2.3.0", [{"type": "ENERGY", "price": "0.25", "step_size": 1}], tax_included="NO")
+    result = price_session(t, constant(utc("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
+    assert (result.total_cost.before_taxes, result.total_cost.after_taxes) == (D("2.50"), None)
 
 
 # -- 3. local wall-clock windows: the repeated hour counts twice, the skipped one not at all -------------
@@ -161,9 +173,9 @@ def test_the_skipped_hour_in_new_york() -> None:
     ("zone", "start", "restriction"),
     [
         (AMS, "2026-10-24T22:00", {"day_of_week": (DayOfWeek.SUNDAY,)}),
-        (AMS, "2026-10-24T22:00", {"start_date": date(2026, 10, 25)}),
+        (AMS, "2026-10-24T22:00", {"start_date": date(2026, 10, 25), "end_date": date(2026, 10, 26)}),
         (NYC, "2026-11-01T04:00", {"day_of_week": (DayOfWeek.SUNDAY,)}),
-        (NYC, "2026-11-01T04:00", {"start_date": date(2026, 11, 1)}),
+        (NYC, "2026-11-01T04:00", {"start_date": date(2026, 11, 1), "end_date": date(2026, 11, 2)}),
     ],
 )
 def test_a_day_restriction_holds_for_the_whole_25_hour_local_day(
