@@ -115,7 +115,12 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
                     "currency",
                     ("total_cost_excl_vat", "total_cost_incl_vat"),
                     "total_cost_taxes_pretty",
-                )
+                ),
+                # The stored cost is priced from the readings only; the stop before the
+                # pre-authorised amount looks at the cost extrapolated to now.
+                "description": "Costs are as of the last meter reading (a CDR ending there says the same). "
+                "The stop before the pre-authorised amount uses the cost extrapolated to now at "
+                "the last known power.",
             },
         ),
         ("Charging periods", {"classes": ("collapse",), "fields": ("charging_periods_pretty",)}),
@@ -134,7 +139,7 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
         minutes = int((session.end_date_time - session.start_date_time).total_seconds() // 60)
         return f"{minutes // 60}:{minutes % 60:02d}"
 
-    @admin.display(description="cost incl. taxes", ordering="total_cost_incl_vat")
+    @admin.display(description="cost incl. taxes (as of the last reading)", ordering="total_cost_incl_vat")
     def cost(self, session: ChargingSession) -> str:
         return _money(session.total_cost_incl_vat, session.currency)
 

@@ -41,7 +41,13 @@ from sessions.models import (
 from sessions.signals import cdr_created, session_changed
 from tariffs import engine
 from tariffs.models import Tariff, TariffType
-from tariffs.pricing import amount_columns, charging_periods_json, price_readings, tariff_for_connector
+from tariffs.pricing import (
+    amount_columns,
+    charging_periods_json,
+    price_readings,
+    price_readings_now,
+    tariff_for_connector,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -657,12 +663,19 @@ def _add_readings(session: ChargingSession, values: Iterable[MeterValue]) -> Non
     )
 
 
-def _reprice(session: ChargingSession, *, end: datetime | None = None) -> engine.SessionPrice | None:
-    """Recompute energy, charging periods and the live total_cost from all readings."""
+def _reprice(
+    session: ChargingSession, *, end: datetime | None = None, now: datetime | None = None
+) -> engine.SessionPrice | None:
+    """Recompute energy, charging periods and the live total_cost from all readings.
+
+    The stored figures are as of the last reading (what a CDR ending there says). With `now`,
+    the price at `now` is returned as well, its energy extrapolated since the last reading.
+    """
     readings = list(session.meter_readings.order_by("timestamp"))
     if session.tariff is None or not readings:
         return None
-    price = price_readings(session.tariff, readings, time_zone=session.location.time_zone, end=end)
+    time_zone = session.location.time_zone
+    price = price_readings(session.tariff, readings, time_zone=time_zone, end=end)
     session.kwh = price.total_energy
     session.charging_periods = charging_periods_json(price, readings)
     columns = amount_columns(price.total_cost, "total_cost")
@@ -678,6 +691,8 @@ def _reprice(session: ChargingSession, *, end: datetime | None = None) -> engine
             "total_cost_taxes",
         ]
     )
+    if now is not None:
+        return price_readings_now(session.tariff, readings, time_zone=time_zone, now=now)
     return price
 
 
@@ -688,18 +703,30 @@ def _live_cost(session: ChargingSession) -> Decimal | None:
     return session.total_cost_excl_vat
 
 
-def _preauthorisation_reached(session: ChargingSession, previous_cost: Decimal | None) -> bool:
+def _charged(price: engine.SessionPrice) -> Decimal | None:
+    """What the card is charged of a price: after taxes, else before them (as `_live_cost`)."""
+    total = price.total_cost
+    return total.after_taxes if total.after_taxes is not None else total.before_taxes
+
+
+def _preauthorisation_reached(
+    session: ChargingSession, previous_cost: Decimal | None, now_cost: Decimal | None
+) -> bool:
     """Whether to stop now so that the cost never passes what was pre-authorised on the card.
 
     The limit is preauthorize_amount, else max_price (Tariff.preauthorization), less
-    CHARGING_PREAUTH_STOP_MARGIN. Meter values arrive in steps, so we stop once the cost has
-    reached the limit, or once one more step like the last one would pass it.
+    CHARGING_PREAUTH_STOP_MARGIN. The cost compared is the price now, energy extrapolated since
+    the last reading (`now_cost`), not the stored one as of that reading, which lags when
+    readings come late. Meter values arrive in steps, so we stop once the cost has reached the
+    limit, or once one more step like the last one would pass it.
     """
     cost = _live_cost(session)
+    if now_cost is not None and (cost is None or now_cost > cost):
+        cost = now_cost
     if session.preauthorized_amount is None or cost is None:
         return False
     limit = session.preauthorized_amount - Decimal(str(settings.CHARGING_PREAUTH_STOP_MARGIN))
-    step = max(cost - (previous_cost or Decimal(0)), Decimal(0))
+    step = max((_live_cost(session) or Decimal(0)) - (previous_cost or Decimal(0)), Decimal(0))
     return cost >= limit or cost + step > limit
 
 
@@ -713,12 +740,15 @@ def session_meter_values(*, session: ChargingSession, values: Iterable[MeterValu
         )
     previous_cost = _live_cost(session)
     _add_readings(session, values)
-    _reprice(session)
+    now = timezone.now()
+    price_now = _reprice(session, now=now)
+    now_cost = None if price_now is None else _charged(price_now)
     notify_session_changed(session)
-    if session.stop_requested_at is None and _preauthorisation_reached(session, previous_cost):
-        session.stop_requested_at = timezone.now()
+    if session.stop_requested_at is None and _preauthorisation_reached(session, previous_cost, now_cost):
+        session.stop_requested_at = now
+        shown = max(filter(None, (_live_cost(session), now_cost)), default=None)
         session.stop_reason = (
-            f"Cost {_live_cost(session)} {session.currency} is about to reach the pre-authorised "
+            f"Cost {shown} {session.currency} is about to reach the pre-authorised "
             f"{session.preauthorized_amount} (less the margin)."
         )
         session.save(update_fields=["stop_requested_at", "stop_reason"])

@@ -116,6 +116,13 @@ def price_readings(
     return engine.price_session(engine_tariff(tariff), meter_samples(readings), time_zone=time_zone, end=end)
 
 
+def price_readings_now(
+    tariff: Tariff, readings: Sequence[MeterReading], *, time_zone: str, now: datetime
+) -> engine.SessionPrice:
+    """The live price at ``now``: energy since the last reading extrapolated at its power."""
+    return engine.live_price(engine_tariff(tariff), meter_samples(readings), time_zone=time_zone, now=now)
+
+
 def session_price(session: ChargingSession, *, end: datetime | None = None) -> engine.SessionPrice | None:
     """The session's price from its meter readings, or None without a tariff or readings."""
     if session.tariff is None:
@@ -223,6 +230,7 @@ __all__ = [
     "engine_tariff",
     "meter_samples",
     "price_readings",
+    "price_readings_now",
     "session_price",
     "tariff_for_connector",
     "taxes_json",

@@ -12,6 +12,9 @@ Entry points (everything else is an input or result type):
   prices a session from its meter samples: charging periods, cost lines, cost per dimension,
   the CDR subtotals, total cost, totals of energy/time/parking and taxes. On a partial
   timeline (end=now) it is the live price.
+- `live_price(tariff | tariffs, samples, *, time_zone, now, power_kw=None, ...) -> SessionPrice`
+  the price of a running session at `now`, its energy extrapolated since the last reading at
+  the last known power (as `time_to_reach` does); at the last reading it is the CDR's price.
 - `time_to_reach(tariff | tariffs, samples, amount, *, time_zone, now=None, power_kw=None,
   after_taxes=True, reservation=None, tariff_type=None, horizon=7 days) -> datetime | None`
   when a session continuing at its current power reaches `amount` (None: never, in horizon).
@@ -29,7 +32,7 @@ Only the reported figures are rounded, to the currency's minor unit (`MINOR_UNIT
 from __future__ import annotations
 
 from tariffs.engine.display import SUPPORTED_LANGUAGES, format_money, price_lines
-from tariffs.engine.live import time_to_reach
+from tariffs.engine.live import live_price, time_to_reach
 from tariffs.engine.loader import tariff_from_ocpi
 from tariffs.engine.model import (
     DayOfWeek,
@@ -81,6 +84,7 @@ __all__ = [
     "TaxAmount",
     "TaxIncluded",
     "format_money",
+    "live_price",
     "price_lines",
     "price_session",
     "round_money",

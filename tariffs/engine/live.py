@@ -1,7 +1,10 @@
-"""Live questions about a running session: when will it cost a given amount?
+"""Live questions about a running session: what does it cost now, when will it cost an amount?
 
-Used to stop a card-paid session before it exceeds the pre-authorised amount: the session is
-extended at its current power and state, and priced again, until the total reaches the amount.
+Between meter readings nothing is metered, so a live price "as of the last reading" lags the
+final one by the energy since. `live_price` extends the session from its last reading at its
+last known power and state (energy included), which is what the stop before the pre-authorised
+amount must look at; `time_to_reach` bisects on the same extension. A session that ends at a
+reading is priced from readings only, so its live price at that reading equals its CDR.
 """
 
 from __future__ import annotations
@@ -12,9 +15,56 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tariffs.engine.model import MeterSample, Reservation, Tariff, TariffError, TariffType
-from tariffs.engine.pricing import US_PER_HOUR, price_session
+from tariffs.engine.pricing import US_PER_HOUR, SessionPrice, price_session
 
 _ZERO = Decimal(0)
+
+
+def extrapolated(
+    samples: Sequence[MeterSample], moment: datetime, power_kw: Decimal | None = None
+) -> list[MeterSample]:
+    """The samples in time order, plus one at `moment` if it is later than the last one.
+
+    The added sample continues the last one's state; a charging EV goes on at `power_kw`
+    (default: the last reported power, else the average over the last interval), so energy
+    grows linearly up to `moment`; a parked one draws nothing.
+    """
+    ordered = sorted(samples, key=lambda s: s.timestamp)
+    if not ordered:
+        raise TariffError("a live session needs at least one meter sample")
+    last = ordered[-1]
+    if moment <= last.timestamp:
+        return ordered
+    rate = power_kw if power_kw is not None else _current_power(ordered)
+    if not last.charging:
+        rate = _ZERO
+    elapsed_us = (moment - last.timestamp) // timedelta(microseconds=1)
+    energy = last.energy_kwh + rate * elapsed_us / US_PER_HOUR
+    return [
+        *ordered,
+        MeterSample(moment, energy, last.charging, power_kw=last.power_kw, current_a=last.current_a),
+    ]
+
+
+def live_price(
+    tariff: Tariff | Sequence[Tariff],
+    samples: Sequence[MeterSample],
+    *,
+    time_zone: str | ZoneInfo,
+    now: datetime,
+    power_kw: Decimal | None = None,
+    reservation: Reservation | None = None,
+    tariff_type: TariffType | None = None,
+) -> SessionPrice:
+    """The price of a running session at `now`, energy extrapolated since the last reading.
+
+    At or before the last reading it is the price of the readings (what a CDR ending there says).
+    """
+    ordered = extrapolated(samples, now, power_kw)
+    end = max(now, ordered[-1].timestamp)
+    return price_session(
+        tariff, ordered, time_zone=time_zone, end=end, reservation=reservation, tariff_type=tariff_type
+    )
 
 
 def time_to_reach(
@@ -48,18 +98,14 @@ def time_to_reach(
     last = ordered[-1]
     start = max(now or last.timestamp, last.timestamp)
     rate = power_kw if power_kw is not None else _current_power(ordered)
-    if not last.charging:
-        rate = _ZERO
 
     def cost_at(moment: datetime) -> Decimal:
-        elapsed_us = (moment - last.timestamp) // timedelta(microseconds=1)
-        energy = last.energy_kwh + rate * elapsed_us / US_PER_HOUR
-        future = MeterSample(moment, energy, last.charging, power_kw=last.power_kw, current_a=last.current_a)
-        result = price_session(
+        result = live_price(
             tariff,
-            [*ordered, future] if moment > last.timestamp else ordered,
+            ordered,
             time_zone=time_zone,
-            end=moment,
+            now=moment,
+            power_kw=rate,
             reservation=reservation,
             tariff_type=tariff_type,
         )

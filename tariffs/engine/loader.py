@@ -236,4 +236,8 @@ def tariff_from_ocpi(data: Mapping[str, Any], version: OcpiVersion) -> Tariff:
         alt_text=tuple(DisplayText(str(t.get("language", "")), str(t.get("text", ""))) for t in texts),
         alt_url=data.get("tariff_alt_url"),
         preauthorize_amount=preauthorize(data),
+        # 2.2.1's Price is incl. VAT, and "If omitted, no VAT is applicable"; 2.3.0's is after
+        # all taxes, which a tax-exclusive tariff without vat leaves to "locally applicable
+        # legislation" (mod_tariffs, the North American examples).
+        untaxed_without_vat=version == "2.2.1",
     )

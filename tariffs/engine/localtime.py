@@ -1,14 +1,16 @@
-"""Local wall-clock times of a location turned into UTC instants, cached.
+"""Local wall-clock time of a location against UTC instants: the zone's offsets, cached per day.
 
 Tariff restrictions speak local time (mod_tariffs, TariffRestrictions: start_time, start_date,
 day_of_week "in local time"); sessions are metered in UTC. Rather than converting every sample,
-the engine converts each restriction boundary of each local day once (and caches the result),
-then compares integers.
+the engine takes the stretches of UTC time in which the zone's offset is constant and maps local
+windows onto them, then compares integers. A local time that happens twice (the hour repeated
+when DST ends) is thereby inside a window both times; one that never happens (the hour skipped
+when DST starts) never is.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +18,7 @@ from tariffs.engine.model import TariffError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTES_PER_DAY = 24 * 60
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def to_us(moment: datetime) -> int:
@@ -43,21 +46,46 @@ def local_date(us: int, tz: ZoneInfo) -> date:
     return from_us(us).astimezone(tz).date()
 
 
-@lru_cache(maxsize=65_536)
-def local_to_us(tz: ZoneInfo, day: date, minute: int) -> int:
-    """The UTC instant (µs) at which the local clock shows `minute` minutes into `day`.
+def _offset_us(tz: ZoneInfo, us: int) -> int:
+    offset = from_us(us).astimezone(tz).utcoffset()
+    assert offset is not None  # noqa: S101 - a ZoneInfo always has an offset
+    return (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
 
-    `minute` may be 1440 (midnight that ends the day). A wall time that does not exist (the hour
-    skipped when DST starts) maps to the first existing time after it, i.e. the transition; a
-    wall time that exists twice (DST ends) maps to its first occurrence.
+
+US_PER_DAY = 86_400_000_000
+
+
+@lru_cache(maxsize=65_536)
+def day_offsets(tz: ZoneInfo, utc_day: int) -> tuple[tuple[int, int], ...]:
+    """The UTC day `utc_day` (days since 1970-01-01) as ((start µs, offset µs), ...) stretches.
+
+    Usually one stretch; a day with a DST change has two, split at the change (found to the
+    second by bisection: zones change offset on whole seconds).
     """
-    if minute >= MINUTES_PER_DAY:
-        day, minute = day + timedelta(days=1), minute - MINUTES_PER_DAY
-    # A naive wall-clock time on purpose: it is what the tariff says, before any zone applies.
-    wall = datetime.combine(day, time(minute // 60, minute % 60))
-    for shift in range(24 * 60 + 1):
-        candidate = wall + timedelta(minutes=shift)
-        moment = candidate.replace(tzinfo=tz, fold=0).astimezone(UTC)
-        if moment.astimezone(tz).replace(tzinfo=None) == candidate:
-            return to_us(moment)
-    raise TariffError(f"cannot place local time {wall} in {tz}")  # pragma: no cover - no such zone
+    begin = utc_day * US_PER_DAY
+    first, last = _offset_us(tz, begin), _offset_us(tz, begin + US_PER_DAY)
+    if first == last:
+        return ((begin, first),)
+    low, high = 0, 86_400  # seconds into the day: `low` has the first offset, `high` the next one
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset_us(tz, begin + middle * 1_000_000) == first:
+            low = middle
+        else:
+            high = middle
+    return ((begin, first), (begin + high * 1_000_000, last))
+
+
+def offset_stretches(tz: ZoneInfo, first_day: int, last_day: int) -> list[tuple[int, int, int]]:
+    """(start µs, end µs, offset µs) stretches covering UTC days first_day..last_day, merged."""
+    stretches: list[tuple[int, int, int]] = []
+    for day in range(first_day, last_day + 1):
+        for start, offset in day_offsets(tz, day):
+            if stretches and stretches[-1][2] == offset:
+                continue
+            if stretches:
+                stretches[-1] = (stretches[-1][0], start, stretches[-1][2])
+            stretches.append((start, start, offset))
+    if stretches:
+        stretches[-1] = (stretches[-1][0], (last_day + 1) * US_PER_DAY, stretches[-1][2])
+    return stretches

@@ -198,7 +198,14 @@ class DisplayText:
 
 @dataclass(frozen=True, slots=True)
 class Tariff:
-    """An OCPI Tariff reduced to what pricing and display need."""
+    """An OCPI Tariff reduced to what pricing and display need.
+
+    `untaxed_without_vat`: a tax-exclusive (`tax_included` NO) price component without `vat`
+    carries no tax at all, so its amount after taxes is its price ("If omitted, no VAT is
+    applicable", mod_tariffs PriceComponent). True for 2.2.1 and for the operator's own
+    tariffs; False for a 2.3.0 tariff from a partner, whose taxes may be added afterwards (the
+    North American examples): the amount after taxes is then unknown unless it is zero.
+    """
 
     id: str
     currency: str
@@ -212,6 +219,7 @@ class Tariff:
     alt_text: tuple[DisplayText, ...] = ()
     alt_url: str | None = None
     preauthorize_amount: Decimal | None = None
+    untaxed_without_vat: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.currency, str) or len(self.currency) != 3 or not self.currency.isalpha():

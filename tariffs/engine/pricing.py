@@ -31,13 +31,24 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from datetime import datetime
+from decimal import (
+    ROUND_CEILING,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from tariffs.engine.localtime import MINUTES_PER_DAY, from_us, local_to_us, to_us, zone
+from tariffs.engine.localtime import EPOCH_ORDINAL, MINUTES_PER_DAY, from_us, offset_stretches, to_us, zone
 from tariffs.engine.model import (
     Dimension,
     MeterSample,
@@ -54,7 +65,7 @@ from tariffs.engine.money import HUNDRED, ZERO, Amount, TaxAmount
 
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+US_PER_MINUTE = 60 * US_PER_SECOND
 US_PER_HOUR = Decimal(3_600_000_000)
 WH_PER_KWH = Decimal(1000)
 ENERGY_QUANTUM = Decimal("1e-12")
@@ -99,7 +110,8 @@ class CostLine(NamedTuple):
     """What one price component cost in one period, after step_size, unrounded.
 
     `tax` is the tax at `vat` % (None when unknown or not applicable); `cost` has it all as an
-    `Amount`.
+    `Amount`. `scaled` is the cost before any tax split times 3,600,000,000 (price x µs for a
+    time line), an exact Decimal: the totals are summed from it and divided once.
     """
 
     start_date_time: datetime
@@ -111,6 +123,7 @@ class CostLine(NamedTuple):
     before_taxes: Decimal | None
     after_taxes: Decimal | None
     tax: Decimal | None
+    scaled: Decimal = Decimal(0)
 
     @property
     def cost(self) -> Amount:
@@ -143,6 +156,8 @@ class SessionPrice:
     total_reservation_time: Decimal
     min_price_applied: bool
     max_price_applied: bool
+    tax_included: TaxIncluded = TaxIncluded.NO
+    untaxed_without_vat: bool = True
 
     @property
     def cost_by_dimension(self) -> Mapping[str, Amount]:
@@ -150,7 +165,10 @@ class SessionPrice:
         grouped: dict[str, list[CostLine]] = {}
         for line in self.cost_lines:
             grouped.setdefault(line.dimension, []).append(line)
-        return {name: _total(amounts) for name, amounts in grouped.items()}
+        return {
+            name: _total(amounts, self.tax_included, self.untaxed_without_vat)[0]
+            for name, amounts in grouped.items()
+        }
 
     @property
     def taxes(self) -> tuple[TaxAmount, ...]:
@@ -224,11 +242,13 @@ class _Element:
             )
         )
 
-    def windows(self, tz: ZoneInfo, first_day: date, last_day: date) -> tuple[list[int], list[int]]:
-        """UTC intervals (starts, ends) over the local days first_day..last_day where the rules hold.
+    def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
+        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
 
-        Evaluated per instant: day_of_week and the dates are those of the instant itself, so a
-        22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday 22:00-24:00.
+        Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
+        instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
+        22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
+        repeated local hour (DST ends) is inside a window twice and a skipped one never.
         """
         r = self.element.restrictions
         assert r is not None  # noqa: S101 - only windowed elements get here
@@ -243,17 +263,25 @@ class _Element:
         else:
             spans = [(start_minute, end_minute)]
         weekdays = {day.weekday for day in r.day_of_week}
+        start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
+        end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
         starts: list[int] = []
         ends: list[int] = []
-        day = first_day
-        while day <= last_day:
-            if (
-                (not weekdays or day.weekday() in weekdays)
-                and (r.start_date is None or day >= r.start_date)
-                and (r.end_date is None or day < r.end_date)
-            ):
+        for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
+            # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
+            local_start, local_end = stretch_start + offset, stretch_end + offset
+            for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
+                # 1970-01-01 was a Thursday (weekday 3).
+                if (
+                    (weekdays and (day + 3) % 7 not in weekdays)
+                    or (start_ordinal is not None and day < start_ordinal)
+                    or (end_ordinal is not None and day >= end_ordinal)
+                ):
+                    continue
+                midnight = day * US_PER_DAY
                 for low, high in spans:
-                    begin, finish = local_to_us(tz, day, low), local_to_us(tz, day, high)
+                    begin = max(midnight + low * US_PER_MINUTE, local_start) - offset
+                    finish = min(midnight + high * US_PER_MINUTE, local_end) - offset
                     if finish <= begin:
                         continue
                     if ends and ends[-1] >= begin:
@@ -261,7 +289,6 @@ class _Element:
                     else:
                         starts.append(begin)
                         ends.append(finish)
-            day += timedelta(days=1)
         return starts, ends
 
 
@@ -275,6 +302,7 @@ class _Compiled:
         "session_elements",
         "session_positions",
         "tariff",
+        "top_vat",
         "uniform_vat",
         "window_cache",
     )
@@ -301,6 +329,9 @@ class _Compiled:
         )
         vats = {c.vat for element in tariff.elements for c in element.price_components}
         self.uniform_vat = next(iter(vats)) if len(vats) == 1 else None
+        # The highest rate of the tariff (no vat counts as 0 %), for a limit given before taxes
+        # only on a session with no amount of its own to take a rate from.
+        self.top_vat = max((v or ZERO for v in vats), default=None) if vats else None
         self.window_cache: dict[
             tuple[ZoneInfo, int, int, bool], tuple[dict[int, tuple[list[int], list[int]]], list[int]]
         ] = {}
@@ -440,11 +471,9 @@ def _window_breakpoints(
     if cached is None:
         if len(compiled.window_cache) >= 256:
             compiled.window_cache.clear()
-        # A local date is within one day of the UTC date (offsets stay within +-14 h); one
-        # more day on each side covers windows that wrap past midnight.
-        low = date.fromordinal(EPOCH_ORDINAL + first_day - 2)
-        high = date.fromordinal(EPOCH_ORDINAL + last_day + 2)
-        windows = {e.index: e.windows(tz, low, high) for e in elements if e.windowed}
+        # One more UTC day on each side: a window that is open at the session's start (or end)
+        # is then found whole, and the breakpoints inside the session are all there.
+        windows = {e.index: e.windows(tz, first_day - 1, last_day + 1) for e in elements if e.windowed}
         points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
         cached = compiled.window_cache[key] = (windows, points)
     windows, points = cached
@@ -615,57 +644,151 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
 
 
 def _line_figures(
-    raw: Decimal, component: PriceComponent, tax_included: TaxIncluded
+    raw: Decimal, component: PriceComponent, tax_included: TaxIncluded, untaxed: bool
 ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
     """(before taxes, after taxes, tax) of a component's cost `raw`, in the tariff's tax mode.
 
-    Prices are excl. taxes unless `tax_included` is YES (2.3.0 PriceComponent.price); an
-    unknown vat leaves the other side unknown.
+    Prices are excl. taxes unless `tax_included` is YES (2.3.0 PriceComponent.price). Without a
+    `vat` "no VAT is applicable" (mod_tariffs, PriceComponent): with `untaxed` (2.2.1, our own
+    tariffs) a price before taxes is then also the price after them. A zero amount has zero
+    of everything, whatever is known of its rate.
     """
     vat = component.vat
-    if tax_included is TaxIncluded.NO:
-        if vat is None:
-            return raw, None, None
-        tax = raw * vat / HUNDRED
-        return raw, raw + tax, tax
     if tax_included is TaxIncluded.NOT_APPLICABLE:
         return raw, raw, None
+    if tax_included is TaxIncluded.NO:
+        if vat is None:
+            return raw, (raw if untaxed or not raw else None), None
+        tax = raw * vat / HUNDRED
+        return raw, raw + tax, tax
     if vat is None:
-        return None, raw, None
+        return (raw if not raw else None), raw, None
     before = raw * HUNDRED / (HUNDRED + vat)
     return before, raw, raw - before
 
 
-def _apply_limits(total: Amount, compiled: _Compiled) -> tuple[Amount, bool, bool]:
-    """min_price and max_price, before and after taxes each on its own (mod_tariffs, NOTEs)."""
+# Exact arithmetic for the totals: a result that does not fit raises instead of rounding, so
+# every figure below is an exact numerator divided once (by _DIVIDE) by an exact denominator.
+_EXACT = Context(
+    prec=200, rounding=ROUND_HALF_EVEN, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero]
+)
+# 60 digits: the exact amounts have few decimals and small denominators, so a quotient rounded
+# to 60 digits lies on the same side of every half cent as the exact one (and on it when it is).
+_DIVIDE = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
+class _Exact(NamedTuple):
+    """An exact rational amount: numerator / denominator, both exact Decimals."""
+
+    numerator: Decimal
+    denominator: Decimal
+
+    @property
+    def value(self) -> Decimal:
+        return _DIVIDE.divide(self.numerator, self.denominator)
+
+
+def _total(
+    lines: Sequence[CostLine], tax_included: TaxIncluded, untaxed: bool = True
+) -> tuple[Amount, _Exact | None, _Exact | None]:
+    """The cost of `lines` together and its exact before/after taxes (None: unknown).
+
+    Summed from each line's exact `scaled` cost per VAT rate, then divided once per figure:
+    the sum of separately divided lines can carry noise below a half cent (7.875 read as
+    7.87499...), which would round it the wrong way.
+    """
+    if not lines:
+        return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
+    add, mul = _EXACT.add, _EXACT.multiply
+    sums: dict[Decimal | None, Decimal] = {}
+    for line in lines:
+        key = line.vat
+        sums[key] = add(sums[key], line.scaled) if key in sums else line.scaled
+    total = ZERO
+    for value in sums.values():
+        total = add(total, value)
+    rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
+    if tax_included is TaxIncluded.NOT_APPLICABLE:
+        exact = _Exact(total, US_PER_HOUR)
+        value = exact.value
+        return Amount(value, value, ()), exact, exact
+    if tax_included is TaxIncluded.NO:
+        denominator = mul(US_PER_HOUR, HUNDRED)
+        taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
+        after_numerator = mul(total, HUNDRED)
+        for rate in rates:
+            after_numerator = add(after_numerator, mul(sums[rate], rate))
+        before_exact = _Exact(total, US_PER_HOUR)
+        if sums.get(None) and not untaxed:
+            return Amount(before_exact.value, None, taxes), before_exact, None
+        after_exact = _Exact(after_numerator, denominator)
+        return Amount(before_exact.value, after_exact.value, taxes), before_exact, after_exact
+    # Tax-inclusive: each rate's part before taxes is its amount x 100 / (100 + rate).
+    after_exact = _Exact(total, US_PER_HOUR)
+    taxes = tuple(
+        TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), mul(add(HUNDRED, rate), US_PER_HOUR)))
+        for rate in rates
+    )
+    before_exact: _Exact | None = None
+    if not sums.get(None):
+        common = _ONE
+        for rate in rates:
+            common = mul(common, add(HUNDRED, rate))
+        numerator = ZERO
+        for rate in rates:
+            others = _EXACT.divide(common, add(HUNDRED, rate))  # exact: `common` is a multiple
+            numerator = add(numerator, mul(mul(sums[rate], HUNDRED), others))
+        before_exact = _Exact(numerator, mul(common, US_PER_HOUR))
+    before = None if before_exact is None else before_exact.value
+    return Amount(before, after_exact.value, taxes), before_exact, after_exact
+
+
+_ZERO_EXACT = _Exact(ZERO, _ONE)
+
+
+def _apply_limits(
+    total: Amount, before_exact: _Exact | None, after_exact: _Exact | None, compiled: _Compiled
+) -> tuple[Amount, bool, bool]:
+    """min_price and max_price, before and after taxes each on its own (mod_tariffs, NOTEs).
+
+    A limit given before taxes only bounds the amount after taxes at the same rate of tax as
+    the session's own (after / before, exact); a session with nothing to take a rate from
+    (zero before taxes) takes the tariff's one rate, else its highest: the amount after taxes
+    is thus never below the amount before them.
+    """
     tariff = compiled.tariff
     if tariff.min_price is None and tariff.max_price is None:
         return total, False, False
     before, after = total.before_taxes, total.after_taxes
-    ratio: Decimal | None = None
-    if before is not None and after is not None and before > 0:
-        ratio = after / before
+    mul = _EXACT.multiply
+    # The ratio after / before taxes as an exact fraction (numerator, denominator).
+    ratio: tuple[Decimal, Decimal] | None = None
+    if before_exact is not None and after_exact is not None and before_exact.numerator:
+        ratio = (
+            mul(after_exact.numerator, before_exact.denominator),
+            mul(after_exact.denominator, before_exact.numerator),
+        )
     elif tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
-        ratio = Decimal(1)
-    elif compiled.uniform_vat is not None:
-        ratio = (HUNDRED + compiled.uniform_vat) / HUNDRED
+        ratio = (_ONE, _ONE)
+    elif compiled.top_vat is not None:
+        ratio = (HUNDRED + compiled.top_vat, HUNDRED)
 
-    def bounds(limit_before: Decimal, limit_after: Decimal | None) -> tuple[Decimal, Decimal | None]:
-        # A limit without an after-taxes figure keeps the session's own tax ratio, so that the
-        # after-taxes total does not escape a bound that was only given before taxes.
+    def after_bound(limit_before: Decimal, limit_after: Decimal | None) -> Decimal | None:
         if limit_after is None and ratio is not None:
-            limit_after = limit_before * ratio
-        return limit_before, limit_after
+            return _DIVIDE.divide(mul(limit_before, ratio[0]), ratio[1])
+        return limit_after
 
     min_applied = max_applied = False
     if tariff.min_price is not None:
-        low_before, low_after = bounds(tariff.min_price.before_taxes, tariff.min_price.after_taxes)
+        low_before = tariff.min_price.before_taxes
+        low_after = after_bound(low_before, tariff.min_price.after_taxes)
         if before is not None and before < low_before:
             before, min_applied = low_before, True
         if after is not None and low_after is not None and after < low_after:
             after, min_applied = low_after, True
     if tariff.max_price is not None:
-        high_before, high_after = bounds(tariff.max_price.before_taxes, tariff.max_price.after_taxes)
+        high_before = tariff.max_price.before_taxes
+        high_after = after_bound(high_before, tariff.max_price.after_taxes)
         if before is not None and before > high_before:
             before, max_applied = high_before, True
         if after is not None and high_after is not None and after > high_after:
@@ -681,7 +804,7 @@ def _apply_limits(total: Amount, compiled: _Compiled) -> tuple[Amount, bool, boo
                 TaxAmount(t.percentage, t.amount * new / old, t.name, t.account_number) for t in taxes
             )
         elif new:
-            taxes = (TaxAmount(compiled.uniform_vat, new),)
+            taxes = (TaxAmount(compiled.uniform_vat or compiled.top_vat, new),)
     return Amount(before, after, taxes), min_applied, max_applied
 
 
@@ -773,24 +896,6 @@ def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
     return unique
 
 
-def _total(lines: Sequence[CostLine]) -> Amount:
-    """The cost of `lines` together: unknown (None) stays unknown, one tax line per rate."""
-    if not lines:
-        return _NOTHING
-    before: Decimal | None = ZERO
-    after: Decimal | None = ZERO
-    taxes: dict[Decimal | None, Decimal] = {}
-    for line in lines:
-        if before is not None:
-            before = None if line.before_taxes is None else before + line.before_taxes
-        if after is not None:
-            after = None if line.after_taxes is None else after + line.after_taxes
-        if line.tax is not None:
-            taxes[line.vat] = taxes.get(line.vat, ZERO) + line.tax
-    rates = sorted(taxes, key=_rate_order) if len(taxes) > 1 else list(taxes)
-    return Amount(before, after, tuple([TaxAmount(rate, taxes[rate]) for rate in rates]))
-
-
 def _rate_order(rate: Decimal | None) -> Decimal:
     return Decimal(-1) if rate is None else rate
 
@@ -803,15 +908,23 @@ def _result(
     rounding: str,
 ) -> SessionPrice:
     tariff = compiled.tariff
-    tax_included = tariff.tax_included
+    tax_included, untaxed = tariff.tax_included, tariff.untaxed_without_vat
     extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
     by_subtotal: dict[str, list[CostLine]] = {name: [] for name in SUBTOTALS}
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
 
+    mul = _EXACT.multiply
+
     def bill(
-        start: datetime, name: str, subtotal: str, volume: Decimal, component: PriceComponent, raw: Decimal
+        start: datetime,
+        name: str,
+        subtotal: str,
+        volume: Decimal,
+        component: PriceComponent,
+        raw: Decimal,
+        scaled: Decimal,
     ) -> None:
         line = CostLine(
             start,
@@ -820,7 +933,8 @@ def _result(
             component.price,
             component.vat,
             component.step_size,
-            *_line_figures(raw, component, tax_included),
+            *_line_figures(raw, component, tax_included, untaxed),
+            scaled,
         )
         lines.append(line)
         by_subtotal[subtotal].append(line)
@@ -844,31 +958,38 @@ def _result(
             volume = period.energy + extra_energy[index] if index in extra_energy else period.energy
             if volume:
                 component = period.energy_el.components[Dimension.ENERGY]
-                bill(start, _ENERGY, ENERGY_COST, volume, component, component.price * volume)
+                raw = mul(component.price, volume)
+                bill(start, _ENERGY, ENERGY_COST, volume, component, raw, mul(raw, US_PER_HOUR))
         if period.time_el is not None:
             billed_us = duration_us + extra_time[index] if index in extra_time else duration_us
             if billed_us:
                 component = period.time_el.components[time_kind]
-                billed = billed_us / US_PER_HOUR
+                # Price x µs first (exact), one division for the line's own figure; the
+                # totals divide the sum of the exact products once more, never the sum of these.
+                scaled = mul(component.price, Decimal(billed_us))
                 bill(
                     start,
                     time_name,
                     time_subtotal,
-                    billed,
+                    billed_us / US_PER_HOUR,
                     component,
-                    component.price * billed_us / US_PER_HOUR,
+                    scaled / US_PER_HOUR,
+                    scaled,
                 )
         if period.flat_el is not None:
             component = period.flat_el.components[Dimension.FLAT]
             dimensions.append(CdrDimension(_FLAT, _ONE))
             subtotal = RESERVATION_COST if period.reservation else period.flat_el.flat_subtotal
-            bill(start, _FLAT, subtotal, _ONE, component, component.price)
+            bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
-    total, min_applied, max_applied = _apply_limits(_total(lines), compiled)
+    total, min_applied, max_applied = _apply_limits(*_total(lines, tax_included, untaxed), compiled)
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
-    subtotals = {name: _total(amounts).rounded(currency, rounding) for name, amounts in by_subtotal.items()}
+    subtotals = {
+        name: _total(amounts, tax_included, untaxed)[0].rounded(currency, rounding)
+        for name, amounts in by_subtotal.items()
+    }
     return SessionPrice(
         tariff_id=tariff.id,
         currency=currency,
@@ -887,4 +1008,6 @@ def _result(
         total_reservation_time=total_reservation_us / US_PER_HOUR,
         min_price_applied=min_applied,
         max_price_applied=max_applied,
+        tax_included=tax_included,
+        untaxed_without_vat=untaxed,
     )

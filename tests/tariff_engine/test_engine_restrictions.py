@@ -282,22 +282,6 @@ def test_it_gives_both_ocpi_price_shapes_with_a_tax_per_rate(
     assert result.taxes == result.total_cost.taxes
 
 
-def test_it_leaves_incl_vat_unknown_when_a_component_has_no_vat() -> None:
-    t = Tariff(
-        id="t",
-        currency="EUR",
-        elements=(
-            TariffElement(
-                (PriceComponent(Dimension.FLAT, D(1), 1, D(21)), PriceComponent(Dimension.ENERGY, D("0.3")))
-            ),
-        ),
-    )
-    result = price_session(t, charging(local("2024-06-03T10:00"), 1, "10"), time_zone=AMS)
-    assert result.total_cost.after_taxes is None
-    assert result.total_fixed_cost.after_taxes == D("1.21")
-    assert "incl_vat" not in result.total_cost.as_ocpi_221()
-
-
 def test_it_splits_a_tax_inclusive_price_into_before_taxes_and_tax() -> None:
     t = Tariff(
         id="t",
