@@ -150,18 +150,14 @@ def cdrs_with_reconciliation(queryset: QuerySet[Cdr] | None = None) -> QuerySet[
         )
         .annotate(chain_captured=_captured_amount())
         .annotate(
-            chain_difference=ExpressionWrapper(
-                F("chain_captured") - F("chain_billed"), output_field=amount
-            ),
+            chain_difference=ExpressionWrapper(F("chain_captured") - F("chain_billed"), output_field=amount),
             reconciliation_status=Case(
                 When(~card, then=Value(ReconciliationStatus.NOT_CARD_PAYMENT)),
                 When(fac_id__isnull=True, then=Value(ReconciliationStatus.AWAITING_CAPTURE)),
                 When(
                     capture_status=CaptureStatusCode.FAILED, then=Value(ReconciliationStatus.CAPTURE_FAILED)
                 ),
-                When(
-                    chain_captured__gt=F("chain_billed"), then=Value(ReconciliationStatus.REFUND_DUE)
-                ),
+                When(chain_captured__gt=F("chain_billed"), then=Value(ReconciliationStatus.REFUND_DUE)),
                 When(
                     capture_status=CaptureStatusCode.PARTIAL_SUCCESS,
                     then=Value(ReconciliationStatus.PARTIAL_CAPTURE),
