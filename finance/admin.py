@@ -10,14 +10,17 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from cpo_portal.admin import party_code
 from finance.models import CdrReconciliation
 from finance.selectors import (
+    ChainRole,
     ReconciliationStatus,
     captures_without_cdr,
+    captures_without_cdr_totals,
     cdr_export_rows,
     cdrs_with_reconciliation,
     reconciliation_totals,
@@ -59,7 +62,22 @@ class ReconciliationStatusFilter(admin.SimpleListFilter):
 
 @admin.register(CdrReconciliation)
 class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
-    list_display = ("cdr_id", party_code, "ended", "location_name", "billed", "captured", "status")
+    list_display = (
+        "cdr_link",
+        "role",
+        party_code,
+        "ended",
+        "location_name",
+        "billed",
+        "chain_net",
+        "chain_captured",
+        "chain_difference",
+        "status",
+    )
+    list_display_links = None
+    # The chain together: newest chains first, and in a chain its CDRs in the order they were made
+    # (original, credit, replacement).
+    ordering = ("-chain_end", "-chain_root", "pk")
     list_filter = (ReconciliationStatusFilter, "party", "currency", "end_date_time")
     search_fields = ("cdr_id", "authorization_reference", "invoice_reference_id")
     date_hierarchy = "end_date_time"
@@ -69,9 +87,10 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
     change_list_template = "admin/finance/cdrreconciliation/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CdrReconciliation]:
-        return cdrs_with_reconciliation(super().get_queryset(request)).defer(
-            "tariffs", "charging_periods", "signed_data"
-        )
+        # Annotated before ordering: the default ordering sorts by the chain's annotations.
+        queryset = cdrs_with_reconciliation(self.model._default_manager.get_queryset())
+        queryset = queryset.defer("tariffs", "charging_periods", "signed_data")
+        return queryset.order_by(*self.get_ordering(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -94,11 +113,32 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
     def billed(self, cdr: CdrReconciliation) -> str:
         return _money(cdr.total_cost_incl_vat, cdr.currency)
 
-    @admin.display(description="captured", ordering="captured_incl_vat")
-    def captured(self, cdr: CdrReconciliation) -> str:
-        return _money(cdr.captured_incl_vat, cdr.currency)
+    @admin.display(description="CDR", ordering="cdr_id")
+    def cdr_link(self, cdr: CdrReconciliation) -> str:
+        """The CDR page, where its captures are listed."""
+        url = reverse("admin:charging_sessions_cdr_change", args=(cdr.pk,))
+        return format_html('<a href="{}">{}</a>', url, cdr.cdr_id)
 
-    @admin.display(description="status", ordering="reconciliation_status")
+    @admin.display(description="in chain")
+    def role(self, cdr: CdrReconciliation) -> str:
+        label = ChainRole.labels[cdr.chain_role]
+        if cdr.chain_role == ChainRole.CREDIT:
+            return f"{label} of {cdr.credit_reference_id}"
+        return label
+
+    @admin.display(description="chain net", ordering="chain_billed")
+    def chain_net(self, cdr: CdrReconciliation) -> str:
+        return _money(cdr.chain_billed, cdr.currency)
+
+    @admin.display(description="captured (chain)", ordering="chain_captured")
+    def chain_captured(self, cdr: CdrReconciliation) -> str:
+        return _money(cdr.chain_captured, cdr.currency)
+
+    @admin.display(description="difference (+ owed to driver)", ordering="chain_difference")
+    def chain_difference(self, cdr: CdrReconciliation) -> str:
+        return _money(cdr.chain_difference, cdr.currency)
+
+    @admin.display(description="chain status", ordering="reconciliation_status")
     def status(self, cdr: CdrReconciliation) -> str:
         return ReconciliationStatus.labels[cdr.reconciliation_status]
 
@@ -133,6 +173,7 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
             **self.admin_site.each_context(request),
             "title": "Captures without a CDR",
             "captures": captures_without_cdr().order_by("-last_updated")[:500],
+            "totals": captures_without_cdr_totals(),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/finance/captures_without_cdr.html", context)

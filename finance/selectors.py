@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
+    DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -24,81 +27,196 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation
 from sessions.models import Cdr
 
 
 class ReconciliationStatus:
-    """How a CDR stands against the capture; values are stable, they appear in exports."""
+    """How a chain stands against its capture; values are stable, they appear in exports."""
 
     MATCHED = "MATCHED"
+    REFUND_DUE = "REFUND_DUE"
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
     PARTIAL_CAPTURE = "PARTIAL_CAPTURE"
     CAPTURE_FAILED = "CAPTURE_FAILED"
     AWAITING_CAPTURE = "AWAITING_CAPTURE"
-    CREDIT = "CREDIT"
     NOT_CARD_PAYMENT = "NOT_CARD_PAYMENT"
 
     choices = (
         (MATCHED, "Captured as billed"),
-        (AMOUNT_MISMATCH, "Captured amount differs"),
+        (REFUND_DUE, "Refund due to the driver"),
+        (AMOUNT_MISMATCH, "Captured less than billed"),
         (PARTIAL_CAPTURE, "Partially captured"),
         (CAPTURE_FAILED, "Capture failed"),
         (AWAITING_CAPTURE, "Awaiting capture"),
-        (CREDIT, "Credit CDR"),
         (NOT_CARD_PAYMENT, "Not a card payment"),
     )
     labels = dict(choices)
 
 
-def _fac_for_cdr() -> QuerySet[FinancialAdviceConfirmation]:
+class ChainRole:
+    """A CDR's place in its chain: original (credited) -> credit -> replacement."""
+
+    SINGLE = "SINGLE"
+    CREDITED = "CREDITED"
+    CREDIT = "CREDIT"
+    REPLACEMENT = "REPLACEMENT"
+
+    choices = (
+        (SINGLE, "CDR"),
+        (CREDITED, "Credited original"),
+        (CREDIT, "Credit"),
+        (REPLACEMENT, "Replacement"),
+    )
+    labels = dict(choices)
+
+
+# A chain is every CDR of one authorisation: the PTP's pre-authorisation reference of one partner
+# (mod_payments, FinancialAdviceConfirmation.authorization_reference). cdr_credit_and_correct()
+# copies it onto the credit and the replacement, so the original, its credit and its replacement
+# share it, and the capture of that authorisation is counted once for all of them.
+
+
+def _is_card_payment() -> Q:
+    return ~Q(authorization_reference="") & Q(partner__isnull=False)
+
+
+def _same_chain() -> QuerySet[Cdr]:
+    return Cdr.objects.filter(
+        partner=OuterRef("partner"), authorization_reference=OuterRef("authorization_reference")
+    ).order_by()
+
+
+def _latest_capture() -> QuerySet[FinancialAdviceConfirmation]:
     # The newest confirmation wins: a PTP may post a FAILED capture and later a SUCCESS one.
     return FinancialAdviceConfirmation.objects.filter(
         partner=OuterRef("partner"), authorization_reference=OuterRef("authorization_reference")
     ).order_by("-last_updated", "-pk")
 
 
+def _captured_amount() -> Case:
+    """What the latest capture took from the card: nothing when it failed."""
+    return Case(
+        When(capture_status=CaptureStatusCode.FAILED, then=Value(Decimal(0))),
+        When(fac_id__isnull=True, then=Value(None)),
+        default=Coalesce(F("captured_incl_vat"), Value(Decimal(0))),
+        output_field=DecimalField(max_digits=14, decimal_places=4),
+    )
+
+
 def cdrs_with_reconciliation(queryset: QuerySet[Cdr] | None = None) -> QuerySet[Cdr]:
-    """CDRs annotated with their capture: fac_id, captured_incl_vat, capture_status, reconciliation_status."""
+    """CDRs annotated with their chain and its capture.
+
+    Per row: fac_id, captured_incl_vat, capture_status (the latest capture of the authorisation);
+    chain_root (pk of the chain's first CDR), chain_end, chain_role, chain_billed (net of the chain),
+    chain_captured, chain_difference (captured - net: > 0 is owed to the driver) and
+    reconciliation_status (of the chain). A CDR without authorisation is a chain of its own.
+    """
     queryset = Cdr.objects.all() if queryset is None else queryset
-    latest = _fac_for_cdr()
-    return queryset.annotate(
-        fac_id=Subquery(latest.values("fac_id")[:1]),
-        captured_incl_vat=Subquery(latest.values("total_costs_incl_vat")[:1]),
-        capture_status=Subquery(latest.values("capture_status_code")[:1]),
-    ).annotate(
-        reconciliation_status=Case(
-            When(credit=True, then=Value(ReconciliationStatus.CREDIT)),
-            When(
-                Q(authorization_reference="") | Q(partner__isnull=True),
-                then=Value(ReconciliationStatus.NOT_CARD_PAYMENT),
+    latest = _latest_capture()
+    chain = _same_chain()
+    chain_net = chain.values("partner").annotate(net=Sum("total_cost_incl_vat")).values("net")
+    amount = DecimalField(max_digits=14, decimal_places=4)
+    card = _is_card_payment()
+    credit_of_this = Cdr.objects.filter(
+        party=OuterRef("party"), credit=True, credit_reference_id=OuterRef("cdr_id")
+    )
+    return (
+        queryset.annotate(
+            fac_id=Subquery(latest.values("fac_id")[:1]),
+            captured_incl_vat=Subquery(latest.values("total_costs_incl_vat")[:1]),
+            capture_status=Subquery(latest.values("capture_status_code")[:1]),
+            chain_root=Case(
+                When(card, then=Subquery(chain.order_by("pk").values("pk")[:1])), default=F("pk")
             ),
-            When(fac_id__isnull=True, then=Value(ReconciliationStatus.AWAITING_CAPTURE)),
-            When(capture_status=CaptureStatusCode.FAILED, then=Value(ReconciliationStatus.CAPTURE_FAILED)),
-            When(
-                capture_status=CaptureStatusCode.PARTIAL_SUCCESS,
-                then=Value(ReconciliationStatus.PARTIAL_CAPTURE),
+            chain_end=Case(
+                When(card, then=Subquery(chain.order_by("pk").values("end_date_time")[:1])),
+                default=F("end_date_time"),
             ),
-            When(captured_incl_vat=F("total_cost_incl_vat"), then=Value(ReconciliationStatus.MATCHED)),
-            default=Value(ReconciliationStatus.AMOUNT_MISMATCH),
-            output_field=CharField(),
+            chain_billed=Case(
+                When(card, then=Subquery(chain_net, output_field=amount)),
+                default=F("total_cost_incl_vat"),
+                output_field=amount,
+            ),
+            chain_role=Case(
+                When(credit=True, then=Value(ChainRole.CREDIT)),
+                When(Exists(credit_of_this), then=Value(ChainRole.CREDITED)),
+                When(card & Exists(chain.filter(credit=True)), then=Value(ChainRole.REPLACEMENT)),
+                default=Value(ChainRole.SINGLE),
+                output_field=CharField(),
+            ),
+        )
+        .annotate(chain_captured=_captured_amount())
+        .annotate(
+            chain_difference=ExpressionWrapper(F("chain_captured") - F("chain_billed"), output_field=amount),
+            reconciliation_status=Case(
+                When(~card, then=Value(ReconciliationStatus.NOT_CARD_PAYMENT)),
+                When(fac_id__isnull=True, then=Value(ReconciliationStatus.AWAITING_CAPTURE)),
+                When(
+                    capture_status=CaptureStatusCode.FAILED, then=Value(ReconciliationStatus.CAPTURE_FAILED)
+                ),
+                When(chain_captured__gt=F("chain_billed"), then=Value(ReconciliationStatus.REFUND_DUE)),
+                When(
+                    capture_status=CaptureStatusCode.PARTIAL_SUCCESS,
+                    then=Value(ReconciliationStatus.PARTIAL_CAPTURE),
+                ),
+                When(chain_captured=F("chain_billed"), then=Value(ReconciliationStatus.MATCHED)),
+                default=Value(ReconciliationStatus.AMOUNT_MISMATCH),
+                output_field=CharField(),
+            ),
         )
     )
 
 
+_CENT = Decimal("0.01")
+
+
 def reconciliation_totals(queryset: QuerySet[Cdr]) -> dict[str, dict[str, Decimal]]:
-    """Billed and captured sums of an annotated queryset (card payments only), per currency."""
-    card_payments = queryset.exclude(
-        reconciliation_status__in=(ReconciliationStatus.NOT_CARD_PAYMENT, ReconciliationStatus.CREDIT)
+    """Per currency, over the chains the queryset touches (card payments), each chain once:
+    billed (net of the chain), captured (the capture of its authorisation), difference
+    (captured - billed) and refund_due (the sum of what chains captured over their net)."""
+    touched = queryset.filter(_is_card_payment()).filter(
+        partner=OuterRef("partner"), authorization_reference=OuterRef("authorization_reference")
     )
-    rows = card_payments.values("currency").annotate(
-        billed=Sum("total_cost_incl_vat"), captured=Sum("captured_incl_vat")
+    chains = (
+        Cdr.objects.filter(Exists(touched.order_by().values("pk")))
+        .order_by()
+        .values("currency", "partner", "authorization_reference")
+        .annotate(
+            net=Sum("total_cost_incl_vat"),
+            captured=Coalesce(
+                Subquery(
+                    _latest_capture()
+                    .annotate(
+                        amount=Case(
+                            When(capture_status_code=CaptureStatusCode.FAILED, then=Value(Decimal(0))),
+                            default=F("total_costs_incl_vat"),
+                        )
+                    )
+                    .values("amount")[:1]
+                ),
+                Value(Decimal(0)),
+            ),
+        )
     )
+    sql, params = chains.query.sql_with_params()
+    # Sum of sums: a chain's net is an aggregate, so the per-currency total aggregates over it.
+    # ``sql`` is the ORM's own compiled query; every value stays in ``params``.
+    columns = "chain.currency, SUM(net), SUM(captured), SUM(GREATEST(captured - net, 0))"
+    outer = f"SELECT {columns} FROM ({sql}) AS chain GROUP BY chain.currency ORDER BY chain.currency"  # noqa: S608
     totals = {}
-    for row in rows.order_by("currency"):
-        billed, captured = row["billed"] or Decimal(0), row["captured"] or Decimal(0)
-        totals[row["currency"]] = {"billed": billed, "captured": captured, "difference": captured - billed}
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        for currency, billed, captured, refund_due in cursor.fetchall():
+            billed, captured = billed.quantize(_CENT), captured.quantize(_CENT)
+            totals[currency] = {
+                "billed": billed,
+                "captured": captured,
+                "difference": captured - billed,
+                "refund_due": refund_due.quantize(_CENT),
+            }
     return totals
 
 
@@ -108,6 +226,19 @@ def captures_without_cdr() -> QuerySet[FinancialAdviceConfirmation]:
         partner=OuterRef("partner"), authorization_reference=OuterRef("authorization_reference")
     )
     return FinancialAdviceConfirmation.objects.filter(~Exists(cdr_exists)).select_related("partner")
+
+
+def captures_without_cdr_totals() -> dict[str, Decimal]:
+    """What was captured with no CDR to bill it, per currency (failed captures took nothing)."""
+    rows = (
+        captures_without_cdr()
+        .exclude(capture_status_code=CaptureStatusCode.FAILED)
+        .order_by()
+        .values("currency")
+        .annotate(captured=Sum("total_costs_incl_vat"))
+        .order_by("currency")
+    )
+    return {row["currency"]: (row["captured"] or Decimal(0)).quantize(_CENT) for row in rows}
 
 
 EXPORT_COLUMNS = (

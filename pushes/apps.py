@@ -10,5 +10,8 @@ class PushesConfig(AppConfig):
     def ready(self) -> None:
         # Changes are captured where models are saved, so admin edits and services alike are pushed.
         from pushes import receivers
+        from pushes.cdr_delivery import OutboxCdrDelivery
+        from sessions import delivery
 
         receivers.connect()
+        delivery.register(OutboxCdrDelivery())

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 
 from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, party_code, pretty_json
 from payments.models import FinancialAdviceConfirmation
+from sessions.delivery import cdr_recipients, cdrs_queued
 from sessions.forms import CdrCorrectionForm
 from sessions.models import Cdr, ChargingSession, MeterReading, ReceivedCommand
 from sessions.services import SessionStateError, cdr_credit_and_correct
@@ -177,6 +178,15 @@ class CapturedFilter(admin.SimpleListFilter):
 _COST_ROWS = ("", "fixed_", "energy_", "time_", "parking_", "reservation_")
 
 
+def _nothing_sent(cdr: Cdr, *, done: bool = True) -> str:
+    partner = cdr.partner.name if cdr.partner else "No partner"
+    return (
+        f"Nothing {'was' if done else 'will be'} sent: {partner} is not connected to receive CDRs"
+        " (no registered CDRs receiver endpoint). The new CDRs are kept; the partner can fetch"
+        " them with GET cdrs once connected."
+    )
+
+
 @admin.register(Cdr)
 class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     list_display = (
@@ -291,12 +301,20 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
             done = f"Credit CDR {credit.cdr_id} created"
             done += f", and corrected CDR {corrected.cdr_id}." if corrected else "."
             self.message_user(request, done, messages.SUCCESS)
+            queued = cdrs_queued([credit, *([corrected] if corrected else [])])
+            if queued:
+                self.message_user(request, "Queued: " + "; ".join(queued) + ".", messages.INFO)
+            else:
+                self.message_user(request, _nothing_sent(cdr), messages.WARNING)
             return None
+        recipients = cdr_recipients(cdr)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Credit and correct CDR {cdr.cdr_id}",
             "cdr": cdr,
             "form": form,
+            "recipients": recipients,
+            "not_connected": "" if recipients else _nothing_sent(cdr, done=False),
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from partners.models import PartnerEndpoint
 from sessions.models import Cdr
 from tests.factories import CdrFactory
 
@@ -75,3 +76,46 @@ def test_a_cdr_is_credited_only_once(staff_client: Client) -> None:
     response = correct(staff_client, cdr, remark="second")
     assert b"already been credited" in response.content
     assert Cdr.objects.filter(credit=True).count() == 1
+
+
+def connect_cdrs_receiver(cdr: Cdr) -> None:
+    PartnerEndpoint.objects.create(
+        partner=cdr.partner,
+        module="cdrs",
+        interface_role=PartnerEndpoint.InterfaceRole.RECEIVER,
+        url="https://emsp.example.com/ocpi/2.2.1/cdrs",
+    )
+
+
+def test_it_warns_before_it_runs_when_the_partner_is_not_connected(staff_client: Client) -> None:
+    cdr = CdrFactory()  # the partner lists no CDRs receiver endpoint
+    response = staff_client.post(CHANGELIST, {"action": "credit_and_correct", "_selected_action": [cdr.pk]})
+    assert b"Nothing will be sent" in response.content
+    assert cdr.partner.name.encode() in response.content
+
+
+def test_it_names_the_receiver_before_it_runs_when_the_partner_is_connected(staff_client: Client) -> None:
+    cdr = CdrFactory()
+    connect_cdrs_receiver(cdr)
+    response = staff_client.post(CHANGELIST, {"action": "credit_and_correct", "_selected_action": [cdr.pk]})
+    assert b"Nothing will be sent" not in response.content
+    assert f"Both will be sent to {cdr.partner.name}".encode() in response.content
+
+
+def test_it_says_what_was_queued_for_whom(staff_client: Client) -> None:
+    cdr = CdrFactory()
+    connect_cdrs_receiver(cdr)
+
+    response = correct(
+        staff_client, cdr, remark="Overcounted", total_cost_excl_vat="4.00", total_cost_incl_vat="4.84"
+    )
+
+    body = response.content.decode()
+    assert f"CDR {cdr.cdr_id}-C1: POST to {cdr.partner.name} (pending)" in body
+    assert f"CDR {cdr.cdr_id}-R1: POST to {cdr.partner.name} (pending)" in body
+
+
+def test_it_says_nothing_was_sent_when_the_partner_is_not_connected(staff_client: Client) -> None:
+    cdr = CdrFactory()
+    response = correct(staff_client, cdr, remark="Goodwill")
+    assert b"Nothing was sent" in response.content

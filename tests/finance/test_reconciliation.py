@@ -88,7 +88,12 @@ def test_totals_compare_billed_and_captured_per_currency() -> None:
     CdrFactory(total_cost_incl_vat=Decimal("2.10"))
     totals = reconciliation_totals(cdrs_with_reconciliation())
     assert totals == {
-        "EUR": {"billed": Decimal("8.00"), "captured": Decimal("5.00"), "difference": Decimal("-3.00")}
+        "EUR": {
+            "billed": Decimal("8.00"),
+            "captured": Decimal("5.00"),
+            "difference": Decimal("-3.00"),
+            "refund_due": Decimal("0.00"),
+        }
     }
 
 
