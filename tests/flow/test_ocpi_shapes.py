@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,19 +13,18 @@ import pytest
 from sessions.models import ChargingSession, CommandType
 from sessions.services import MeterValue, command_receive, session_charger_stopped, session_meter_values
 from tests.flow.conftest import ResultReceiver, Site, ocpi_client, post_json, start_body
+from tests.spec_data import ocpi_json
 
 pytestmark = pytest.mark.django_db
-
-SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "jsonschema-2.2.1"
 
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / f"ocpi.2_2_1.{name}.json").read_text(encoding="utf-8"))
+    return ocpi_json("jsonschema-2.2.1", f"ocpi.2_2_1.{name}.json")  # type: ignore[no-any-return]
 
 
 def assert_valid(body: Any, name: str) -> None:
-    # Format checks off: the schemas' date-time rejects timestamps OCPI allows (shared/ocpi/README.md).
+    # Format checks off: the schemas' date-time rejects timestamps OCPI allows (tests/data/ocpi/README.md).
     errors = list(jsonschema.Draft7Validator(schema(name)).iter_errors(body))
     assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,21 +13,18 @@ from django.test import Client
 from ocpi_api.transport.tokens import authorization_header
 from partners.models import Partner, PartnerRole
 from tests.factories import PartnerFactory, PartnerRoleFactory, PartyFactory
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SCHEMAS = SHARED / "ocpi" / "jsonschema-2.2.1"
-SPEC = SHARED / "ocpi"
+from tests.spec_data import ocpi_json
 
 
 @cache
 def schema_221(name: str) -> dict[str, Any]:
     """A 2.2.1 JSON Schema by short name, such as "locations.response" (or "error")."""
     file = "ocpi.error.json" if name == "error" else f"ocpi.2_2_1.{name}.json"
-    return json.loads((SCHEMAS / file).read_text(encoding="utf-8"))
+    return ocpi_json("jsonschema-2.2.1", file)  # type: ignore[no-any-return]
 
 
 def assert_valid_221(body: Any, name: str) -> None:
-    """Validate against the 2.2.1 schema; format checks are off (shared/ocpi/README.md)."""
+    """Validate against the 2.2.1 schema; format checks are off (tests/data/ocpi/README.md)."""
     validator = jsonschema.Draft7Validator(schema_221(name))
     errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
     assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])

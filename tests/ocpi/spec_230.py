@@ -1,6 +1,6 @@
 """Check output against the OCPI 2.3.0 object definitions, read from the spec's own tables.
 
-2.3.0 has no JSON Schemas, so the property tables of ``shared/ocpi/2.3.0/*.asciidoc`` are the
+2.3.0 has no JSON Schemas, so the property tables of ``tests/data/ocpi/2.3.0/*.asciidoc`` are the
 reference: every key we send must be a property of the object, every property of cardinality
 1 or + must be there, and nested objects/classes are checked the same way.
 """
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-SPEC_230 = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "2.3.0"
+from tests.spec_data import ocpi_file
+
 _REFERENCE = re.compile(r"<<(?:(?P<file>[a-z_]+)\.asciidoc#)?(?P<anchor>[a-z0-9_]+),[^>]*>>")
 
 
 @cache
 def _lines(file: str) -> list[str]:
-    return (SPEC_230 / f"{file}.asciidoc").read_text(encoding="utf-8").splitlines()
+    return ocpi_file("2.3.0", f"{file}.asciidoc").read_text(encoding="utf-8").splitlines()
 
 
 @cache

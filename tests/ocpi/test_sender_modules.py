@@ -1,6 +1,6 @@
 """Locations, Tariffs, Sessions and CDRs Sender endpoints over HTTP, in both versions.
 
-2.2.1 answers are validated against shared/ocpi/jsonschema-2.2.1; 2.3.0 answers against the
+2.2.1 answers are validated against tests/data/ocpi/jsonschema-2.2.1; 2.3.0 answers against the
 object tables of the 2.3.0 specification (tests/ocpi/spec_230.py).
 """
 

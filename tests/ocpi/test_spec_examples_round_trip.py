@@ -21,7 +21,7 @@ from ocpi_api.modules.locations import serialize_location
 from ocpi_api.modules.sessions import serialize_session
 from ocpi_api.modules.tariffs import serialize_tariff
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, PartyFactory
-from tests.ocpi.conftest import SPEC
+from tests.spec_data import ocpi_examples, ocpi_json
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def normalise(value: Any, key: str = "") -> Any:
 
 def _examples(version: str, prefix: str, required: str) -> list[str]:
     names = []
-    for path in sorted((SPEC / version / "examples").glob(f"{prefix}*.json")):
+    for path in ocpi_examples(version, f"{prefix}*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and required in data and "country_code" in data:
             names.append(path.name)
@@ -57,7 +57,7 @@ def _examples(version: str, prefix: str, required: str) -> list[str]:
 
 
 def _load(version: str, name: str) -> dict[str, Any]:
-    return json.loads((SPEC / version / "examples" / name).read_text(encoding="utf-8"))
+    return ocpi_json(version, "examples", name)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_the_spec_cdr_example_round_trips(version: str) -> None:
     cdr = cdr_import(example, party=party, partner=None, version=version)
     expected = normalise(example)
     if version == "2.3.0":
-        # The 2.3.0 example's tariff lacks the mandatory tax_included (shared/ocpi/README.md).
+        # The 2.3.0 example's tariff lacks the mandatory tax_included (tests/data/ocpi/README.md).
         for tariff in expected["tariffs"]:
             tariff.setdefault("tax_included", "NO")
     assert normalise(serialize_cdr(cdr, version)) == expected

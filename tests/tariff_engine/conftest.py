@@ -5,18 +5,15 @@ The engine is pure Python, so nothing here touches a database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tariffs.engine import MeterSample, Tariff, tariff_from_ocpi
-
-SPEC = Path("/work/shared/ocpi")
+from tests.spec_data import ocpi_json
 
 # A leg of a session: (minutes, kWh delivered during it, charging?, current A, power kW).
 Leg = tuple[float | int | Decimal, Decimal | str | int, bool, Decimal | None, Decimal | None]
@@ -38,10 +35,10 @@ def _build(start: datetime, legs: Sequence[Leg]) -> tuple[list[MeterSample], dat
 
 @pytest.fixture
 def spec_tariff() -> Callable[[str, str], Tariff]:
-    """Load `/work/shared/ocpi/<version>/examples/<name>.json` as an engine tariff."""
+    """Load `tests/data/ocpi/<version>/examples/<name>.json` as an engine tariff."""
 
     def load(version: str, name: str) -> Tariff:
-        data = json.loads((SPEC / version / "examples" / f"{name}.json").read_text())
+        data = ocpi_json(version, "examples", f"{name}.json")
         return tariff_from_ocpi(data, version)  # type: ignore[arg-type]
 
     return load

@@ -23,14 +23,12 @@ from tariffs.engine import (
     select_tariff,
     tariff_from_ocpi,
 )
+from tests.spec_data import ocpi_examples, ocpi_json
 
 D = Decimal
-SPEC = Path("/work/shared/ocpi")
-EXAMPLES = sorted(
-    (version, path)
-    for version in ("2.2.1", "2.3.0")
-    for path in (SPEC / version / "examples").glob("tariff*.json")
-)
+EXAMPLES = [
+    (version, path) for version in ("2.2.1", "2.3.0") for path in ocpi_examples(version, "tariff*.json")
+]
 
 
 def minimal(**changes: object) -> dict[str, object]:
@@ -246,7 +244,7 @@ def test_it_prices_a_session_with_the_tariff_valid_at_its_start() -> None:
 
 def test_it_refuses_the_230_cdr_example_tariff_that_lacks_tax_included() -> None:
     # README: a known error of the 2.3.0 examples; tax_included is required (Card. 1).
-    cdr = json.loads((SPEC / "2.3.0" / "examples" / "cdr_example.json").read_text())
+    cdr = ocpi_json("2.3.0", "examples", "cdr_example.json")
     with pytest.raises(TariffError, match="tax_included is required"):
         tariff_from_ocpi(cdr["tariffs"][0], "2.3.0")
     assert tariff_from_ocpi(cdr["tariffs"][0], "2.2.1").tax_included is TaxIncluded.NO

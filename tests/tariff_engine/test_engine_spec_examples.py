@@ -1,6 +1,6 @@
 """Every worked example of mod_tariffs and the step_size examples of mod_cdrs, both versions.
 
-Amounts are the spec's, with the corrections listed in /work/shared/ocpi/README.md (the rules in
+Amounts are the spec's, with the corrections listed in tests/data/ocpi/README.md (the rules in
 the text win over the arithmetic in the tables).
 """
 
