@@ -10,7 +10,9 @@ session (by our session id, which the gateway passed along with the start reques
 - ``POST .../start-failed``: the charger could not start the session.
 
 Replays are harmless: the same event again changes nothing. An event that does not fit the
-session's state gets HTTP 409; invalid input gets HTTP 400 naming the field.
+session's state gets HTTP 409; invalid input gets HTTP 400 naming the field (JSON nested too deep
+or holding NUL or lone surrogates too), a body over ``API_MAX_BODY_BYTES`` HTTP 413, and an
+unknown session HTTP 404; every error is JSON ``{"detail": ...}`` or the fields in error.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -28,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chargers.models import ChargingBackend
+from cpo_portal.parsers import SafeJSONParser
 from partners.models import hash_token
 from sessions.models import ChargingSession, CommandResultType
 from sessions.services import (
@@ -66,6 +70,11 @@ class ChargingBackendScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "description": "A charging backend's API token."}
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
 
 
 class IsChargingBackend(BasePermission):
@@ -142,6 +151,7 @@ RESPONSES = {
     401: ERROR,
     404: ERROR,
     409: OpenApiResponse(ERROR, description="The event does not fit the session's state."),
+    413: OpenApiResponse(ERROR, description="The body is larger than API_MAX_BODY_BYTES."),
 }
 
 
@@ -167,9 +177,25 @@ class ChargerEventView(APIView):
 
     authentication_classes = (ChargingBackendAuthentication,)
     permission_classes = (IsChargingBackend,)
+    parser_classes = (SafeJSONParser,)
     input_serializer: type[serializers.Serializer] = serializers.Serializer
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Refused by its Content-Length, before anything reads it (Django would answer an HTML 400).
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise BodyTooLarge(
+                f"The request body is larger than the limit of {settings.API_MAX_BODY_BYTES} bytes."
+            )
+
     def session(self, session_id: str) -> ChargingSession:
+        # Our session ids are printable ASCII; a NUL (from %00) would also be refused by PostgreSQL.
+        if not (session_id.isascii() and session_id.isprintable()):
+            raise exceptions.NotFound(f"Unknown session {session_id!r}.")
         session = ChargingSession.objects.filter(session_id=session_id).first()
         if session is None:
             raise exceptions.NotFound(f"Unknown session {session_id!r}.")

@@ -192,3 +192,47 @@ def test_a_backend_created_by_the_command_can_report_with_the_printed_token(pend
 def test_a_second_backend_with_the_same_name_is_refused(backend: ChargingBackend) -> None:
     with pytest.raises(CommandError, match="already exists"):
         call_command("charging_backend_create", "OCPP central system", stdout=StringIO())
+
+
+# --- Malformed requests: a clear 4xx JSON answer, never a 500 -----------------------------------
+
+
+def post_raw(path: str, body: str | bytes) -> Any:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").post(
+        f"/chargers/api/v1/sessions/{path}", data=body, content_type="application/json"
+    )
+
+
+def assert_json_error(response: Any, status: int) -> Any:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    return response.json()
+
+
+def test_json_nested_thousands_deep_is_a_400(backend: ChargingBackend, pending: ChargingSession) -> None:
+    for body in ("[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000):
+        answer = assert_json_error(post_raw(f"{pending.session_id}/meter-values", body), 400)
+        assert "nested" in json.dumps(answer)
+
+
+def test_a_body_over_the_limit_is_a_413_naming_the_limit(
+    backend: ChargingBackend, pending: ChargingSession, settings: Any
+) -> None:
+    body = json.dumps({"timestamp": at(pending, 1), "meter_start_kwh": "1", "meter_id": "x" * 3_000_000})
+
+    answer = assert_json_error(post_raw(f"{pending.session_id}/started", body), 413)
+
+    assert str(settings.API_MAX_BODY_BYTES) in answer["detail"]
+    pending.refresh_from_db()
+    assert pending.status == SessionStatus.PENDING
+
+
+def test_a_lone_surrogate_is_a_400(backend: ChargingBackend, pending: ChargingSession) -> None:
+    body = json.dumps({"result": "\ud800", "message": "no"})
+    assert_json_error(post_raw(f"{pending.session_id}/start-failed", body), 400)
+
+
+@pytest.mark.parametrize("session_id", ["%00", "A%00B"])
+def test_a_nul_in_the_session_id_is_a_404(backend: ChargingBackend, session_id: str) -> None:
+    body = json.dumps({"result": "FAILED"})
+    assert "Unknown session" in assert_json_error(post_raw(f"{session_id}/start-failed", body), 404)["detail"]
