@@ -236,3 +236,19 @@ def test_a_lone_surrogate_is_a_400(backend: ChargingBackend, pending: ChargingSe
 def test_a_nul_in_the_session_id_is_a_404(backend: ChargingBackend, session_id: str) -> None:
     body = json.dumps({"result": "FAILED"})
     assert "Unknown session" in assert_json_error(post_raw(f"{session_id}/start-failed", body), 404)["detail"]
+
+
+def test_a_stop_before_the_start_is_a_409_and_the_session_keeps_running(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started = call(pending.session_id, "started", {"timestamp": at(pending, 10), "meter_start_kwh": "100"})
+    assert started.status_code == 200
+
+    # Without a final meter register (it is optional) no reading is checked against the start.
+    stopped = call(pending.session_id, "stopped", {"timestamp": at(pending, 5)})
+
+    assert stopped.status_code == 409
+    assert "before" in stopped.json()["detail"]
+    pending.refresh_from_db()
+    assert pending.status == SessionStatus.ACTIVE
+    assert not Cdr.objects.exists()
