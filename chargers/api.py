@@ -215,6 +215,18 @@ class ChargerEventView(APIView):
         raise NotImplementedError
 
 
+@extend_schema(exclude=True)
+class UnknownEndpointView(APIView):
+    """Any other path under the API: a JSON 404 (Django's own would be an HTML page)."""
+
+    authentication_classes = ()
+    permission_classes = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound("Unknown charger API endpoint.")
+
+
 def charger_event(name: str, summary: str, request: type[serializers.Serializer]) -> Any:
     """The OpenAPI description of one event endpoint (its POST)."""
     return extend_schema_view(

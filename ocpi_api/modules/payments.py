@@ -91,7 +91,9 @@ class CapturedPriceSerializer(serializers.Serializer):
     """
 
     before_taxes = _amount(required=False)
-    taxes = serializers.ListField(child=TaxAmountSerializer(), required=False, max_length=MAX_TAX_LINES)
+    taxes = serializers.ListField(
+        child=TaxAmountSerializer(), required=False, allow_null=True, max_length=MAX_TAX_LINES
+    )
     excl_vat = _amount(required=False)
     incl_vat = _amount(required=False, allow_null=True)
 
@@ -109,10 +111,12 @@ class CapturedPriceSerializer(serializers.Serializer):
         incl_vat = attrs.get("incl_vat")
         if incl_vat is not None and incl_vat < attrs["excl_vat"]:
             raise serializers.ValidationError({"incl_vat": "is less than excl_vat."})
-        # Only the typed fields are kept: a line's unknown keys were not stored, nor absent ones.
+        # Only the typed fields are kept (a line's unknown keys are dropped by its serializer);
+        # taxes: null is read as no tax lines.
         if "taxes" in attrs:
             attrs["taxes"] = [
-                {key: value for key, value in line.items() if value is not None} for line in attrs["taxes"]
+                {key: value for key, value in line.items() if value is not None}
+                for line in attrs["taxes"] or []
             ]
         return attrs
 

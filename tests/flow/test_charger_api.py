@@ -252,3 +252,12 @@ def test_a_stop_before_the_start_is_a_409_and_the_session_keeps_running(
     pending.refresh_from_db()
     assert pending.status == SessionStatus.ACTIVE
     assert not Cdr.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["sessions/A/B/stopped", "sessions/X/unknown-event", "nothing", ""])
+def test_an_unknown_path_is_a_json_404(backend: ChargingBackend, path: str) -> None:
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    response = client.post(f"/chargers/api/v1/{path}", data="{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Unknown charger API endpoint."

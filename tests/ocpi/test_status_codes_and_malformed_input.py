@@ -85,8 +85,11 @@ def test_a_session_list_without_date_from_is_http_200_with_2001(
     assert "date_from" in message
 
 
-def test_an_empty_command_body_is_http_200_with_2001(ocpi_client_for: Any, partner: Partner) -> None:
-    response = send(ocpi_client_for(partner), "post", "/ocpi/2.2.1/commands/START_SESSION", {})
+@pytest.mark.parametrize("body", [{}, ""])
+def test_an_empty_command_body_is_http_200_with_2001(
+    ocpi_client_for: Any, partner: Partner, body: Any
+) -> None:
+    response = send(ocpi_client_for(partner), "post", "/ocpi/2.2.1/commands/START_SESSION", body)
     assert "response_url" in assert_client_error(response)
 
 
