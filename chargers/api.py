@@ -12,8 +12,10 @@ session (by our session id, which the gateway passed along with the start reques
 A backend reports only on sessions of the EVSEs it serves (``ChargingBackend.evses``): any
 other session answers HTTP 404 exactly as a session that does not exist. Replays are harmless: the
 same event again changes nothing. An event that does not fit the session's state gets HTTP 409;
-invalid input gets HTTP 400 naming the field, and a meter register that goes backwards or rises
-faster than the connector's power allows gets HTTP 400 with a ``detail`` saying why.
+invalid input gets HTTP 400 naming the field (JSON nested too deep or holding NUL or lone
+surrogates too), and a meter register that goes backwards or rises faster than the connector's
+power allows gets HTTP 400 with a ``detail`` saying why; a body over ``API_MAX_BODY_BYTES`` gets
+HTTP 413. Every error is JSON ``{"detail": ...}`` or the fields in error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -31,6 +34,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chargers.models import ChargingBackend
+from cpo_portal.parsers import SafeJSONParser
 from partners.models import hash_token
 from sessions.models import ChargingSession, CommandResultType
 from sessions.services import (
@@ -70,6 +74,11 @@ class ChargingBackendScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "description": "A charging backend's API token."}
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
 
 
 class IsChargingBackend(BasePermission):
@@ -148,6 +157,7 @@ RESPONSES = {
     401: ERROR,
     404: OpenApiResponse(ERROR, description="No such session on an EVSE this backend serves."),
     409: OpenApiResponse(ERROR, description="The event does not fit the session's state."),
+    413: OpenApiResponse(ERROR, description="The body is larger than API_MAX_BODY_BYTES."),
 }
 
 
@@ -173,9 +183,25 @@ class ChargerEventView(APIView):
 
     authentication_classes = (ChargingBackendAuthentication,)
     permission_classes = (IsChargingBackend,)
+    parser_classes = (SafeJSONParser,)
     input_serializer: type[serializers.Serializer] = serializers.Serializer
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Refused by its Content-Length, before anything reads it (Django would answer an HTML 400).
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise BodyTooLarge(
+                f"The request body is larger than the limit of {settings.API_MAX_BODY_BYTES} bytes."
+            )
+
     def session(self, session_id: str, backend: ChargingBackend) -> ChargingSession:
+        # Our session ids are printable ASCII; a NUL (from %00) would also be refused by PostgreSQL.
+        if not (session_id.isascii() and session_id.isprintable()):
+            raise exceptions.NotFound("Unknown session.")
         # Object-level authorisation: only sessions on EVSEs this backend serves. Another backend's
         # session gets the same answer as none at all, so the answer tells nothing about it.
         session = ChargingSession.objects.filter(
@@ -199,6 +225,18 @@ class ChargerEventView(APIView):
 
     def apply(self, session: ChargingSession, data: dict[str, Any]) -> ChargingSession:
         raise NotImplementedError
+
+
+@extend_schema(exclude=True)
+class UnknownEndpointView(APIView):
+    """Any other path under the API: a JSON 404 (Django's own would be an HTML page)."""
+
+    authentication_classes = ()
+    permission_classes = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound("Unknown charger API endpoint.")
 
 
 def charger_event(name: str, summary: str, request: type[serializers.Serializer]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from chargers import api
 
@@ -21,4 +21,6 @@ urlpatterns = [
         api.SessionStartFailedView.as_view(),
         name="session-start-failed",
     ),
+    # Last: any other path (an id holding "/", a typo) answers a JSON 404 too.
+    re_path(r"", api.UnknownEndpointView.as_view(), name="unknown-endpoint"),
 ]

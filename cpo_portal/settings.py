@@ -192,6 +192,10 @@ OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="http://127.0.0.1:8000/ocpi")
 # Request logs of OCPI calls (both directions): days kept, and characters kept of each body.
 OCPI_REQUEST_LOG_RETENTION_DAYS = env.int("OCPI_REQUEST_LOG_RETENTION_DAYS", default=30)
 OCPI_REQUEST_LOG_BODY_LIMIT = env.int("OCPI_REQUEST_LOG_BODY_LIMIT", default=4000)
+# The largest request body (bytes) the OCPI endpoints and the charger API accept; a larger one is
+# answered HTTP 413 without being read. Django's own limit on form and body reads follows it.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # The most objects one page of an OCPI list returns (X-Limit), and the page size without ?limit=.
 OCPI_PAGE_MAX_LIMIT = env.int("OCPI_PAGE_MAX_LIMIT", default=100)
 # Outbound OCPI calls: seconds to connect and to wait for an answer.

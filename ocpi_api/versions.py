@@ -33,6 +33,8 @@ class ModuleEndpoint:
     # The versions whose details list this endpoint (its routes answer under every version).
     versions: tuple[str, ...] = SUPPORTED_VERSIONS
     url_name: str = ""  # the URL name of the module's base route; default: "<identifier>"
+    # Versions in which only partners playing one of these roles are shown the endpoint.
+    roles_only: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def base_url_name(self) -> str:
@@ -42,10 +44,20 @@ class ModuleEndpoint:
     def installed(self) -> bool:
         return importlib.util.find_spec(self.urls) is not None
 
+    def offered_to(self, version: str, roles: frozenset[str]) -> bool:
+        """Whether a partner playing ``roles`` is shown this endpoint in ``version``.
+
+        A partner whose roles are not known yet (token A before its first handshake) is shown it:
+        it learns our endpoints before it tells us its roles (credentials, "Registration").
+        """
+        wanted = self.roles_only.get(version)
+        return wanted is None or not roles or bool(wanted & roles)
+
 
 # We are a CPO: Sender of our own data, Receiver of what the eMSP/PTP owns. ``payments`` is listed
-# in 2.2.1 too (the 2024 direct-payment add-on) and in 2.3.0 although its ModuleID enum lacks it
-# (shared/payter/README.md).
+# in 2.3.0 although its ModuleID enum lacks it (shared/payter/README.md), and in 2.2.1 (the 2024
+# direct-payment add-on) only to a PTP: the 2.2.1 ModuleID is a closed enum, so a custom module
+# is for parties that agreed on it (version_information_endpoint, ModuleID).
 ENDPOINTS: tuple[ModuleEndpoint, ...] = (
     ModuleEndpoint("credentials", "SENDER", "ocpi_api.modules.credentials"),
     ModuleEndpoint("locations", "SENDER", "ocpi_api.modules.locations"),
@@ -54,7 +66,12 @@ ENDPOINTS: tuple[ModuleEndpoint, ...] = (
     ModuleEndpoint("cdrs", "SENDER", "ocpi_api.modules.cdrs"),
     ModuleEndpoint("commands", "RECEIVER", "ocpi_api.modules.commands"),
     ModuleEndpoint("tokens", "RECEIVER", "ocpi_api.modules.tokens"),
-    ModuleEndpoint("payments", "RECEIVER", "ocpi_api.modules.payments"),
+    ModuleEndpoint(
+        "payments",
+        "RECEIVER",
+        "ocpi_api.modules.payments",
+        roles_only={V2_2_1: frozenset({"PTP"})},
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cpo_portal.db import insert_or_lock_winner
 from locations.models import Evse, Location
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
@@ -87,27 +88,36 @@ def terminal_upsert(
     assignment = terminal_assignment(
         partner=partner, location_ids=data.get("location_ids"), evse_uids=data.get("evse_uids")
     )
-    terminal = (
-        PaymentTerminal.objects.select_for_update().filter(partner=partner, terminal_id=terminal_id).first()
-    )
+    same_terminal = PaymentTerminal.objects.filter(partner=partner, terminal_id=terminal_id)
+
+    def apply(terminal: PaymentTerminal) -> None:
+        for field in TERMINAL_FIELDS:
+            if field in data:
+                setattr(terminal, field, data[field] if data[field] is not None else "")
+            elif replace:
+                setattr(terminal, field, "")
+        if "coordinates" in data:
+            coordinates = data["coordinates"]
+            terminal.latitude = coordinates["latitude"] if coordinates else None
+            terminal.longitude = coordinates["longitude"] if coordinates else None
+        elif replace:
+            terminal.latitude = terminal.longitude = None
+        # The PTP owns terminals: what it tells us is not pushed back to it (pushes/receivers.py).
+        terminal._push_from_partner = True  # type: ignore[attr-defined]
+        terminal.full_clean(exclude=["partner", "locations", "evses"], validate_unique=False)
+
+    terminal = same_terminal.select_for_update().first()
     created = terminal is None
     if terminal is None:
-        terminal = PaymentTerminal(partner=partner, terminal_id=terminal_id)
-    for field in TERMINAL_FIELDS:
-        if field in data:
-            setattr(terminal, field, data[field] if data[field] is not None else "")
-        elif replace:
-            setattr(terminal, field, "")
-    if "coordinates" in data:
-        coordinates = data["coordinates"]
-        terminal.latitude = coordinates["latitude"] if coordinates else None
-        terminal.longitude = coordinates["longitude"] if coordinates else None
-    elif replace:
-        terminal.latitude = terminal.longitude = None
-    # The PTP owns terminals: what it tells us is not pushed back to it (pushes/receivers.py).
-    terminal._push_from_partner = True  # type: ignore[attr-defined]
-    terminal.full_clean(exclude=["partner", "locations", "evses"], validate_unique=False)
-    terminal.save(touch=False)
+        new_terminal = terminal = PaymentTerminal(partner=partner, terminal_id=terminal_id)
+        apply(terminal)
+        winner = insert_or_lock_winner(insert=lambda: new_terminal.save(touch=False), existing=same_terminal)
+        if winner is not None:
+            # A concurrent first write of the same terminal won: this one updates its row.
+            terminal, created = winner, False
+    if not created:
+        apply(terminal)
+        terminal.save(touch=False)
     # last_updated is the PTP's timestamp when it sends one (it owns the object), else now.
     last_updated = data.get("last_updated") or timezone.now()
     PaymentTerminal.objects.filter(pk=terminal.pk).update(last_updated=last_updated)
@@ -198,17 +208,21 @@ def fac_upsert(
         "session": session,
         "cdr": cdr,
     }
-    fac = (
-        FinancialAdviceConfirmation.objects.select_for_update().filter(partner=partner, fac_id=fac_id).first()
-    )
+    same_fac = FinancialAdviceConfirmation.objects.filter(partner=partner, fac_id=fac_id)
+    fac = same_fac.select_for_update().first()
     created = fac is None
     if fac is None:
-        fac = FinancialAdviceConfirmation(partner=partner, fac_id=fac_id, **values)
-    else:
+        new_fac = fac = FinancialAdviceConfirmation(partner=partner, fac_id=fac_id, **values)
+        fac.full_clean(exclude=["partner", "session", "cdr"], validate_unique=False)
+        winner = insert_or_lock_winner(insert=lambda: new_fac.save(touch=False), existing=same_fac)
+        if winner is not None:
+            # A concurrent first POST of the same FAC won: this one is an update of it.
+            fac, created = winner, False
+    if not created:
         for name, value in values.items():
             setattr(fac, name, value)
-    fac.full_clean(exclude=["partner", "session", "cdr"], validate_unique=False)
-    fac.save(touch=False)
+        fac.full_clean(exclude=["partner", "session", "cdr"], validate_unique=False)
+        fac.save(touch=False)
     stamp = last_updated or timezone.now()
     FinancialAdviceConfirmation.objects.filter(pk=fac.pk).update(last_updated=stamp)
     fac.last_updated = stamp

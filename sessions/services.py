@@ -779,6 +779,12 @@ def session_charger_stopped(
         return session_start_failed(session=session, message=reason or "Stopped before it started.")
     if session.status != SessionStatus.ACTIVE:
         raise SessionStateError(f"Session {session.session_id} is {session.status}; it cannot stop now.")
+    if timestamp < session.start_date_time:
+        # A session ends after it starts (constraint session_ends_after_start): refuse the event.
+        raise SessionStateError(
+            f"Session {session.session_id} cannot stop at {timestamp.isoformat()}, "
+            f"before it started at {session.start_date_time.isoformat()}."
+        )
     if meter_stop_kwh is not None:
         _add_readings(session, [MeterValue(timestamp=timestamp, energy_kwh=meter_stop_kwh)])
     last = session.meter_readings.order_by("-timestamp").first()

@@ -13,23 +13,15 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ocpi_api.transport.envelope import UNKNOWN_LOCATION, ocpi_response
+from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import OcpiError
+from ocpi_api.transport.fields import CiStringField
 from ocpi_api.transport.views import OcpiView
 from partners.models import Token
 from sessions.models import CommandResponseType, CommandType
 from sessions.services import CommandRefused, command_receive
 
 CISTRING_36 = {"max_length": 36, "min_length": 1}
-
-
-class CiStringField(serializers.CharField):
-    """An OCPI string: a JSON number or boolean is a wrong type, not a string to coerce."""
-
-    def to_internal_value(self, data: object) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}.")
-        return super().to_internal_value(data)
 
 
 class CommandTokenSerializer(serializers.Serializer):
@@ -112,11 +104,9 @@ class CommandView(OcpiView):
                 partner=self.partner, command=command, body=serializer.validated_data, version=version
             )
         except CommandRefused as refused:
-            # status_codes 2003 "Unknown Location" is answered as an unknown object (HTTP 404).
-            http_status = 404 if refused.status_code == UNKNOWN_LOCATION else 400
-            raise OcpiError(
-                refused.message, ocpi_status=refused.status_code, http_status=http_status
-            ) from None
+            # The command endpoint exists and the JSON is valid: HTTP 200 with the 2xxx code, such
+            # as 2003 "Unknown Location" (status_codes: no HTTP error for such a request).
+            raise OcpiError(refused.message, ocpi_status=refused.status_code) from None
         return ocpi_response(received.command_response)
 
 

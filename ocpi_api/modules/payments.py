@@ -4,7 +4,10 @@
   ``payments/terminals/{terminal_id}``: GET, and PUT/PATCH too (Payter PATCHes terminals,
   shared/payter/README.md).
 - ``payments/financial-advice-confirmations``: POST; ``.../{id}``: GET. POSTing the same id again
-  updates the FAC. ``total_costs`` is accepted in either price shape.
+  updates the FAC. ``total_costs`` is accepted in either price shape, typed as types.asciidoc
+  types them (Price, TaxAmount); fields the types do not name are not kept.
+
+A write that creates an object answers 201, one that updates it 200 (status_codes).
 
 Objects are the PTP's: each partner sees and writes only its own.
 """
@@ -19,9 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ocpi_api.formatting import format_coordinate
-from ocpi_api.modules.commands import CiStringField
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
+from ocpi_api.transport.fields import CiStringField, OcpiDateTimeField, OcpiStringField
 from ocpi_api.transport.views import OcpiView
 from ocpi_api.versions import VersionProfile
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, InvoiceCreator, PaymentTerminal
@@ -57,7 +60,65 @@ class TerminalSerializer(serializers.Serializer):
         child=CiStringField(max_length=36, min_length=1), required=False, allow_null=True
     )
     # Optional on input: the spec's minimal create example has none; we then set the time.
-    last_updated = serializers.DateTimeField(required=False)
+    last_updated = OcpiDateTimeField(required=False)
+
+
+# types, "number type": 4 decimals and "a sufficiently large amount of digits".
+def _amount(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, **kwargs)
+
+
+# TaxAmount lines are "all taxes applicable to this price"; a country levies a handful at most.
+MAX_TAX_LINES = 10
+
+
+class TaxAmountSerializer(serializers.Serializer):
+    """types, TaxAmount class (2.3.0)."""
+
+    name = OcpiStringField(max_length=255)
+    account_number = OcpiStringField(max_length=255, required=False)
+    percentage = serializers.DecimalField(
+        max_digits=7, decimal_places=4, min_value=0, max_value=100, required=False, allow_null=True
+    )
+    amount = _amount()
+
+
+class CapturedPriceSerializer(serializers.Serializer):
+    """FinancialAdviceConfirmation.total_costs: a Price in either shape (types, Price class).
+
+    2.2.1 {excl_vat, incl_vat?}; 2.3.0 {before_taxes, taxes[]}. The spec's own 2.3.0 FAC examples
+    use the 2.2.1 shape (shared/ocpi/README.md), so both are accepted in both versions, not mixed.
+    """
+
+    before_taxes = _amount(required=False)
+    taxes = serializers.ListField(
+        child=TaxAmountSerializer(), required=False, allow_null=True, max_length=MAX_TAX_LINES
+    )
+    excl_vat = _amount(required=False)
+    incl_vat = _amount(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        shape_230 = "before_taxes" in attrs or "taxes" in attrs
+        shape_221 = "excl_vat" in attrs or "incl_vat" in attrs
+        if shape_230 and shape_221:
+            raise serializers.ValidationError(
+                "give before_taxes and taxes or excl_vat and incl_vat, not both."
+            )
+        if shape_230 and "before_taxes" not in attrs:
+            raise serializers.ValidationError({"before_taxes": "This field is required."})
+        if not shape_230 and "excl_vat" not in attrs:
+            raise serializers.ValidationError("give before_taxes (2.3.0) or excl_vat (2.2.1).")
+        incl_vat = attrs.get("incl_vat")
+        if incl_vat is not None and incl_vat < attrs["excl_vat"]:
+            raise serializers.ValidationError({"incl_vat": "is less than excl_vat."})
+        # Only the typed fields are kept (a line's unknown keys are dropped by its serializer);
+        # taxes: null is read as no tax lines.
+        if "taxes" in attrs:
+            attrs["taxes"] = [
+                {key: value for key, value in line.items() if value is not None}
+                for line in attrs["taxes"] or []
+            ]
+        return attrs
 
 
 class FacSerializer(serializers.Serializer):
@@ -65,32 +126,12 @@ class FacSerializer(serializers.Serializer):
 
     id = CiStringField(max_length=36, min_length=1)
     authorization_reference = CiStringField(max_length=36, min_length=1)
-    total_costs = serializers.DictField()
+    total_costs = CapturedPriceSerializer()
     currency = serializers.RegexField(r"^[A-Z]{3}$")
     eft_data = serializers.ListField(child=CiStringField(max_length=255, min_length=1), allow_empty=False)
     capture_status_code = serializers.ChoiceField(choices=CaptureStatusCode.values)
     capture_status_message = CiStringField(max_length=255, required=False, allow_blank=True)
-    last_updated = serializers.DateTimeField(required=False)
-
-    def validate_total_costs(self, value: dict[str, Any]) -> dict[str, Any]:
-        """Either Price shape (types, Price class): 2.2.1 excl_vat/incl_vat, 2.3.0 before_taxes/taxes."""
-        number = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
-        if "before_taxes" in value:
-            value["before_taxes"] = number.run_validation(value["before_taxes"])
-            taxes = value.get("taxes") or []
-            if not isinstance(taxes, list):
-                raise serializers.ValidationError("taxes must be a list of TaxAmount objects.")
-            for line in taxes:
-                if not isinstance(line, dict) or "amount" not in line:
-                    raise serializers.ValidationError("every tax needs an amount.")
-                line["amount"] = number.run_validation(line["amount"])
-            return value
-        if "excl_vat" in value:
-            value["excl_vat"] = number.run_validation(value["excl_vat"])
-            if value.get("incl_vat") is not None:
-                value["incl_vat"] = number.run_validation(value["incl_vat"])
-            return value
-        raise serializers.ValidationError("Give before_taxes (2.3.0) or excl_vat (2.2.1).")
+    last_updated = OcpiDateTimeField(required=False)
 
 
 def serialize_terminal(terminal: PaymentTerminal) -> dict[str, Any]:
@@ -159,10 +200,12 @@ def _save_terminal(view: OcpiView, request: Request, terminal_id: str | None, *,
     if "coordinates" in data and data["coordinates"] is not None:
         data["coordinates"] = dict(data["coordinates"])
     try:
-        terminal_upsert(partner=view.partner, terminal_id=str(terminal_id), data=data, replace=replace)
+        _, created = terminal_upsert(
+            partner=view.partner, terminal_id=str(terminal_id), data=data, replace=replace
+        )
     except PaymentDataError as error:
         raise InvalidParameters(str(error)) from None
-    return ocpi_response()
+    return ocpi_response(http_status=201 if created else 200)
 
 
 class TerminalsView(OcpiView):
@@ -188,8 +231,8 @@ class FacsView(OcpiView):
     def post(self, request: Request, version: str) -> Response:
         serializer = FacSerializer(data=_object_body(request))
         serializer.is_valid(raise_exception=True)
-        fac_upsert_from_ocpi(partner=self.partner, data=serializer.validated_data)
-        return ocpi_response()
+        _, created = fac_upsert_from_ocpi(partner=self.partner, data=serializer.validated_data)
+        return ocpi_response(http_status=201 if created else 200)
 
 
 class FacView(OcpiView):

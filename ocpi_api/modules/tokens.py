@@ -15,9 +15,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ocpi_api.modules.commands import CiStringField
+from cpo_portal.db import insert_or_lock_winner
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
+from ocpi_api.transport.fields import CiStringField, OcpiDateTimeField
 from ocpi_api.transport.views import OcpiView
 from partners.models import Token
 
@@ -45,7 +46,7 @@ class TokenSerializer(serializers.Serializer):
         choices=Token.ProfileType.values, required=False, allow_blank=True
     )
     energy_contract = EnergyContractSerializer(required=False, allow_null=True)
-    last_updated = serializers.DateTimeField()
+    last_updated = OcpiDateTimeField()
 
 
 MUTABLE_FIELDS = (
@@ -123,23 +124,42 @@ class TokenView(OcpiView):
         ]
         if mismatched:
             raise InvalidParameters(f"The body disagrees with the URL on: {', '.join(mismatched)}.")
-        with transaction.atomic():
-            token = (
-                Token.objects.select_for_update()
-                .filter(country_code=country_code, party_id=party_id, uid=uid, type=token_type)
-                .first()
-            )
-            if token is not None and token.partner_id != self.partner.pk:
+        same_token = Token.objects.filter(
+            country_code=country_code, party_id=party_id, uid=uid, type=token_type
+        )
+
+        def replace_fields(token: Token) -> None:
+            if token.partner_id != self.partner.pk:
                 raise InvalidParameters("This token belongs to another partner.")
-            token = token or Token(
-                partner=self.partner, country_code=country_code, party_id=party_id, uid=uid, type=token_type
-            )
             for field in MUTABLE_FIELDS:
                 value = data.get(field)
                 setattr(token, field, value if value is not None or field == "energy_contract" else "")
-            token.save(touch=False)
+
+        with transaction.atomic():
+            token = same_token.select_for_update().first()
+            created = token is None
+            if token is None:
+                token = Token(
+                    partner=self.partner,
+                    country_code=country_code,
+                    party_id=party_id,
+                    uid=uid,
+                    type=token_type,
+                )
+                replace_fields(token)
+                new_token = token
+                winner = insert_or_lock_winner(
+                    insert=lambda: new_token.save(touch=False), existing=same_token
+                )
+                if winner is not None:
+                    # A concurrent first PUT of the same token won: this one is an update of it.
+                    token, created = winner, False
+            if not created:
+                replace_fields(token)
+                token.save(touch=False)
             Token.objects.filter(pk=token.pk).update(last_updated=data["last_updated"])
-        return ocpi_response()
+        # status_codes: 201 when the object was created, 200 when it was updated.
+        return ocpi_response(http_status=201 if created else 200)
 
     def patch(self, request: Request, version: str, country_code: str, party_id: str, uid: str) -> Response:
         token_type = self._identity(request, country_code, party_id)

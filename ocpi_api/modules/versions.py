@@ -44,6 +44,7 @@ class VersionDetailsView(OcpiView):
     routing_headers = False
 
     def get(self, request: Request, version: str) -> Response:
+        roles = frozenset(self.partner.roles.values_list("role", flat=True))
         endpoints = [
             {
                 "identifier": entry.identifier,
@@ -51,5 +52,6 @@ class VersionDetailsView(OcpiView):
                 "url": public_url(entry.base_url_name, version=version),
             }
             for entry in installed_endpoints(version)
+            if entry.offered_to(version, roles)
         ]
         return ocpi_response({"version": version, "endpoints": endpoints})

@@ -69,4 +69,6 @@ class OcpiJSONRenderer(BaseRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return dumps(data).encode("utf-8")
+        # Input with lone surrogates is refused by the parser; should one reach a message all
+        # the same, it is replaced rather than failing the answer.
+        return dumps(data).encode("utf-8", errors="replace")

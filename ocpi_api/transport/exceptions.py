@@ -1,9 +1,12 @@
 """OCPI errors and the DRF exception handler that puts every error in the envelope.
 
 HTTP and OCPI codes follow transport_and_format ("Response format", "Errors") and status_codes:
-401 for a missing or unknown token, 404 for an unknown object, 405 for a method the spec rules
-out, 400 + 2001 for invalid JSON or parameters, 500 + 3000 for anything unexpected (without
-internals in the message; the exception is logged).
+"If a request is syntactically valid JSON and addresses an existing resource, a HTTP error MUST
+NOT be returned", so every 2xxx about the content of a request is HTTP 200. The HTTP errors left:
+400 + 2001 for a body that is not JSON, 401 for a missing or unknown token, 403, 404 for an
+unknown object (or one of another party), 405 for a method the spec rules out, 413 for a body
+over ``API_MAX_BODY_BYTES``, and 500 + 3000 for anything unexpected (without internals in the
+message; the exception is logged).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -27,9 +32,12 @@ logger = logging.getLogger(__name__)
 
 
 class OcpiError(drf_exceptions.APIException):
-    """An error answered with an HTTP status and an OCPI status code."""
+    """An error answered with an HTTP status and an OCPI status code.
 
-    status_code = 400
+    HTTP 200 unless a subclass says otherwise: the request reached the OCPI layer (status_codes).
+    """
+
+    status_code = 200
     ocpi_status = GENERIC_CLIENT_ERROR
     default_detail = "Generic client error"
 
@@ -51,6 +59,16 @@ class InvalidParameters(OcpiError):
 class UnknownObject(OcpiError):
     status_code = 404
     default_detail = "Unknown object"
+
+
+class BodyTooLarge(OcpiError):
+    status_code = 413
+    default_detail = "Request body too large"
+
+
+def body_too_large() -> BodyTooLarge:
+    limit = settings.API_MAX_BODY_BYTES
+    return BodyTooLarge(f"The request body is larger than the limit of {limit} bytes.")
 
 
 class MethodNotAllowed(OcpiError):
@@ -97,7 +115,14 @@ def ocpi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, drf_exceptions.ParseError):
         response = error_response(400, INVALID_PARAMETERS, f"Invalid JSON: {exc.detail}")
     elif isinstance(exc, drf_exceptions.ValidationError):
-        response = error_response(400, INVALID_PARAMETERS, "; ".join(_flatten(exc.detail)))
+        response = error_response(200, INVALID_PARAMETERS, "; ".join(_flatten(exc.detail)))
+    elif isinstance(exc, DjangoValidationError):
+        # A model's own validators (full_clean) refused what the serializer let through.
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        response = error_response(200, INVALID_PARAMETERS, "; ".join(_flatten(detail)))
+    elif isinstance(exc, RequestDataTooBig):
+        too_large = body_too_large()
+        response = error_response(too_large.status_code, too_large.ocpi_status, str(too_large.detail))
     elif isinstance(exc, Http404 | drf_exceptions.NotFound):
         response = error_response(404, GENERIC_CLIENT_ERROR, str(exc) or "Not found")
     elif isinstance(exc, drf_exceptions.MethodNotAllowed):

@@ -5,6 +5,8 @@ For every request under ``/ocpi/``:
   (transport_and_format, "Unique message IDs");
 - a trailing slash is ignored, so ``/ocpi/versions/`` and ``/ocpi/versions`` are the same endpoint
   (no redirect: a redirected POST would lose its body);
+- a body over ``API_MAX_BODY_BYTES`` (by its Content-Length) is answered 413 in the envelope
+  without being read;
 - a 404/500 produced by Django itself (no route, an exception outside a view) becomes an envelope;
 - an ``InboundRequestLog`` row is written with bodies cut to ``OCPI_REQUEST_LOG_BODY_LIMIT``.
 """
@@ -17,11 +19,13 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from ocpi_api.formatting import dumps
 from ocpi_api.models import InboundRequestLog, log_body
 from ocpi_api.transport.envelope import GENERIC_CLIENT_ERROR, GENERIC_SERVER_ERROR, envelope
+from ocpi_api.transport.exceptions import body_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,13 @@ def _header_id(request: HttpRequest, name: str) -> str:
     if value and len(value) <= _HEADER_ID_LIMIT and value.isprintable():
         return value
     return str(uuid.uuid4())
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 class OcpiRequestMiddleware:
@@ -51,16 +62,30 @@ class OcpiRequestMiddleware:
         correlation_id = _header_id(request, "X-Correlation-ID")
         request.ocpi_request_id = request_id  # type: ignore[attr-defined]
         request.ocpi_correlation_id = correlation_id  # type: ignore[attr-defined]
-        # Read the body now so that it stays available for the log after DRF has parsed it.
-        try:
-            request_body = request.body.decode("utf-8", errors="replace")
-        except Exception:  # an unreadable body is DRF's to report; the log only loses it
+        if _content_length(request) > settings.API_MAX_BODY_BYTES:
             request_body = ""
-        response = self.get_response(request)
+            response = self._too_large()
+        else:
+            # Read the body now so that it stays available for the log after DRF has parsed it.
+            try:
+                request_body = request.body.decode("utf-8", errors="replace")
+            except Exception:  # an unreadable body is DRF's to report; the log only loses it
+                request_body = ""
+            response = self.get_response(request)
         response = self._envelope_django_errors(response)
         response["X-Request-ID"] = request_id
         response["X-Correlation-ID"] = correlation_id
         self._log(request, response, request_body, request_id, correlation_id, started)
+        return response
+
+    @staticmethod
+    def _too_large() -> HttpResponse:
+        error = body_too_large()
+        body = envelope(status_code=error.ocpi_status, status_message=str(error.detail))
+        response = HttpResponse(
+            dumps(body), status=error.status_code, content_type="application/json; charset=utf-8"
+        )
+        response.ocpi_status = error.ocpi_status  # type: ignore[attr-defined]
         return response
 
     @staticmethod

@@ -29,10 +29,11 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     },
 }
 _ERRORS = {
-    400: "Invalid JSON or parameters (2001)",
+    400: "A body that is not JSON (2001)",
     401: "Missing or unknown token, or token A on a module endpoint",
     404: "Unknown endpoint or object",
     405: "Method not allowed here",
+    413: "A body larger than API_MAX_BODY_BYTES (2000)",
 }
 
 
@@ -97,8 +98,13 @@ class OcpiAutoSchema(AutoSchema):
 
     def get_response_serializers(self) -> Any:
         responses: dict[int, OpenApiResponse] = {
-            200: OpenApiResponse(response=ENVELOPE_SCHEMA, description="Success (1xxx) or 3xxx")
+            200: OpenApiResponse(
+                response=ENVELOPE_SCHEMA,
+                description="Success (1xxx; an update on writes), invalid content (2xxx) or 3xxx",
+            )
         }
+        if self.method in ("POST", "PUT"):
+            responses[201] = OpenApiResponse(response=ENVELOPE_SCHEMA, description="Created (1000)")
         for code, description in _ERRORS.items():
             responses[code] = OpenApiResponse(response=ENVELOPE_SCHEMA, description=description)
         return responses

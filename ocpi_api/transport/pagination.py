@@ -27,13 +27,14 @@ def parse_datetime_param(name: str, value: str) -> datetime:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if "T" not in text.upper():
+            raise InvalidParameters(f"{name} must include a time, such as 2024-01-31T12:00:00Z")
+        # Converting to UTC can leave the years 1-9999 (9999-12-31T23:59:59-01:00): OverflowError.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidParameters(
             f"{name} must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z, not {value!r}"
         ) from None
-    if "T" not in text.upper():
-        raise InvalidParameters(f"{name} must include a time, such as 2024-01-31T12:00:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def public_url_for_path(path: str) -> str:

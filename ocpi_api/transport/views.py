@@ -10,21 +10,21 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cpo_portal.parsers import SafeJSONParser
 from ocpi_api.transport.authentication import OcpiTokenAuthentication, TokenCRequired
 from ocpi_api.transport.envelope import OcpiJSONRenderer, ocpi_response
-from ocpi_api.transport.exceptions import ocpi_exception_handler
+from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject, ocpi_exception_handler
 from ocpi_api.transport.openapi import OcpiAutoSchema
 from ocpi_api.transport.pagination import PageRequest, paginate
 from ocpi_api.versions import VersionProfile, profile_for
 from partners.models import Partner, Party
 
 
-class AnyContentTypeJSONParser(JSONParser):
+class AnyContentTypeJSONParser(SafeJSONParser):
     """Parse the body as JSON whatever its Content-Type: some platforms send text/plain or none."""
 
     media_type = "*/*"
@@ -34,7 +34,7 @@ class OcpiView(APIView):
     authentication_classes = (OcpiTokenAuthentication,)
     permission_classes = (TokenCRequired,)
     renderer_classes = (OcpiJSONRenderer,)
-    parser_classes = (JSONParser, AnyContentTypeJSONParser)
+    parser_classes = (SafeJSONParser, AnyContentTypeJSONParser)
     schema = OcpiAutoSchema()
     # OPTIONS would answer DRF metadata outside the envelope; OCPI does not define it: 405.
     metadata_class = None
@@ -48,6 +48,16 @@ class OcpiView(APIView):
     @property
     def profile(self) -> VersionProfile:
         return profile_for(self.kwargs["version"])
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Every id in an OCPI URL is a CiString: printable ASCII (types, "CiString type"). Others
+        # (a NUL from %00, non-ASCII) cannot name an object, and PostgreSQL refuses a NUL in a query.
+        for name, value in kwargs.items():
+            if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+                if request.method in ("GET", "HEAD"):
+                    raise UnknownObject(f"No object has the {name} {value!r}.")
+                raise InvalidParameters(f"{name}: the URL segment must be printable ASCII (a CiString).")
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
         return ocpi_exception_handler

@@ -356,3 +356,72 @@ def test_a_meter_that_goes_backwards_or_jumps_is_refused_with_nothing_written(
     assert response.status_code == 400
     assert "detail" in response.json()
     assert MeterReading.objects.count() == 1
+
+
+# --- Malformed requests: a clear 4xx JSON answer, never a 500 -----------------------------------
+
+
+def post_raw(path: str, body: str | bytes) -> Any:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").post(
+        f"/chargers/api/v1/sessions/{path}", data=body, content_type="application/json"
+    )
+
+
+def assert_json_error(response: Any, status: int) -> Any:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    return response.json()
+
+
+def test_json_nested_thousands_deep_is_a_400(backend: ChargingBackend, pending: ChargingSession) -> None:
+    for body in ("[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000):
+        answer = assert_json_error(post_raw(f"{pending.session_id}/meter-values", body), 400)
+        assert "nested" in json.dumps(answer)
+
+
+def test_a_body_over_the_limit_is_a_413_naming_the_limit(
+    backend: ChargingBackend, pending: ChargingSession, settings: Any
+) -> None:
+    body = json.dumps({"timestamp": at(pending, 1), "meter_start_kwh": "1", "meter_id": "x" * 3_000_000})
+
+    answer = assert_json_error(post_raw(f"{pending.session_id}/started", body), 413)
+
+    assert str(settings.API_MAX_BODY_BYTES) in answer["detail"]
+    pending.refresh_from_db()
+    assert pending.status == SessionStatus.PENDING
+
+
+def test_a_lone_surrogate_is_a_400(backend: ChargingBackend, pending: ChargingSession) -> None:
+    body = json.dumps({"result": "\ud800", "message": "no"})
+    assert_json_error(post_raw(f"{pending.session_id}/start-failed", body), 400)
+
+
+@pytest.mark.parametrize("session_id", ["%00", "A%00B"])
+def test_a_nul_in_the_session_id_is_a_404(backend: ChargingBackend, session_id: str) -> None:
+    body = json.dumps({"result": "FAILED"})
+    assert "Unknown session" in assert_json_error(post_raw(f"{session_id}/start-failed", body), 404)["detail"]
+
+
+def test_a_stop_before_the_start_is_a_409_and_the_session_keeps_running(
+    backend: ChargingBackend, pending: ChargingSession
+) -> None:
+    started = call(pending.session_id, "started", {"timestamp": at(pending, 10), "meter_start_kwh": "100"})
+    assert started.status_code == 200
+
+    # Without a final meter register (it is optional) no reading is checked against the start.
+    stopped = call(pending.session_id, "stopped", {"timestamp": at(pending, 5)})
+
+    assert stopped.status_code == 409
+    assert "before" in stopped.json()["detail"]
+    pending.refresh_from_db()
+    assert pending.status == SessionStatus.ACTIVE
+    assert not Cdr.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["sessions/A/B/stopped", "sessions/X/unknown-event", "nothing", ""])
+def test_an_unknown_path_is_a_json_404(backend: ChargingBackend, path: str) -> None:
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    response = client.post(f"/chargers/api/v1/{path}", data="{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Unknown charger API endpoint."

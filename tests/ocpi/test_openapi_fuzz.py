@@ -1,14 +1,17 @@
-"""The OpenAPI description at /api/schema/ and a bounded schemathesis run against the OCPI endpoints.
+"""The OpenAPI description at /api/schema/ and a bounded schemathesis run against our APIs.
 
-Every GET is fuzzed, and the writes of the Receiver modules that call nobody back (tokens,
-payments). Credentials and commands writes are not: a generated one would make the portal call
-whatever URL the fuzzer wrote (and DELETE credentials would end the registration the run depends
-on); their own tests cover them.
+Every OCPI GET is fuzzed, the writes of the Receiver modules that call nobody back (tokens,
+payments) and every charger API event, each with valid and invalid input (schemathesis'
+positive and negative modes): bodies, queries and path parameters, including NUL and non-ASCII
+in path segments. Credentials and commands writes are not: a generated one would make the portal
+call whatever URL the fuzzer wrote (and DELETE credentials would end the registration the run
+depends on); their own tests cover them. Runs are derandomised (the same examples every run)
+and bounded by ``max_examples`` per operation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +20,20 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
 
+from chargers.models import ChargingBackend
 from ocpi_api.models import InboundRequestLog
 from ocpi_api.transport.tokens import authorization_header
-from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, TariffElementFactory
+from sessions.models import SessionStatus
+from tests.factories import (
+    ChargingSessionFactory,
+    ConnectorFactory,
+    EvseFactory,
+    LocationFactory,
+    TariffElementFactory,
+)
 from tests.ocpi.conftest import assert_valid_221
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +87,13 @@ def ocpi_write_schema(ocpi_schema: Any) -> Any:
 
 
 @pytest.fixture
+def charger_schema(ocpi_schema: Any) -> Any:
+    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(
+        path_regex=r"^/chargers/api/", method="POST"
+    )
+
+
+@pytest.fixture
 def fuzz_data(party: Any) -> None:
     for number in range(3):
         evse = EvseFactory(
@@ -83,31 +103,111 @@ def fuzz_data(party: Any) -> None:
     TariffElementFactory()
 
 
-def fuzz(operations: list[Any], authorization: str) -> None:
-    """Call each operation with generated input: never a 5xx, every answer an OCPI envelope."""
-    for operation in operations:
+def assert_an_ocpi_envelope(response: Any) -> None:
+    body = response.json()
+    assert isinstance(body.get("status_code"), int), response.text
+    assert body["timestamp"].endswith("Z")
+    if response.status_code >= 400:
+        assert_valid_221(body, "error")
+        assert "data" not in body
+        assert body["status_message"]
+        assert body["status_code"] >= 2000
 
-        @given(case=operation.as_strategy())
+
+def assert_a_json_error_or_state(response: Any) -> None:
+    body = response.json()
+    assert isinstance(body, dict), response.text
+    if response.status_code < 400:
+        assert "session_id" in body
+
+
+def fuzz(
+    operations: list[Any],
+    authorization: str,
+    *,
+    check: Callable[[Any], None] = assert_an_ocpi_envelope,
+    known_ids: Callable[[Any], st.SearchStrategy[dict[str, str]] | None] = lambda operation: None,
+    max_examples: int = 25,
+) -> None:
+    """Call each operation with generated valid and invalid input: never a 5xx, every answer checked.
+
+    ``known_ids(operation)`` may give path parameters naming real objects, drawn for some of the
+    calls so that their bodies get past the lookup; the other calls generate path parameters.
+    """
+    for operation in operations:
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
+        hostile = hostile_path_parameters(operation, known_ids(operation))
+        if hostile is not None:
+            strategies += [
+                hostile.flatmap(
+                    lambda ids, operation=operation: operation.as_strategy(
+                        generation_mode=GenerationMode.POSITIVE, path_parameters=ids
+                    )
+                )
+            ]
+        fixed_ids = known_ids(operation)
+        if fixed_ids is not None:
+            strategies += [
+                fixed_ids.flatmap(
+                    lambda ids, mode=mode, operation=operation: operation.as_strategy(
+                        generation_mode=mode, path_parameters=ids
+                    )
+                )
+                for mode in modes
+            ]
+
+        @given(case=st.one_of(strategies))
         @settings(
-            max_examples=25,
+            max_examples=max_examples,
             deadline=None,
             database=None,
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
-        def answers_in_the_envelope(case: Any) -> None:
+        def answers_without_5xx(case: Any) -> None:
             case.headers = {**(case.headers or {}), "Authorization": authorization}
             response = case.call()
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
-            body = response.json()
-            assert isinstance(body.get("status_code"), int), response.text
-            assert body["timestamp"].endswith("Z")
-            if response.status_code >= 400:
-                assert_valid_221(body, "error")
-                assert "data" not in body
-                assert body["status_message"]
-                assert body["status_code"] >= 2000
+            check(response)
 
-        answers_in_the_envelope()
+        answers_without_5xx()
+
+
+# Any text but lone surrogates (a URL cannot carry them): NUL, controls, non-ASCII, "/", "%".
+ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=24)
+
+
+def hostile_path_parameters(
+    operation: Any, known: st.SearchStrategy[dict[str, str]] | None
+) -> st.SearchStrategy[dict[str, str]] | None:
+    """Path parameters of arbitrary text, each one in turn, the others real ids when known.
+
+    schemathesis itself draws path parameters mostly from the schema's words; this makes sure
+    that NUL (%00), non-ASCII and separators reach every lookup.
+    """
+    names = [parameter.name for parameter in operation.path_parameters if parameter.name != "version"]
+    if not names:
+        return None
+    base = known if known is not None else st.just({})
+    return st.tuples(base, st.sampled_from(names), ANY_TEXT).map(
+        lambda drawn: (
+            {"version": "2.2.1", **drawn[0], drawn[1]: drawn[2]}
+            if "{version}" in operation.path
+            else {**drawn[0], drawn[1]: drawn[2]}
+        )
+    )
+
+
+def own_token_ids(operation: Any) -> st.SearchStrategy[dict[str, str]] | None:
+    """Tokens of the partner's own party (NL*PTR), so that the body is what decides."""
+    if "{country_code}" not in operation.path:
+        return None
+    return st.builds(
+        lambda uid, version: {"country_code": "NL", "party_id": "PTR", "uid": uid, "version": version},
+        st.sampled_from(["RFID0001", "RFID0002"]),
+        st.sampled_from(["2.2.1", "2.3.0"]),
+    )
 
 
 def test_no_ocpi_endpoint_answers_5xx_and_every_answer_is_an_envelope(
@@ -135,4 +235,33 @@ def test_no_token_or_payments_write_answers_5xx(
         ("PATCH", "payments"),
     }
 
-    fuzz(operations, authorization_header(partner.plain_token_c))
+    fuzz(operations, authorization_header(partner.plain_token_c), known_ids=own_token_ids)
+
+
+BACKEND_TOKEN = "fuzz-backend-token-0123456789"
+
+
+def test_no_charger_api_event_answers_5xx(charger_schema: Any, fuzz_data: None) -> None:
+    backend = ChargingBackend(name="OCPP central system")
+    backend.set_token(BACKEND_TOKEN)
+    backend.save()
+    sessions = [
+        ChargingSessionFactory(status=status).session_id
+        for status in (SessionStatus.PENDING, SessionStatus.ACTIVE, SessionStatus.COMPLETED)
+    ]
+    operations = [result.ok() for result in charger_schema.get_all_operations()]
+    assert {operation.path.rsplit("/", 1)[1] for operation in operations} == {
+        "started",
+        "meter-values",
+        "stopped",
+        "start-failed",
+    }
+
+    fuzz(
+        operations,
+        f"Bearer {BACKEND_TOKEN}",
+        check=assert_a_json_error_or_state,
+        known_ids=lambda operation: st.sampled_from(sessions).map(
+            lambda session_id: {"session_id": session_id}
+        ),
+    )
