@@ -485,6 +485,10 @@ def _finish_once(
         if reply is not None:
             # Only an exchange with the partner tells whether it is there (not a skipped message).
             _update_partner_status(message, outcome, started, now)
+        elif message.probe:
+            # The probe needed no call (nothing changed for the partner): whether the partner is back
+            # is still unknown, so the next message probes at once instead of an interval later.
+            services.partner_probe_again(message.partner_id, now=now)
 
 
 def _outcome_fields(

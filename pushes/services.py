@@ -623,21 +623,32 @@ def messages_requeue_due(limit: int = 5000) -> int:
     return _enqueue_messages(due.exclude(partner_id__in=held), now, limit=limit) + _enqueue_probes(now)
 
 
-def _enqueue_probes(now: datetime) -> int:
+def partner_probe_again(partner_id: int, *, now: datetime) -> None:
+    """Make a down partner's probe due now and send it after commit (the last one made no call)."""
+    PartnerPushStatus.objects.filter(partner_id=partner_id, paused=False, retry_after__isnull=False).update(
+        retry_after=now
+    )
+    transaction.on_commit(lambda: _enqueue_probes(timezone.now(), partner_id=partner_id))
+
+
+def _enqueue_probes(now: datetime, *, partner_id: int | None = None) -> int:
     """For each partner that is down and due a probe: its oldest pending message, sent alone.
 
     The message's delivery claims the probe (``partner_probe_claim``); when it gets an answer, the
     partner's other messages are released (``partner_release_waiting``).
     """
 
-    due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now).values_list(
-        "partner_id", flat=True
-    )
+    due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now)
+    if partner_id is not None:
+        due = due.filter(partner_id=partner_id)
     probes = 0
-    for partner_id in due:
-        # Served by outbox_partner_state_idx (partner, state, created_at).
+    for down_partner_id in due.values_list("partner_id", flat=True):
+        # Served by outbox_partner_state_idx (partner, state, created_at). A message waiting for
+        # another copy's delivery would make no call.
         oldest = (
-            OutboxMessage.objects.filter(partner_id=partner_id, state=OutboxMessage.State.PENDING)
+            OutboxMessage.objects.filter(
+                partner_id=down_partner_id, state=OutboxMessage.State.PENDING, waiting_for__isnull=True
+            )
             .order_by("created_at", "id")
             .values_list("pk", "copy_id")
             .first()

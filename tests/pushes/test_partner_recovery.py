@@ -92,3 +92,32 @@ def test_a_partner_that_keeps_failing_is_probed_with_one_message_and_released_wh
     assert len(sim.control.received("locations")) == len(locations)
     status.refresh_from_db()
     assert (status.consecutive_failures, status.retry_after) == (0, None)
+
+
+def test_a_probe_that_needs_no_call_hands_the_probe_to_the_next_message_at_once(
+    payter: Partner, sim: SimulatorProcess, committed: Callable[..., Any], settings: Any
+) -> None:
+    settings.PUSH_FAILURE_WINDOW_SECONDS = 0.0
+    settings.PUSH_PROBE_INTERVAL_SECONDS = 0.3
+    with committed():
+        evse = EvseFactory()  # the partner holds it AVAILABLE
+    sim.control.fault("/ocpi/2.2.1/locations", "down")
+    with committed():
+        evse.status = EvseStatus.CHARGING
+        evse.save(update_fields=["status"])
+    with committed():
+        for _ in range(3):
+            LocationFactory()
+    assert PartnerPushStatus.objects.get(partner=payter).retry_after is not None
+    with committed():
+        evse.status = EvseStatus.AVAILABLE  # back to what the partner holds: nothing to send
+        evse.save(update_fields=["status"])
+
+    sim.control.clear_faults()
+    time.sleep(0.4)
+    with committed():
+        services.messages_requeue_due()  # one beat
+
+    # The oldest message, the EVSE's, made no call; the next one probed at once and got through.
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"DELIVERED"}
+    assert PartnerPushStatus.objects.get(partner=payter).retry_after is None

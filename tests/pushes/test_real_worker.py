@@ -347,8 +347,9 @@ def test_after_an_outage_of_many_probe_intervals_every_push_arrives_within_a_few
 ) -> None:
     """The target: after an outage of up to 5 minutes, every pending push is delivered within 60 s
     of the partner coming back (4 probe intervals of 15 s). Here the outage lasts 12 probe intervals
-    and the partner gets 10 intervals (10 s) to have everything, far below any retry backoff: the
-    release after the first answered probe delivers it, not the messages' own retries."""
+    and the partner gets 20 intervals (20 s, room for a loaded machine) to have everything, far
+    below the partner back-off of up to 30 minutes that a failed batch used to cause: the release
+    after the first answered probe delivers it, not the messages' own retries."""
     worker = outage_worker
     locations = [LocationFactory() for _ in range(3)]
     evses = [EvseFactory(location=location) for location in locations for _ in range(3)]
@@ -373,19 +374,26 @@ def test_after_an_outage_of_many_probe_intervals_every_push_arrives_within_a_few
         cdrs.append(CdrFactory(session=session))
     status = PartnerPushStatus.objects.filter(partner=live_payter)
     wait_for(lambda: status.filter(retry_after__isnull=False).exists(), "the partner found down", worker)
+    time.sleep(2 * PROBE_INTERVAL)  # attempts in flight when it was found down finish
+
+    def tried() -> int:
+        return sum(1 for entry in sim.control.requests() if entry["fault"] == "down")
+
+    tried_before, probing_since = tried(), time.monotonic()
     while time.monotonic() - outage_started < 12 * PROBE_INTERVAL:
         for evse in evses:  # changes keep coming during the outage
             evse.status = EvseStatus.AVAILABLE if evse.status == EvseStatus.CHARGING else EvseStatus.CHARGING
             evse.save(update_fields=["status"])
         time.sleep(PROBE_INTERVAL)
     assert status.get().retry_after is not None  # still down when it comes back
-    tried_while_down = sum(1 for entry in sim.control.requests() if entry["fault"] == "down")
+    probes = tried() - tried_before
+    probe_intervals = (time.monotonic() - probing_since) / PROBE_INTERVAL
 
     sim.control.clear_faults()
-    wait_for(nothing_open, "every push delivered after the outage", worker, timeout=10 * PROBE_INTERVAL)
+    wait_for(nothing_open, "every push delivered after the outage", worker, timeout=20 * PROBE_INTERVAL)
 
-    # While down, the partner got about one probe per interval, not every message again and again.
-    assert tried_while_down < 40
+    # While down, the partner got one message per probe interval, not every message again and again.
+    assert 1 <= probes <= probe_intervals + 1
     assert status.get().retry_after is None
     for evse in evses:
         evse.refresh_from_db()
