@@ -8,22 +8,45 @@ same components become one charging period. step_size is then applied once per s
 dimension group (mod_cdrs, CDR object, "step_size"), taxes are computed per component and
 min/max price applied to the total, and only the reported figures are rounded.
 
-Readings of the spec where it leaves room, chosen here:
+Money is exact: each cost line is kept as price x volume x 3,600,000,000 (price x µs for time),
+an exact Decimal; a subtotal or total is the sum of those per VAT rate, divided once. So every
+reported figure is the exact amount rounded once, half-up by default, to the minor unit (never
+a sum of separately divided lines, whose noise can sit below a half cent: 7.875 read as 7.87).
 
-- FLAT is charged once per session (and once per reservation), from the first instant at which
-  an element with a FLAT component matches; it counts as a parking fee when its element prices
-  only PARKING_TIME besides it, else as a fixed cost (mod_cdrs, CDR object, total_*_cost).
-- Restrictions are evaluated per instant: day_of_week and dates are those of the instant's local
-  day. A wall time skipped by DST means the transition; a repeated one its first occurrence.
+Readings of the spec where it leaves room, chosen here (with the reason):
+
+- Several FLAT elements: at any instant the active FLAT is the first matching element's (the
+  spec's rule for every dimension). A session pays one start fee, the first active FLAT, from
+  the first instant one is active: a FLAT is "a fixed amount that has to be paid for any
+  Charging Session" (mod_tariffs, Tariff object, min_price), so crossing into another element's
+  hours does not charge a second one. A reservation pays its own, like a separate session.
+- FLAT beside only PARKING_TIME in its element: a parking fee, a different fee from the start
+  fee (mod_cdrs: total_fixed_cost is "except fixed price components of parking", which
+  total_parking_cost includes). It is paid once, from the first matching parking-fee element,
+  the first time one matches while the car is parked: a fee for parking is not owed by a car
+  that never parked. The start fee is then the first matching element's among the others.
+- Restrictions are evaluated per instant on the local wall clock: day_of_week and dates are
+  those of the instant's local day; a repeated wall time (DST ends) is inside a window each time
+  it happens, a skipped one never (the clock never shows it).
 - Between samples energy is linear; the state (charging, power, current) is the earlier
   sample's. An unreported power is the interval's average; an unreported current makes a
   current restriction fail.
+- min_power/max_power while parked: the power is 0 kW, whatever the meter last reported, as
+  the restriction is about the power drawn and a parked car draws none. So a max_power element
+  (slow charging) also prices parking, a min_power one never does.
+- A component without vat: "no VAT is applicable". In 2.2.1 (and the operator's own tariffs,
+  `untaxed_without_vat`) its amount incl. VAT is its price; in a 2.3.0 tax-exclusive tariff
+  from a partner, taxes may still be added by local law, so after taxes is unknown unless the
+  amount is zero: a zero amount has zero tax, whatever its rate.
 - Reservation time (RESERVATION_TIME) is priced only by reservation elements, session time only
   by the others; its duration restrictions count from the booking; its step_size is applied on
   its own. For an expired reservation RESERVATION_EXPIRES elements come first.
 - A priced component at 0.00 still counts as the "last relevant" one for step_size.
-- A price limit given only before taxes is applied after taxes too, at the session's own ratio
-  of after to before taxes; the subtotals are not adjusted, only the total and its taxes.
+- min_price/max_price given before taxes only: the bound after taxes is the bound before taxes
+  times the session's own after/before ratio (exact), i.e. the taxes scale with the price as VAT
+  does; a session with nothing to take a ratio from (zero before taxes) takes the tariff's one
+  rate, else its highest. The amount after taxes is thus never below the amount before them.
+  The subtotals are not adjusted, only the total and its taxes.
 """
 
 from __future__ import annotations
@@ -298,9 +321,11 @@ class _Compiled:
     __slots__ = (
         "duration_thresholds_us",
         "energy_thresholds",
+        "parking_fee_positions",
         "reservation_elements",
         "session_elements",
         "session_positions",
+        "start_fee_positions",
         "tariff",
         "top_vat",
         "uniform_vat",
@@ -316,6 +341,11 @@ class _Compiled:
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
             for dimension in Dimension
         }
+        flats = self.session_positions[Dimension.FLAT]
+        self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
+        self.parking_fee_positions = [
+            k for k in flats if self.session_elements[k].flat_subtotal is PARKING_COST
+        ]
         booked = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION]
         expires = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
         # mod_tariffs, ReservationRestrictionType NOTE: for an expired reservation the
@@ -394,7 +424,17 @@ def _start_key(tariff: Tariff) -> int:
 class _Period:
     """Consecutive segments priced by the same components; mutable while it is being built."""
 
-    __slots__ = ("charging", "end_us", "energy", "energy_el", "flat_el", "reservation", "start_us", "time_el")
+    __slots__ = (
+        "charging",
+        "end_us",
+        "energy",
+        "energy_el",
+        "flat_el",
+        "parking_fee_el",
+        "reservation",
+        "start_us",
+        "time_el",
+    )
 
     def __init__(
         self,
@@ -412,6 +452,7 @@ class _Period:
         self.energy_el = energy_el
         self.time_el = time_el
         self.flat_el: _Element | None = None
+        self.parking_fee_el: _Element | None = None
 
     @property
     def time_dimension(self) -> Dimension:
@@ -495,9 +536,10 @@ def _session_periods(
     breakpoints.sort()
     thresholds = compiled.energy_thresholds
     positions = compiled.session_positions
-    energy_positions, flat_positions = positions[Dimension.ENERGY], positions[Dimension.FLAT]
+    energy_positions = positions[Dimension.ENERGY]
+    flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
     periods: list[_Period] = []
-    flat_done = False
+    flat_done = parking_fee_done = False
     previous_power = ZERO
     n = len(samples)
     for i in range(n):
@@ -509,14 +551,16 @@ def _session_periods(
         e1 = energies[i + 1] if i + 1 < n else e0
         span, delta = t1 - t0, e1 - e0
         sample = samples[i]
-        if sample.power_kw is not None:
+        if not sample.charging:
+            power = ZERO  # parked: min_power/max_power see the power drawn, none
+        elif sample.power_kw is not None:
             power = sample.power_kw
         elif i + 1 < n:
             power = delta * US_PER_HOUR / span if span else ZERO
         else:
             # After the last sample (a live session priced up to now) nothing is metered yet: a
             # charging EV is taken to go on at the power of the interval before.
-            power = previous_power if sample.charging else ZERO
+            power = previous_power
         previous_power = power
         points = [(t0, e0)]
         for bp in breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)]:
@@ -552,10 +596,18 @@ def _session_periods(
                 periods.append(last)
             last.end_us = b
             last.energy += eb - ea
+            # A start fee is paid once: the first matching element's, the first time one
+            # matches. A parking fee (FLAT beside PARKING_TIME only) likewise, but only while
+            # parked. Each is "the first element that matches" (mod_tariffs, Tariff object)
+            # among its own kind: they are different fees, booked to different subtotals.
             if not flat_done:
                 flat_el = next((elements[k] for k in flat_positions if holds[k]), None)
                 if flat_el is not None:
                     last.flat_el, flat_done = flat_el, True
+            if not parking_fee_done and not charging:
+                fee_el = next((elements[k] for k in parking_fee_positions if holds[k]), None)
+                if fee_el is not None:
+                    last.parking_fee_el, parking_fee_done = fee_el, True
     return periods
 
 
@@ -976,10 +1028,12 @@ def _result(
                     scaled / US_PER_HOUR,
                     scaled,
                 )
-        if period.flat_el is not None:
-            component = period.flat_el.components[Dimension.FLAT]
+        for flat_el in (period.flat_el, period.parking_fee_el):
+            if flat_el is None:
+                continue
+            component = flat_el.components[Dimension.FLAT]
             dimensions.append(CdrDimension(_FLAT, _ONE))
-            subtotal = RESERVATION_COST if period.reservation else period.flat_el.flat_subtotal
+            subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
     total, min_applied, max_applied = _apply_limits(*_total(lines, tax_included, untaxed), compiled)
