@@ -98,6 +98,7 @@ ENERGY_QUANTUM = Decimal("1e-12")
 RESERVATION_TIME = "RESERVATION_TIME"
 _ENERGY, _TIME, _PARKING_TIME, _FLAT = "ENERGY", "TIME", "PARKING_TIME", "FLAT"
 _ONE = Decimal(1)
+_DIMENSIONS = tuple(Dimension)
 _NOTHING = Amount(Decimal(0), Decimal(0), ())
 
 # Which CDR subtotal a dimension's cost belongs to (mod_cdrs, CDR object: total_*_cost).
@@ -339,7 +340,7 @@ class _Compiled:
         # Per dimension, the positions in session_elements of the elements that price it.
         self.session_positions = {
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
-            for dimension in Dimension
+            for dimension in _DIMENSIONS
         }
         flats = self.session_positions[Dimension.FLAT]
         self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
@@ -512,9 +513,9 @@ def _window_breakpoints(
     if cached is None:
         if len(compiled.window_cache) >= 256:
             compiled.window_cache.clear()
-        # One more UTC day on each side: a window that is open at the session's start (or end)
-        # is then found whole, and the breakpoints inside the session are all there.
-        windows = {e.index: e.windows(tz, first_day - 1, last_day + 1) for e in elements if e.windowed}
+        # Only the session's own UTC days: membership is asked for instants inside them, and a
+        # window cut at a day's edge only adds a breakpoint that changes no element.
+        windows = {e.index: e.windows(tz, first_day, last_day) for e in elements if e.windowed}
         points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
         cached = compiled.window_cache[key] = (windows, points)
     windows, points = cached
@@ -749,13 +750,21 @@ def _total(
     the sum of separately divided lines can carry noise below a half cent (7.875 read as
     7.87499...), which would round it the wrong way.
     """
-    if not lines:
-        return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
-    add, mul = _EXACT.add, _EXACT.multiply
+    add = _EXACT.add
     sums: dict[Decimal | None, Decimal] = {}
     for line in lines:
         key = line.vat
         sums[key] = add(sums[key], line.scaled) if key in sums else line.scaled
+    return _total_of(sums, tax_included, untaxed)
+
+
+def _total_of(
+    sums: Mapping[Decimal | None, Decimal], tax_included: TaxIncluded, untaxed: bool
+) -> tuple[Amount, _Exact | None, _Exact | None]:
+    """`_total` from the exact scaled cost per VAT rate (None: no rate)."""
+    if not sums:
+        return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
+    add, mul = _EXACT.add, _EXACT.multiply
     total = ZERO
     for value in sums.values():
         total = add(total, value)
@@ -963,11 +972,12 @@ def _result(
     tax_included, untaxed = tariff.tax_included, tariff.untaxed_without_vat
     extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
-    by_subtotal: dict[str, list[CostLine]] = {name: [] for name in SUBTOTALS}
+    # Per subtotal, the exact scaled cost per VAT rate (summed as lines are billed).
+    by_subtotal: dict[str, dict[Decimal | None, Decimal]] = {}
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
 
-    mul = _EXACT.multiply
+    mul, add = _EXACT.multiply, _EXACT.add
 
     def bill(
         start: datetime,
@@ -989,7 +999,9 @@ def _result(
             scaled,
         )
         lines.append(line)
-        by_subtotal[subtotal].append(line)
+        sums = by_subtotal.setdefault(subtotal, {})
+        vat = component.vat
+        sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
 
     for index, period in enumerate(periods):
         start = from_us(period.start_us)
@@ -1036,13 +1048,20 @@ def _result(
             subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
-    total, min_applied, max_applied = _apply_limits(*_total(lines, tax_included, untaxed), compiled)
+    all_sums: dict[Decimal | None, Decimal] = {}
+    for sums in by_subtotal.values():
+        for vat, value in sums.items():
+            all_sums[vat] = add(all_sums[vat], value) if vat in all_sums else value
+    total, min_applied, max_applied = _apply_limits(*_total_of(all_sums, tax_included, untaxed), compiled)
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
+    nothing = _NOTHING.rounded(currency, rounding)
     subtotals = {
-        name: _total(amounts, tax_included, untaxed)[0].rounded(currency, rounding)
-        for name, amounts in by_subtotal.items()
+        name: _total_of(by_subtotal[name], tax_included, untaxed)[0].rounded(currency, rounding)
+        if name in by_subtotal
+        else nothing
+        for name in SUBTOTALS
     }
     return SessionPrice(
         tariff_id=tariff.id,
