@@ -765,16 +765,20 @@ def _total_of(
     if not sums:
         return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
     add, mul = _EXACT.add, _EXACT.multiply
-    total = ZERO
-    for value in sums.values():
-        total = add(total, value)
-    rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
+    if len(sums) == 1:  # the usual case: one rate
+        ((rate, total),) = sums.items()
+        rates = [] if rate is None else [rate]
+    else:
+        total = ZERO
+        for value in sums.values():
+            total = add(total, value)
+        rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
     if tax_included is TaxIncluded.NOT_APPLICABLE:
         exact = _Exact(total, US_PER_HOUR)
         value = exact.value
         return Amount(value, value, ()), exact, exact
     if tax_included is TaxIncluded.NO:
-        denominator = mul(US_PER_HOUR, HUNDRED)
+        denominator = _US_PER_HOUR_PERCENT
         taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
         after_numerator = mul(total, HUNDRED)
         for rate in rates:
@@ -805,6 +809,8 @@ def _total_of(
 
 
 _ZERO_EXACT = _Exact(ZERO, _ONE)
+_US_PER_HOUR_PERCENT = US_PER_HOUR * HUNDRED
+_ROUNDED_NOTHING: dict[tuple[str, str], Amount] = {}
 
 
 def _apply_limits(
@@ -1035,7 +1041,7 @@ def _result(
                     start,
                     time_name,
                     time_subtotal,
-                    billed_us / US_PER_HOUR,
+                    hours if billed_us == duration_us else billed_us / US_PER_HOUR,
                     component,
                     scaled / US_PER_HOUR,
                     scaled,
@@ -1056,7 +1062,9 @@ def _result(
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
-    nothing = _NOTHING.rounded(currency, rounding)
+    nothing = _ROUNDED_NOTHING.get((currency, rounding))
+    if nothing is None:
+        nothing = _ROUNDED_NOTHING[currency, rounding] = _NOTHING.rounded(currency, rounding)
     subtotals = {
         name: _total_of(by_subtotal[name], tax_included, untaxed)[0].rounded(currency, rounding)
         if name in by_subtotal
