@@ -380,7 +380,7 @@ def price_lines(tariff: Tariff, language: str, *, with_taxes: bool = False) -> l
         kind = r.reservation if r is not None else None
         dimensions = {component.type for component in element.price_components}
         # As the engine prices it: a FLAT beside only PARKING_TIME is a parking fee; any other
-        # FLAT is the one start fee of a session (the one in force when it starts), never "then".
+        # FLAT is the session's one start fee (the first that applies), never "then" another.
         parking_fee = Dimension.PARKING_TIME in dimensions and not dimensions & {
             Dimension.ENERGY,
             Dimension.TIME,
@@ -389,7 +389,8 @@ def price_lines(tariff: Tariff, language: str, *, with_taxes: bool = False) -> l
             text = _component_text(component, tariff, words, language, with_taxes)
             if kind is None:
                 if component.type is Dimension.FLAT:
-                    text = (words.parking_fee if parking_fee else words.start_fee).format(price=text)
+                    fee = words.start_fee if not conditions else words.fee
+                    text = (words.parking_fee if parking_fee else fee).format(price=text)
                 elif component.type is Dimension.PARKING_TIME:
                     text = words.parking.format(text=text)
             elif kind is ReservationRestriction.RESERVATION:

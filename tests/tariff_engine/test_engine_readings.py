@@ -59,8 +59,8 @@ def test_a_session_that_crosses_into_another_elements_hours_pays_one_start_fee()
     assert result.total_fixed_cost.before_taxes == D("1.00")
     assert result.total_cost.before_taxes == D("1.00") + D("2.00") + D("4.00")
     en = price_lines(t, "en")
-    assert en[0] == "start fee €1.00 between 07:00 and 11:00"
-    assert en[2] == "start fee €3.00 between 11:00 and 07:00"
+    assert en[0] == "fee €1.00 between 07:00 and 11:00"
+    assert en[2] == "fee €3.00 between 11:00 and 07:00"
 
 
 def test_a_parking_fee_is_paid_only_by_a_car_that_parks_and_besides_the_start_fee() -> None:
