@@ -98,6 +98,7 @@ ENERGY_QUANTUM = Decimal("1e-12")
 RESERVATION_TIME = "RESERVATION_TIME"
 _ENERGY, _TIME, _PARKING_TIME, _FLAT = "ENERGY", "TIME", "PARKING_TIME", "FLAT"
 _ONE = Decimal(1)
+_PERCENT = Decimal("0.01")
 _DIMENSIONS = tuple(Dimension)
 _NOTHING = Amount(Decimal(0), Decimal(0), ())
 
@@ -712,7 +713,7 @@ def _line_figures(
     if tax_included is TaxIncluded.NO:
         if vat is None:
             return raw, (raw if untaxed or not raw else None), None
-        tax = raw * vat / HUNDRED
+        tax = raw * vat * _PERCENT
         return raw, raw + tax, tax
     if vat is None:
         return (raw if not raw else None), raw, None
