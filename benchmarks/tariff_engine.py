@@ -86,6 +86,7 @@ def session(rng: random.Random, start: datetime) -> list[MeterSample]:
 def clear_caches() -> None:
     """Forget every compiled tariff, day window and zone offset the engine has cached."""
     pricing._COMPILED.clear()
+    pricing.windows_of.cache_clear()
     localtime.day_offsets.cache_clear()
     localtime.zone.cache_clear()
 

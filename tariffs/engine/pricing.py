@@ -67,6 +67,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -78,6 +79,7 @@ from tariffs.engine.model import (
     PriceComponent,
     Reservation,
     ReservationRestriction,
+    Restrictions,
     Tariff,
     TariffElement,
     TariffError,
@@ -268,53 +270,61 @@ class _Element:
         )
 
     def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
-        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
-
-        Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
-        instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
-        22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
-        repeated local hour (DST ends) is inside a window twice and a skipped one never.
-        """
+        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold."""
         r = self.element.restrictions
         assert r is not None  # noqa: S101 - only windowed elements get here
-        start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
-        end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
-        if end_minute == 0:
-            end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
-        if start_minute == end_minute:
-            spans = [(0, MINUTES_PER_DAY)]
-        elif end_minute < start_minute:
-            spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
-        else:
-            spans = [(start_minute, end_minute)]
-        weekdays = {day.weekday for day in r.day_of_week}
-        start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
-        end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
-        starts: list[int] = []
-        ends: list[int] = []
-        for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
-            # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
-            local_start, local_end = stretch_start + offset, stretch_end + offset
-            for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
-                # 1970-01-01 was a Thursday (weekday 3).
-                if (
-                    (weekdays and (day + 3) % 7 not in weekdays)
-                    or (start_ordinal is not None and day < start_ordinal)
-                    or (end_ordinal is not None and day >= end_ordinal)
-                ):
+        return windows_of(r, tz, first_day, last_day)
+
+
+@lru_cache(maxsize=16_384)
+def windows_of(r: Restrictions, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
+    """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
+
+    Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
+    instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
+    22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
+    repeated local hour (DST ends) is inside a window twice and a skipped one never. Cached
+    per restrictions (not per tariff): tariffs with the same hours share their days' windows.
+    The lists are shared: read them, never change them.
+    """
+    start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
+    end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
+    if end_minute == 0:
+        end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
+    if start_minute == end_minute:
+        spans = [(0, MINUTES_PER_DAY)]
+    elif end_minute < start_minute:
+        spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
+    else:
+        spans = [(start_minute, end_minute)]
+    weekdays = {day.weekday for day in r.day_of_week}
+    start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
+    end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
+    starts: list[int] = []
+    ends: list[int] = []
+    for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
+        # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
+        local_start, local_end = stretch_start + offset, stretch_end + offset
+        for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
+            # 1970-01-01 was a Thursday (weekday 3).
+            if (
+                (weekdays and (day + 3) % 7 not in weekdays)
+                or (start_ordinal is not None and day < start_ordinal)
+                or (end_ordinal is not None and day >= end_ordinal)
+            ):
+                continue
+            midnight = day * US_PER_DAY
+            for low, high in spans:
+                begin = max(midnight + low * US_PER_MINUTE, local_start) - offset
+                finish = min(midnight + high * US_PER_MINUTE, local_end) - offset
+                if finish <= begin:
                     continue
-                midnight = day * US_PER_DAY
-                for low, high in spans:
-                    begin = max(midnight + low * US_PER_MINUTE, local_start) - offset
-                    finish = min(midnight + high * US_PER_MINUTE, local_end) - offset
-                    if finish <= begin:
-                        continue
-                    if ends and ends[-1] >= begin:
-                        ends[-1] = max(ends[-1], finish)
-                    else:
-                        starts.append(begin)
-                        ends.append(finish)
-        return starts, ends
+                if ends and ends[-1] >= begin:
+                    ends[-1] = max(ends[-1], finish)
+                else:
+                    starts.append(begin)
+                    ends.append(finish)
+    return starts, ends
 
 
 class _Compiled:
