@@ -691,7 +691,7 @@ def _reprice(
             "total_cost_taxes",
         ]
     )
-    if now is not None:
+    if now is not None and now > readings[-1].timestamp:
         return price_readings_now(session.tariff, readings, time_zone=time_zone, now=now)
     return price
 

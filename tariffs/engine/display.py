@@ -15,6 +15,7 @@ from tariffs.engine.model import (
     DayOfWeek,
     Dimension,
     PriceComponent,
+    PriceLimit,
     ReservationRestriction,
     Restrictions,
     Tariff,
@@ -36,6 +37,7 @@ class _Words(NamedTuple):
     per_minute: str
     parking: str
     start_fee: str
+    parking_fee: str
     fee: str
     reservation: str
     reservation_fee: str
@@ -76,6 +78,7 @@ _LANGUAGES: dict[str, _Words] = {
         per_minute="{price} per minute",
         parking="parking {text}",
         start_fee="start fee {price}",
+        parking_fee="parking fee {price}",
         fee="fee {price}",
         reservation="reservation {text}",
         reservation_fee="reservation fee {price}",
@@ -114,6 +117,7 @@ _LANGUAGES: dict[str, _Words] = {
         per_minute="{price} per minuut",
         parking="parkeren {text}",
         start_fee="starttarief {price}",
+        parking_fee="parkeertarief {price}",
         fee="tarief {price}",
         reservation="reservering {text}",
         reservation_fee="reserveringskosten {price}",
@@ -152,6 +156,7 @@ _LANGUAGES: dict[str, _Words] = {
         per_minute="{price} pro Minute",
         parking="Parken {text}",
         start_fee="Startgebühr {price}",
+        parking_fee="Parkgebühr {price}",
         fee="Gebühr {price}",
         reservation="Reservierung {text}",
         reservation_fee="Reservierungsgebühr {price}",
@@ -190,6 +195,7 @@ _LANGUAGES: dict[str, _Words] = {
         per_minute="{price} par minute",
         parking="stationnement {text}",
         start_fee="frais de démarrage {price}",
+        parking_fee="frais de stationnement {price}",
         fee="frais {price}",
         reservation="réservation {text}",
         reservation_fee="frais de réservation {price}",
@@ -372,11 +378,19 @@ def price_lines(tariff: Tariff, language: str, *, with_taxes: bool = False) -> l
         r = element.restrictions
         conditions = _conditions(r, words, language)
         kind = r.reservation if r is not None else None
+        dimensions = {component.type for component in element.price_components}
+        # As the engine prices it: a FLAT beside only PARKING_TIME is a parking fee; any other
+        # FLAT is the session's one start fee (the first that applies), never "then" another.
+        parking_fee = Dimension.PARKING_TIME in dimensions and not dimensions & {
+            Dimension.ENERGY,
+            Dimension.TIME,
+        }
         for component in element.price_components:
             text = _component_text(component, tariff, words, language, with_taxes)
             if kind is None:
                 if component.type is Dimension.FLAT:
-                    text = (words.start_fee if not conditions else words.fee).format(price=text)
+                    fee = words.start_fee if not conditions else words.fee
+                    text = (words.parking_fee if parking_fee else fee).format(price=text)
                 elif component.type is Dimension.PARKING_TIME:
                     text = words.parking.format(text=text)
             elif kind is ReservationRestriction.RESERVATION:
@@ -394,16 +408,28 @@ def price_lines(tariff: Tariff, language: str, *, with_taxes: bool = False) -> l
             key = (kind or "", component.type)
             # "then": a later element for a dimension already described, or one that only
             # starts to apply later in the session (after a duration or an amount of energy).
-            if key in seen or (r is not None and (r.min_duration or r.min_kwh)):
+            # Not for a fee: it is paid once, not on top of the ones before.
+            later = key in seen or (r is not None and (r.min_duration or r.min_kwh))
+            if later and component.type is not Dimension.FLAT:
                 text = words.then.format(text=text)
             seen.add(key)
             lines.append(" ".join([text, *conditions]))
-    if tariff.min_price is not None:
-        limit = tariff.min_price
-        value = limit.after_taxes if with_taxes and limit.after_taxes is not None else limit.before_taxes
-        lines.append(words.minimum.format(price=format_money(value, tariff.currency, language)))
-    if tariff.max_price is not None:
-        limit = tariff.max_price
-        value = limit.after_taxes if with_taxes and limit.after_taxes is not None else limit.before_taxes
-        lines.append(words.maximum.format(price=format_money(value, tariff.currency, language)))
+    for limit, template in ((tariff.min_price, words.minimum), (tariff.max_price, words.maximum)):
+        if limit is not None:
+            value = _limit_value(limit, tariff, with_taxes)
+            lines.append(template.format(price=format_money(value, tariff.currency, language)))
     return lines
+
+
+def _limit_value(limit: PriceLimit, tariff: Tariff, with_taxes: bool) -> Decimal:
+    """A price limit as the driver pays it: given before taxes only, with the tariff's VAT added.
+
+    The engine scales such a limit by the session's own ratio of after to before taxes; before
+    a session that is the tariff's one rate (or its highest, when it mixes rates).
+    """
+    if with_taxes and limit.after_taxes is not None:
+        return limit.after_taxes
+    if not with_taxes or tariff.tax_included is not TaxIncluded.NO:
+        return limit.before_taxes
+    rates = [c.vat or Decimal(0) for element in tariff.elements for c in element.price_components]
+    return _display_price(limit.before_taxes * (HUNDRED + max(rates)) / HUNDRED)

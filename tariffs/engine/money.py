@@ -113,9 +113,13 @@ class Amount(NamedTuple):
         before, after = self.before_taxes, self.after_taxes
         before_r = None if before is None else before.quantize(quantum, rounding)
         after_r = None if after is None else after.quantize(quantum, rounding)
-        amounts = [t.amount.quantize(quantum, rounding) for t in self.taxes]
         if self.taxes and before_r is not None and after_r is not None:
-            amounts = _apportion(after_r - before_r, [t.amount for t in self.taxes], quantum)
+            if len(self.taxes) == 1:  # one rate: its tax is the whole difference
+                amounts = [after_r - before_r]
+            else:
+                amounts = _apportion(after_r - before_r, [t.amount for t in self.taxes], quantum)
+        else:
+            amounts = [t.amount.quantize(quantum, rounding) for t in self.taxes]
         return Amount(
             before_r,
             after_r,

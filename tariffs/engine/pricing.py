@@ -8,22 +8,45 @@ same components become one charging period. step_size is then applied once per s
 dimension group (mod_cdrs, CDR object, "step_size"), taxes are computed per component and
 min/max price applied to the total, and only the reported figures are rounded.
 
-Readings of the spec where it leaves room, chosen here:
+Money is exact: each cost line is kept as price x volume x 3,600,000,000 (price x µs for time),
+an exact Decimal; a subtotal or total is the sum of those per VAT rate, divided once. So every
+reported figure is the exact amount rounded once, half-up by default, to the minor unit (never
+a sum of separately divided lines, whose noise can sit below a half cent: 7.875 read as 7.87).
 
-- FLAT is charged once per session (and once per reservation), from the first instant at which
-  an element with a FLAT component matches; it counts as a parking fee when its element prices
-  only PARKING_TIME besides it, else as a fixed cost (mod_cdrs, CDR object, total_*_cost).
-- Restrictions are evaluated per instant: day_of_week and dates are those of the instant's local
-  day. A wall time skipped by DST means the transition; a repeated one its first occurrence.
+Readings of the spec where it leaves room, chosen here (with the reason):
+
+- Several FLAT elements: at any instant the active FLAT is the first matching element's (the
+  spec's rule for every dimension). A session pays one start fee, the first active FLAT, from
+  the first instant one is active: a FLAT is "a fixed amount that has to be paid for any
+  Charging Session" (mod_tariffs, Tariff object, min_price), so crossing into another element's
+  hours does not charge a second one. A reservation pays its own, like a separate session.
+- FLAT beside only PARKING_TIME in its element: a parking fee, a different fee from the start
+  fee (mod_cdrs: total_fixed_cost is "except fixed price components of parking", which
+  total_parking_cost includes). It is paid once, from the first matching parking-fee element,
+  the first time one matches while the car is parked: a fee for parking is not owed by a car
+  that never parked. The start fee is then the first matching element's among the others.
+- Restrictions are evaluated per instant on the local wall clock: day_of_week and dates are
+  those of the instant's local day; a repeated wall time (DST ends) is inside a window each time
+  it happens, a skipped one never (the clock never shows it).
 - Between samples energy is linear; the state (charging, power, current) is the earlier
   sample's. An unreported power is the interval's average; an unreported current makes a
   current restriction fail.
+- min_power/max_power while parked: the power is 0 kW, whatever the meter last reported, as
+  the restriction is about the power drawn and a parked car draws none. So a max_power element
+  (slow charging) also prices parking, a min_power one never does.
+- A component without vat: "no VAT is applicable". In 2.2.1 (and the operator's own tariffs,
+  `untaxed_without_vat`) its amount incl. VAT is its price; in a 2.3.0 tax-exclusive tariff
+  from a partner, taxes may still be added by local law, so after taxes is unknown unless the
+  amount is zero: a zero amount has zero tax, whatever its rate.
 - Reservation time (RESERVATION_TIME) is priced only by reservation elements, session time only
   by the others; its duration restrictions count from the booking; its step_size is applied on
   its own. For an expired reservation RESERVATION_EXPIRES elements come first.
 - A priced component at 0.00 still counts as the "last relevant" one for step_size.
-- A price limit given only before taxes is applied after taxes too, at the session's own ratio
-  of after to before taxes; the subtotals are not adjusted, only the total and its taxes.
+- min_price/max_price given before taxes only: the bound after taxes is the bound before taxes
+  times the session's own after/before ratio (exact), i.e. the taxes scale with the price as VAT
+  does; a session with nothing to take a ratio from (zero before taxes) takes the tariff's one
+  rate, else its highest. The amount after taxes is thus never below the amount before them.
+  The subtotals are not adjusted, only the total and its taxes.
 """
 
 from __future__ import annotations
@@ -44,6 +67,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -55,6 +79,7 @@ from tariffs.engine.model import (
     PriceComponent,
     Reservation,
     ReservationRestriction,
+    Restrictions,
     Tariff,
     TariffElement,
     TariffError,
@@ -75,6 +100,8 @@ ENERGY_QUANTUM = Decimal("1e-12")
 RESERVATION_TIME = "RESERVATION_TIME"
 _ENERGY, _TIME, _PARKING_TIME, _FLAT = "ENERGY", "TIME", "PARKING_TIME", "FLAT"
 _ONE = Decimal(1)
+_PERCENT = Decimal("0.01")
+_DIMENSIONS = tuple(Dimension)
 _NOTHING = Amount(Decimal(0), Decimal(0), ())
 
 # Which CDR subtotal a dimension's cost belongs to (mod_cdrs, CDR object: total_*_cost).
@@ -243,53 +270,61 @@ class _Element:
         )
 
     def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
-        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
-
-        Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
-        instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
-        22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
-        repeated local hour (DST ends) is inside a window twice and a skipped one never.
-        """
+        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold."""
         r = self.element.restrictions
         assert r is not None  # noqa: S101 - only windowed elements get here
-        start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
-        end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
-        if end_minute == 0:
-            end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
-        if start_minute == end_minute:
-            spans = [(0, MINUTES_PER_DAY)]
-        elif end_minute < start_minute:
-            spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
-        else:
-            spans = [(start_minute, end_minute)]
-        weekdays = {day.weekday for day in r.day_of_week}
-        start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
-        end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
-        starts: list[int] = []
-        ends: list[int] = []
-        for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
-            # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
-            local_start, local_end = stretch_start + offset, stretch_end + offset
-            for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
-                # 1970-01-01 was a Thursday (weekday 3).
-                if (
-                    (weekdays and (day + 3) % 7 not in weekdays)
-                    or (start_ordinal is not None and day < start_ordinal)
-                    or (end_ordinal is not None and day >= end_ordinal)
-                ):
+        return windows_of(r, tz, first_day, last_day)
+
+
+@lru_cache(maxsize=16_384)
+def windows_of(r: Restrictions, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
+    """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
+
+    Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
+    instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
+    22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
+    repeated local hour (DST ends) is inside a window twice and a skipped one never. Cached
+    per restrictions (not per tariff): tariffs with the same hours share their days' windows.
+    The lists are shared: read them, never change them.
+    """
+    start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
+    end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
+    if end_minute == 0:
+        end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
+    if start_minute == end_minute:
+        spans = [(0, MINUTES_PER_DAY)]
+    elif end_minute < start_minute:
+        spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
+    else:
+        spans = [(start_minute, end_minute)]
+    weekdays = {day.weekday for day in r.day_of_week}
+    start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
+    end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
+    starts: list[int] = []
+    ends: list[int] = []
+    for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
+        # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
+        local_start, local_end = stretch_start + offset, stretch_end + offset
+        for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
+            # 1970-01-01 was a Thursday (weekday 3).
+            if (
+                (weekdays and (day + 3) % 7 not in weekdays)
+                or (start_ordinal is not None and day < start_ordinal)
+                or (end_ordinal is not None and day >= end_ordinal)
+            ):
+                continue
+            midnight = day * US_PER_DAY
+            for low, high in spans:
+                begin = max(midnight + low * US_PER_MINUTE, local_start) - offset
+                finish = min(midnight + high * US_PER_MINUTE, local_end) - offset
+                if finish <= begin:
                     continue
-                midnight = day * US_PER_DAY
-                for low, high in spans:
-                    begin = max(midnight + low * US_PER_MINUTE, local_start) - offset
-                    finish = min(midnight + high * US_PER_MINUTE, local_end) - offset
-                    if finish <= begin:
-                        continue
-                    if ends and ends[-1] >= begin:
-                        ends[-1] = max(ends[-1], finish)
-                    else:
-                        starts.append(begin)
-                        ends.append(finish)
-        return starts, ends
+                if ends and ends[-1] >= begin:
+                    ends[-1] = max(ends[-1], finish)
+                else:
+                    starts.append(begin)
+                    ends.append(finish)
+    return starts, ends
 
 
 class _Compiled:
@@ -298,9 +333,11 @@ class _Compiled:
     __slots__ = (
         "duration_thresholds_us",
         "energy_thresholds",
+        "parking_fee_positions",
         "reservation_elements",
         "session_elements",
         "session_positions",
+        "start_fee_positions",
         "tariff",
         "top_vat",
         "uniform_vat",
@@ -314,8 +351,13 @@ class _Compiled:
         # Per dimension, the positions in session_elements of the elements that price it.
         self.session_positions = {
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
-            for dimension in Dimension
+            for dimension in _DIMENSIONS
         }
+        flats = self.session_positions[Dimension.FLAT]
+        self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
+        self.parking_fee_positions = [
+            k for k in flats if self.session_elements[k].flat_subtotal is PARKING_COST
+        ]
         booked = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION]
         expires = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
         # mod_tariffs, ReservationRestrictionType NOTE: for an expired reservation the
@@ -394,7 +436,17 @@ def _start_key(tariff: Tariff) -> int:
 class _Period:
     """Consecutive segments priced by the same components; mutable while it is being built."""
 
-    __slots__ = ("charging", "end_us", "energy", "energy_el", "flat_el", "reservation", "start_us", "time_el")
+    __slots__ = (
+        "charging",
+        "end_us",
+        "energy",
+        "energy_el",
+        "flat_el",
+        "parking_fee_el",
+        "reservation",
+        "start_us",
+        "time_el",
+    )
 
     def __init__(
         self,
@@ -412,6 +464,7 @@ class _Period:
         self.energy_el = energy_el
         self.time_el = time_el
         self.flat_el: _Element | None = None
+        self.parking_fee_el: _Element | None = None
 
     @property
     def time_dimension(self) -> Dimension:
@@ -471,9 +524,9 @@ def _window_breakpoints(
     if cached is None:
         if len(compiled.window_cache) >= 256:
             compiled.window_cache.clear()
-        # One more UTC day on each side: a window that is open at the session's start (or end)
-        # is then found whole, and the breakpoints inside the session are all there.
-        windows = {e.index: e.windows(tz, first_day - 1, last_day + 1) for e in elements if e.windowed}
+        # Only the session's own UTC days: membership is asked for instants inside them, and a
+        # window cut at a day's edge only adds a breakpoint that changes no element.
+        windows = {e.index: e.windows(tz, first_day, last_day) for e in elements if e.windowed}
         points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
         cached = compiled.window_cache[key] = (windows, points)
     windows, points = cached
@@ -495,9 +548,10 @@ def _session_periods(
     breakpoints.sort()
     thresholds = compiled.energy_thresholds
     positions = compiled.session_positions
-    energy_positions, flat_positions = positions[Dimension.ENERGY], positions[Dimension.FLAT]
+    energy_positions = positions[Dimension.ENERGY]
+    flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
     periods: list[_Period] = []
-    flat_done = False
+    flat_done = parking_fee_done = False
     previous_power = ZERO
     n = len(samples)
     for i in range(n):
@@ -509,14 +563,16 @@ def _session_periods(
         e1 = energies[i + 1] if i + 1 < n else e0
         span, delta = t1 - t0, e1 - e0
         sample = samples[i]
-        if sample.power_kw is not None:
+        if not sample.charging:
+            power = ZERO  # parked: min_power/max_power see the power drawn, none
+        elif sample.power_kw is not None:
             power = sample.power_kw
         elif i + 1 < n:
             power = delta * US_PER_HOUR / span if span else ZERO
         else:
             # After the last sample (a live session priced up to now) nothing is metered yet: a
             # charging EV is taken to go on at the power of the interval before.
-            power = previous_power if sample.charging else ZERO
+            power = previous_power
         previous_power = power
         points = [(t0, e0)]
         for bp in breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)]:
@@ -552,10 +608,18 @@ def _session_periods(
                 periods.append(last)
             last.end_us = b
             last.energy += eb - ea
+            # A start fee is paid once: the first matching element's, the first time one
+            # matches. A parking fee (FLAT beside PARKING_TIME only) likewise, but only while
+            # parked. Each is "the first element that matches" (mod_tariffs, Tariff object)
+            # among its own kind: they are different fees, booked to different subtotals.
             if not flat_done:
                 flat_el = next((elements[k] for k in flat_positions if holds[k]), None)
                 if flat_el is not None:
                     last.flat_el, flat_done = flat_el, True
+            if not parking_fee_done and not charging:
+                fee_el = next((elements[k] for k in parking_fee_positions if holds[k]), None)
+                if fee_el is not None:
+                    last.parking_fee_el, parking_fee_done = fee_el, True
     return periods
 
 
@@ -659,7 +723,7 @@ def _line_figures(
     if tax_included is TaxIncluded.NO:
         if vat is None:
             return raw, (raw if untaxed or not raw else None), None
-        tax = raw * vat / HUNDRED
+        tax = raw * vat * _PERCENT
         return raw, raw + tax, tax
     if vat is None:
         return (raw if not raw else None), raw, None
@@ -697,23 +761,35 @@ def _total(
     the sum of separately divided lines can carry noise below a half cent (7.875 read as
     7.87499...), which would round it the wrong way.
     """
-    if not lines:
-        return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
-    add, mul = _EXACT.add, _EXACT.multiply
+    add = _EXACT.add
     sums: dict[Decimal | None, Decimal] = {}
     for line in lines:
         key = line.vat
         sums[key] = add(sums[key], line.scaled) if key in sums else line.scaled
-    total = ZERO
-    for value in sums.values():
-        total = add(total, value)
-    rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
+    return _total_of(sums, tax_included, untaxed)
+
+
+def _total_of(
+    sums: Mapping[Decimal | None, Decimal], tax_included: TaxIncluded, untaxed: bool
+) -> tuple[Amount, _Exact | None, _Exact | None]:
+    """`_total` from the exact scaled cost per VAT rate (None: no rate)."""
+    if not sums:
+        return _NOTHING, _ZERO_EXACT, _ZERO_EXACT
+    add, mul = _EXACT.add, _EXACT.multiply
+    if len(sums) == 1:  # the usual case: one rate
+        ((rate, total),) = sums.items()
+        rates = [] if rate is None else [rate]
+    else:
+        total = ZERO
+        for value in sums.values():
+            total = add(total, value)
+        rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
     if tax_included is TaxIncluded.NOT_APPLICABLE:
         exact = _Exact(total, US_PER_HOUR)
         value = exact.value
         return Amount(value, value, ()), exact, exact
     if tax_included is TaxIncluded.NO:
-        denominator = mul(US_PER_HOUR, HUNDRED)
+        denominator = _US_PER_HOUR_PERCENT
         taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
         after_numerator = mul(total, HUNDRED)
         for rate in rates:
@@ -744,6 +820,8 @@ def _total(
 
 
 _ZERO_EXACT = _Exact(ZERO, _ONE)
+_US_PER_HOUR_PERCENT = US_PER_HOUR * HUNDRED
+_ROUNDED_NOTHING: dict[tuple[str, str], Amount] = {}
 
 
 def _apply_limits(
@@ -911,11 +989,12 @@ def _result(
     tax_included, untaxed = tariff.tax_included, tariff.untaxed_without_vat
     extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
-    by_subtotal: dict[str, list[CostLine]] = {name: [] for name in SUBTOTALS}
+    # Per subtotal, the exact scaled cost per VAT rate (summed as lines are billed).
+    by_subtotal: dict[str, dict[Decimal | None, Decimal]] = {}
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
 
-    mul = _EXACT.multiply
+    mul, add = _EXACT.multiply, _EXACT.add
 
     def bill(
         start: datetime,
@@ -937,7 +1016,9 @@ def _result(
             scaled,
         )
         lines.append(line)
-        by_subtotal[subtotal].append(line)
+        sums = by_subtotal.setdefault(subtotal, {})
+        vat = component.vat
+        sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
 
     for index, period in enumerate(periods):
         start = from_us(period.start_us)
@@ -971,24 +1052,35 @@ def _result(
                     start,
                     time_name,
                     time_subtotal,
-                    billed_us / US_PER_HOUR,
+                    hours if billed_us == duration_us else billed_us / US_PER_HOUR,
                     component,
                     scaled / US_PER_HOUR,
                     scaled,
                 )
-        if period.flat_el is not None:
-            component = period.flat_el.components[Dimension.FLAT]
+        for flat_el in (period.flat_el, period.parking_fee_el):
+            if flat_el is None:
+                continue
+            component = flat_el.components[Dimension.FLAT]
             dimensions.append(CdrDimension(_FLAT, _ONE))
-            subtotal = RESERVATION_COST if period.reservation else period.flat_el.flat_subtotal
+            subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
         charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
-    total, min_applied, max_applied = _apply_limits(*_total(lines, tax_included, untaxed), compiled)
+    all_sums: dict[Decimal | None, Decimal] = {}
+    for sums in by_subtotal.values():
+        for vat, value in sums.items():
+            all_sums[vat] = add(all_sums[vat], value) if vat in all_sums else value
+    total, min_applied, max_applied = _apply_limits(*_total_of(all_sums, tax_included, untaxed), compiled)
     currency = tariff.currency
     start_us = to_us(samples[0].timestamp) if samples else end_us
     energy = samples[-1].energy_kwh - samples[0].energy_kwh if samples else ZERO
+    nothing = _ROUNDED_NOTHING.get((currency, rounding))
+    if nothing is None:
+        nothing = _ROUNDED_NOTHING[currency, rounding] = _NOTHING.rounded(currency, rounding)
     subtotals = {
-        name: _total(amounts, tax_included, untaxed)[0].rounded(currency, rounding)
-        for name, amounts in by_subtotal.items()
+        name: _total_of(by_subtotal[name], tax_included, untaxed)[0].rounded(currency, rounding)
+        if name in by_subtotal
+        else nothing
+        for name in SUBTOTALS
     }
     return SessionPrice(
         tariff_id=tariff.id,

@@ -316,11 +316,12 @@ def test_it_reports_the_cost_of_each_dimension_and_counts_a_parking_fee_as_parki
     result = price_session(t, samples, time_zone=AMS, end=start + timedelta(hours=2))
     assert {name: amount.before_taxes for name, amount in result.cost_by_dimension.items()} == {
         "ENERGY": D("3.00"),
-        "FLAT": D(1),
+        "FLAT": D(6),
         "PARKING_TIME": D(2),
     }
+    # The parking fee is a fee of its own, paid besides the start fee once the car parks there.
     assert result.total_fixed_cost.before_taxes == D(1)
-    assert result.total_parking_cost.before_taxes == D(2)
+    assert result.total_parking_cost.before_taxes == D(5) + D(2)
 
 
 def test_it_adds_amounts_keeping_unknown_taxes_unknown() -> None:
