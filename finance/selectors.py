@@ -7,8 +7,6 @@ the CDR's total including taxes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -239,69 +237,3 @@ def captures_without_cdr_totals() -> dict[str, Decimal]:
         .order_by("currency")
     )
     return {row["currency"]: (row["captured"] or Decimal(0)).quantize(_CENT) for row in rows}
-
-
-EXPORT_COLUMNS = (
-    "cdr_id",
-    "party",
-    "partner",
-    "start_date_time",
-    "end_date_time",
-    "location_id",
-    "evse_id",
-    "total_energy_kwh",
-    "currency",
-    "total_cost_excl_vat",
-    "total_cost_incl_vat",
-    "authorization_reference",
-    "invoice_reference_id",
-    "credit",
-    "credit_reference_id",
-    "fac_id",
-    "captured_incl_vat",
-    "capture_status",
-    "reconciliation_status",
-)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _text(value: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula (CSV injection); amounts are not text."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _amount(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def cdr_export_rows(queryset: QuerySet[Cdr]) -> Iterator[list[str]]:
-    """The rows of the finance CSV, header first; amounts with two decimals, times in UTC."""
-    yield list(EXPORT_COLUMNS)
-    annotated = (
-        cdrs_with_reconciliation(queryset).select_related("party", "partner").order_by("end_date_time", "pk")
-    )
-    for cdr in annotated.iterator(chunk_size=2000):
-        yield [
-            _text(cdr.cdr_id),
-            f"{cdr.party.country_code}*{cdr.party.party_id}",
-            _text(cdr.partner.name) if cdr.partner else "",
-            _utc(cdr.start_date_time),
-            _utc(cdr.end_date_time),
-            _text(str(cdr.cdr_location.get("id", ""))),
-            _text(str(cdr.cdr_location.get("evse_id", ""))),
-            f"{cdr.total_energy:.3f}",
-            cdr.currency,
-            _amount(cdr.total_cost_excl_vat),
-            _amount(cdr.total_cost_incl_vat),
-            _text(cdr.authorization_reference),
-            _text(cdr.invoice_reference_id),
-            "yes" if cdr.credit else "no",
-            _text(cdr.credit_reference_id),
-            _text(cdr.fac_id or ""),
-            _amount(cdr.captured_incl_vat),
-            cdr.capture_status or "",
-            cdr.reconciliation_status,
-        ]
