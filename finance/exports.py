@@ -11,22 +11,27 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils.text import slugify
 
-from finance.selectors import cdrs_with_reconciliation
+from finance.selectors import chain_facts_for
+from locations.models import Location
 from ocpi_api.formatting import dumps
 from ocpi_api.modules.cdrs import serialize_cdr
-from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from payments.models import PaymentTerminal
 from sessions.models import Cdr
 
 CHUNK_SIZE = 2000
+_DIMENSIONS = ("fixed", "energy", "time", "parking", "reservation")
 # Permission that shows token uids in full; everyone else sees them masked.
 UNMASK_PERMISSION = "finance.view_token_uid"
 EXPORT_PERMISSION = "finance.export_cdrs"
@@ -163,22 +168,109 @@ def filtered_cdrs(export_filter: ExportFilter, queryset: QuerySet[Cdr] | None = 
 SCREEN_ORDER = ("-chain_end", "-chain_root", "pk")
 
 
-def export_queryset(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
-    """The queryset with everything a row needs, in one query per chunk (no query per row)."""
-    latest = FinancialAdviceConfirmation.objects.filter(
+def _screen_ordered(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
+    if queryset.query.order_by:
+        return queryset  # the order of the list it comes from
+    chain = Cdr.objects.filter(
         partner=OuterRef("partner"), authorization_reference=OuterRef("authorization_reference")
-    ).order_by("-last_updated", "-pk")
-    terminal = PaymentTerminal.objects.filter(
-        Q(evses=OuterRef("session__evse")) | Q(locations=OuterRef("session__location"))
-    ).order_by("terminal_id")
-    annotated = queryset if "chain_root" in queryset.query.annotations else cdrs_with_reconciliation(queryset)
-    if not annotated.query.order_by:
-        annotated = annotated.order_by(*SCREEN_ORDER)
-    return annotated.select_related("party", "partner", "session").annotate(
-        eft_data=Subquery(latest.values("eft_data")[:1]),
-        terminal_id=Subquery(terminal.values("terminal_id")[:1]),
-        location_time_zone=F("session__location__time_zone"),
-    )
+    ).order_by("pk")
+    card = ~Q(authorization_reference="") & Q(partner__isnull=False)
+    return queryset.annotate(
+        chain_root=Case(When(card, then=Subquery(chain.values("pk")[:1])), default=F("pk")),
+        chain_end=Case(
+            When(card, then=Subquery(chain.values("end_date_time")[:1])), default=F("end_date_time")
+        ),
+    ).order_by(*SCREEN_ORDER)
+
+
+@contextmanager
+def _without_jit() -> Iterator[None]:
+    # The ordering query is many cheap index lookups that the planner costs high: PostgreSQL's JIT
+    # would compile it for seconds to save milliseconds (measured in benchmarks/export_cdrs.py).
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET jit")
+
+
+def _ordered_id_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[int]]:
+    """The ids in the screen's order, CHUNK_SIZE at a time, read as a stream."""
+    with _without_jit():
+        ids = _screen_ordered(queryset).values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
+        while chunk := list(islice(ids, CHUNK_SIZE)):
+            yield chunk
+
+
+def cdr_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Cdr]]:
+    """The CDRs as model instances (for serialize_cdr), one query per chunk."""
+    loader = Cdr.objects.select_related("party", "session")
+    for chunk in _ordered_id_chunks(queryset):
+        loaded = loader.in_bulk(chunk)
+        yield [loaded[pk] for pk in chunk if pk in loaded]
+
+
+# What a row needs, read as named tuples: building model instances cost more than the rest of a row.
+_ROW_FIELDS = (
+    "pk",
+    "cdr_id",
+    "party_id",
+    "party__country_code",
+    "party__party_id",
+    "partner_id",
+    "partner__name",
+    "session__session_id",
+    "session__evse_id",
+    "session__location_id",
+    "start_date_time",
+    "end_date_time",
+    "cdr_location",
+    "total_energy",
+    "total_time",
+    "total_parking_time",
+    "tariffs",
+    "total_energy_cost_excl_vat",
+    "total_time_cost_excl_vat",
+    "total_parking_cost_excl_vat",
+    "total_fixed_cost_excl_vat",
+    "total_reservation_cost_excl_vat",
+    "total_cost_excl_vat",
+    "total_cost_taxes",
+    "total_cost_incl_vat",
+    "currency",
+    "token_type",
+    "token_uid",
+    "authorization_reference",
+    "invoice_reference_id",
+    "credit",
+    "credit_reference_id",
+)
+
+
+def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Any]]:
+    loader = Cdr.objects.order_by().values_list(*_ROW_FIELDS, named=True)
+    for chunk in _ordered_id_chunks(queryset):
+        loaded = {row.pk: row for row in loader.filter(pk__in=chunk)}
+        yield [loaded[pk] for pk in chunk if pk in loaded]
+
+
+def _terminals() -> tuple[dict[int, str], dict[int, str]]:
+    """Terminal ids by EVSE and by location (the EVSE's own terminal wins): a few hundred rows."""
+    by_evse: dict[int, str] = {}
+    by_location: dict[int, str] = {}
+    for terminal_id, evse_id, location_id in PaymentTerminal.objects.order_by("-terminal_id").values_list(
+        "terminal_id", "evses", "locations"
+    ):
+        if evse_id is not None:
+            by_evse[evse_id] = terminal_id
+        if location_id is not None:
+            by_location[location_id] = terminal_id
+    return by_evse, by_location
 
 
 def mask_uid(uid: str) -> str:
@@ -198,60 +290,67 @@ def _cent(value: Decimal | None) -> Decimal | None:
 
 def export_rows(queryset: QuerySet[Cdr], *, unmask: bool = False) -> Iterator[list[Any]]:
     """One typed row per CDR (str, Decimal, datetime or None), in the order of ``COLUMNS``."""
-    for cdr in export_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
-        where = cdr.cdr_location
-        zone = ZoneInfo(cdr.location_time_zone or "UTC")
-        rates, amounts, tax_total = _taxes(cdr.total_cost_taxes or [])
-        if cdr.total_cost_incl_vat is not None and not cdr.total_cost_taxes:
-            tax_total = cdr.total_cost_incl_vat - cdr.total_cost_excl_vat
-        yield [
-            cdr.cdr_id,
-            f"{cdr.party.country_code}*{cdr.party.party_id}",
-            cdr.partner.name if cdr.partner else "",
-            cdr.session.session_id if cdr.session else "",
-            cdr.start_date_time,
-            cdr.end_date_time,
-            cdr.start_date_time.astimezone(zone),
-            cdr.end_date_time.astimezone(zone),
-            str(zone),
-            str(where.get("id", "")),
-            str(where.get("evse_uid", "")),
-            str(where.get("evse_id", "")),
-            str(where.get("connector_id", "")),
-            str(where.get("address", "")),
-            str(where.get("postal_code", "")),
-            str(where.get("city", "")),
-            str(where.get("country", "")),
-            cdr.total_energy,
-            cdr.total_time,
-            cdr.total_parking_time,
-            " ".join(str(tariff.get("id", "")) for tariff in cdr.tariffs or []),
-            _cent(cdr.total_energy_cost_excl_vat),
-            _cent(cdr.total_time_cost_excl_vat),
-            _cent(cdr.total_parking_cost_excl_vat),
-            _cent(cdr.total_fixed_cost_excl_vat),
-            _cent(cdr.total_reservation_cost_excl_vat),
-            _cent(cdr.total_cost_excl_vat),
-            rates,
-            amounts,
-            _cent(tax_total),
-            _cent(cdr.total_cost_incl_vat),
-            cdr.currency,
-            cdr.token_type,
-            cdr.token_uid if unmask else mask_uid(cdr.token_uid),
-            cdr.authorization_reference,
-            cdr.terminal_id or "",
-            cdr.invoice_reference_id,
-            "yes" if cdr.credit else "no",
-            cdr.credit_reference_id,
-            cdr.chain_role,
-            cdr.capture_status or "",
-            _cent(cdr.chain_captured),
-            _cent(cdr.chain_billed),
-            _cent(cdr.chain_difference),
-            cdr.reconciliation_status,
-            " | ".join(cdr.eft_data or []),
-        ]
+    by_evse, by_location = _terminals()
+    zones = {pk: ZoneInfo(name or "UTC") for pk, name in Location.objects.values_list("pk", "time_zone")}
+    utc = ZoneInfo("UTC")
+    for chunk in _row_chunks(queryset):
+        facts = chain_facts_for(chunk)
+        for cdr in chunk:
+            chain = facts[cdr.pk]
+            zone = zones.get(cdr.session__location_id, utc)
+            terminal_id = by_evse.get(cdr.session__evse_id) or by_location.get(cdr.session__location_id)
+            where = cdr.cdr_location
+            rates, amounts, tax_total = _taxes(cdr.total_cost_taxes or [])
+            if cdr.total_cost_incl_vat is not None and not cdr.total_cost_taxes:
+                tax_total = cdr.total_cost_incl_vat - cdr.total_cost_excl_vat
+            yield [
+                cdr.cdr_id,
+                f"{cdr.party__country_code}*{cdr.party__party_id}",
+                cdr.partner__name or "",
+                cdr.session__session_id or "",
+                cdr.start_date_time,
+                cdr.end_date_time,
+                cdr.start_date_time.astimezone(zone),
+                cdr.end_date_time.astimezone(zone),
+                str(zone),
+                str(where.get("id", "")),
+                str(where.get("evse_uid", "")),
+                str(where.get("evse_id", "")),
+                str(where.get("connector_id", "")),
+                str(where.get("address", "")),
+                str(where.get("postal_code", "")),
+                str(where.get("city", "")),
+                str(where.get("country", "")),
+                cdr.total_energy,
+                cdr.total_time,
+                cdr.total_parking_time,
+                " ".join(str(tariff.get("id", "")) for tariff in cdr.tariffs or []),
+                _cent(cdr.total_energy_cost_excl_vat),
+                _cent(cdr.total_time_cost_excl_vat),
+                _cent(cdr.total_parking_cost_excl_vat),
+                _cent(cdr.total_fixed_cost_excl_vat),
+                _cent(cdr.total_reservation_cost_excl_vat),
+                _cent(cdr.total_cost_excl_vat),
+                rates,
+                amounts,
+                _cent(tax_total),
+                _cent(cdr.total_cost_incl_vat),
+                cdr.currency,
+                cdr.token_type,
+                cdr.token_uid if unmask else mask_uid(cdr.token_uid),
+                cdr.authorization_reference,
+                terminal_id or "",
+                cdr.invoice_reference_id,
+                "yes" if cdr.credit else "no",
+                cdr.credit_reference_id,
+                chain.role,
+                chain.capture_status,
+                _cent(chain.captured),
+                _cent(chain.billed),
+                _cent(chain.difference),
+                chain.status,
+                " | ".join(chain.eft_data),
+            ]
 
 
 # -- writers ---------------------------------------------------------------------------------------------
@@ -264,23 +363,32 @@ class _Echo:
         return value
 
 
-def _csv_text(value: Any) -> str:
+def _csv_plain(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, Decimal):
-        return f"{value:f}"
     text = str(value)
     # Neutralise text a spreadsheet would run as a formula (CSV injection); numbers are not text.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return f"'{text}" if text[:1] in _FORMULA_STARTS else text
+
+
+def _csv_number(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:f}"
+
+
+def _csv_datetime(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+_CSV_CELL = {"text": _csv_plain, "amount": _csv_number, "number": _csv_number, "datetime": _csv_datetime}
 
 
 def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
+    cells = [_CSV_CELL[kind] for _, kind in COLUMNS]
     yield writer.writerow(HEADER)
     for row in rows:
-        yield writer.writerow([_csv_text(value) for value in row])
+        yield writer.writerow([cell(value) for cell, value in zip(cells, row, strict=True)])
 
 
 _CURRENCY_FORMAT = "#,##0.00"
@@ -329,14 +437,12 @@ def ocpi_json_lines(
 ) -> Iterator[str]:
     """Each CDR as it is POSTed to a partner (serialize_cdr, the push and GET body; mod_cdrs CDR
     object), one per line, in the screen's order; the token uid masked unless ``unmask``."""
-    annotated = queryset if "chain_root" in queryset.query.annotations else cdrs_with_reconciliation(queryset)
-    if not annotated.query.order_by:
-        annotated = annotated.order_by(*SCREEN_ORDER)
-    for cdr in annotated.select_related("party", "session").iterator(chunk_size=CHUNK_SIZE):
-        body = serialize_cdr(cdr, version)
-        if not unmask:
-            body["cdr_token"] = {**body["cdr_token"], "uid": mask_uid(cdr.token_uid)}
-        yield dumps(body) + "\n"
+    for chunk in cdr_chunks(queryset):
+        for cdr in chunk:
+            body = serialize_cdr(cdr, version)
+            if not unmask:
+                body["cdr_token"] = {**body["cdr_token"], "uid": mask_uid(cdr.token_uid)}
+            yield dumps(body) + "\n"
 
 
 def stream(
