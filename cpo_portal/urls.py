@@ -13,5 +13,7 @@ urlpatterns = [
     path("ocpi/", include("ocpi_api.urls")),
     # The internal API for charging backends (not OCPI), described in the OpenAPI schema below.
     path("chargers/api/v1/", include("chargers.urls")),
+    # Finance tools: CDR exports for invoicing and accounting (portal users, not OCPI partners).
+    path("finance/api/v1/", include("finance.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]

@@ -12,3 +12,7 @@ class CdrReconciliation(Cdr):
         proxy = True
         verbose_name = "reconciled CDR"
         verbose_name_plural = "CDR reconciliation"
+        permissions = (
+            ("export_cdrs", "Can export CDRs (CSV, XLSX, OCPI JSON)"),
+            ("view_token_uid", "Can see token uids unmasked"),
+        )

@@ -7,9 +7,9 @@ the CDR's total including taxes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -142,7 +142,12 @@ def cdrs_with_reconciliation(queryset: QuerySet[Cdr] | None = None) -> QuerySet[
             ),
             chain_role=Case(
                 When(credit=True, then=Value(ChainRole.CREDIT)),
-                When(Exists(credit_of_this), then=Value(ChainRole.CREDITED)),
+                # Found within the chain (its authorisation's index) where there is one.
+                When(
+                    card & Exists(chain.filter(credit=True, credit_reference_id=OuterRef("cdr_id"))),
+                    then=Value(ChainRole.CREDITED),
+                ),
+                When(~card & Exists(credit_of_this), then=Value(ChainRole.CREDITED)),
                 When(card & Exists(chain.filter(credit=True)), then=Value(ChainRole.REPLACEMENT)),
                 default=Value(ChainRole.SINGLE),
                 output_field=CharField(),
@@ -241,67 +246,107 @@ def captures_without_cdr_totals() -> dict[str, Decimal]:
     return {row["currency"]: (row["captured"] or Decimal(0)).quantize(_CENT) for row in rows}
 
 
-EXPORT_COLUMNS = (
-    "cdr_id",
-    "party",
-    "partner",
-    "start_date_time",
-    "end_date_time",
-    "location_id",
-    "evse_id",
-    "total_energy_kwh",
-    "currency",
-    "total_cost_excl_vat",
-    "total_cost_incl_vat",
-    "authorization_reference",
-    "invoice_reference_id",
-    "credit",
-    "credit_reference_id",
-    "fac_id",
-    "captured_incl_vat",
-    "capture_status",
-    "reconciliation_status",
-)
+# -- the same rules, per chunk of CDRs, for exports -----------------------------------------------------
+# An export of 200,000 CDRs cannot afford the correlated subqueries above for each row: it reads
+# the chains and captures of a chunk of CDRs in two queries and applies chain_status() below, the
+# Python twin of the CASE in cdrs_with_reconciliation() (tests/finance/test_chains.py holds them equal).
 
 
-def _utc(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+@dataclass(frozen=True, slots=True)
+class ChainFacts:
+    role: str
+    billed: Decimal | None
+    captured: Decimal | None
+    difference: Decimal | None
+    status: str
+    capture_status: str
+    eft_data: list[str]
 
 
-def _text(value: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula (CSV injection); amounts are not text."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def chain_status(
+    *, card: bool, capture_status: str | None, captured: Decimal | None, net: Decimal | None
+) -> str:
+    """How a chain stands: the rule of the CASE in cdrs_with_reconciliation(), in the same order."""
+    if not card:
+        return ReconciliationStatus.NOT_CARD_PAYMENT
+    if capture_status is None:
+        return ReconciliationStatus.AWAITING_CAPTURE
+    if capture_status == CaptureStatusCode.FAILED:
+        return ReconciliationStatus.CAPTURE_FAILED
+    if captured is not None and net is not None and captured > net:
+        return ReconciliationStatus.REFUND_DUE
+    if capture_status == CaptureStatusCode.PARTIAL_SUCCESS:
+        return ReconciliationStatus.PARTIAL_CAPTURE
+    if captured == net:
+        return ReconciliationStatus.MATCHED
+    return ReconciliationStatus.AMOUNT_MISMATCH
 
 
-def _amount(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def chain_facts_for(cdrs: list[Any]) -> dict[int, ChainFacts]:
+    """Each CDR's chain and capture, for a chunk of CDRs, in three queries at most.
 
-
-def cdr_export_rows(queryset: QuerySet[Cdr]) -> Iterator[list[str]]:
-    """The rows of the finance CSV, header first; amounts with two decimals, times in UTC."""
-    yield list(EXPORT_COLUMNS)
-    annotated = (
-        cdrs_with_reconciliation(queryset).select_related("party", "partner").order_by("end_date_time", "pk")
+    ``cdrs``: CDRs, or rows with their pk, cdr_id, party_id, partner_id, authorization_reference,
+    credit and total_cost_incl_vat.
+    """
+    references = {
+        cdr.authorization_reference for cdr in cdrs if cdr.authorization_reference and cdr.partner_id
+    }
+    members: dict[tuple[int, str], list[tuple[int, str, bool, str, Decimal | None]]] = {}
+    for row in (
+        Cdr.objects.filter(authorization_reference__in=references, partner__isnull=False)
+        .order_by("pk")
+        .values_list("partner_id", "authorization_reference", "pk", "cdr_id", "credit", "credit_reference_id",
+                     "total_cost_incl_vat")
+    ):  # fmt: skip
+        members.setdefault((row[0], row[1]), []).append((row[2], row[3], bool(row[4]), row[5], row[6]))
+    captures: dict[tuple[int, str], tuple[str, Decimal | None, list[str]]] = {}
+    for partner_id, reference, status, amount, eft_data in (
+        FinancialAdviceConfirmation.objects.filter(authorization_reference__in=references)
+        .order_by("last_updated", "pk")  # the newest last: it wins, as in _latest_capture()
+        .values_list("partner_id", "authorization_reference", "capture_status_code", "total_costs_incl_vat",
+                     "eft_data")
+    ):  # fmt: skip
+        captures[(partner_id, reference)] = (status, amount, eft_data or [])
+    credited_alone = set(
+        Cdr.objects.filter(
+            credit=True,
+            credit_reference_id__in=[cdr.cdr_id for cdr in cdrs if not cdr.authorization_reference],
+        ).values_list("party_id", "credit_reference_id")
     )
-    for cdr in annotated.iterator(chunk_size=2000):
-        yield [
-            _text(cdr.cdr_id),
-            f"{cdr.party.country_code}*{cdr.party.party_id}",
-            _text(cdr.partner.name) if cdr.partner else "",
-            _utc(cdr.start_date_time),
-            _utc(cdr.end_date_time),
-            _text(str(cdr.cdr_location.get("id", ""))),
-            _text(str(cdr.cdr_location.get("evse_id", ""))),
-            f"{cdr.total_energy:.3f}",
-            cdr.currency,
-            _amount(cdr.total_cost_excl_vat),
-            _amount(cdr.total_cost_incl_vat),
-            _text(cdr.authorization_reference),
-            _text(cdr.invoice_reference_id),
-            "yes" if cdr.credit else "no",
-            _text(cdr.credit_reference_id),
-            _text(cdr.fac_id or ""),
-            _amount(cdr.captured_incl_vat),
-            cdr.capture_status or "",
-            cdr.reconciliation_status,
-        ]
+    facts = {}
+    for cdr in cdrs:
+        card = bool(cdr.authorization_reference) and cdr.partner_id is not None
+        chain = members.get((cdr.partner_id, cdr.authorization_reference), []) if card else []
+        status, amount, eft_data = captures.get(
+            (cdr.partner_id, cdr.authorization_reference), (None, None, [])
+        )
+        if cdr.credit:
+            role = ChainRole.CREDIT
+        elif (card and any(credit and ref == cdr.cdr_id for _, _, credit, ref, _ in chain)) or (
+            not card and (cdr.party_id, cdr.cdr_id) in credited_alone
+        ):
+            role = ChainRole.CREDITED
+        elif any(credit for _, _, credit, _, _ in chain):
+            role = ChainRole.REPLACEMENT
+        else:
+            role = ChainRole.SINGLE
+        if card:
+            net: Decimal | None = sum((total or Decimal(0) for *_, total in chain), Decimal(0))
+        else:
+            net = cdr.total_cost_incl_vat
+        if status is None:
+            captured = None
+        elif status == CaptureStatusCode.FAILED:
+            captured = Decimal(0)
+        else:
+            captured = amount if amount is not None else Decimal(0)
+        facts[cdr.pk] = ChainFacts(
+            role=role,
+            billed=net,
+            captured=captured,
+            difference=None if captured is None or net is None else captured - net,
+            status=chain_status(card=card, capture_status=status, captured=captured, net=net),
+            capture_status=status or "",
+            eft_data=eft_data,
+        )
+    return facts

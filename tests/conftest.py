@@ -18,13 +18,13 @@ def staff_client(db: None) -> Client:
 
 @pytest.fixture
 def finance_client(db: None) -> Client:
-    """A finance clerk: may view the CDR reconciliation and nothing else."""
-    from django.contrib.auth.models import Permission
+    """A finance clerk: a member of the Finance group (created by a finance migration), nothing more."""
+    from django.contrib.auth.models import Group
 
     user = get_user_model().objects.create_user("finance", "finance@example.com", "correct horse battery")
     user.is_staff = True
     user.save()
-    user.user_permissions.add(Permission.objects.get(codename="view_cdrreconciliation"))
+    user.groups.add(Group.objects.get(name="Finance"))
     client = Client()
     client.force_login(user)
     return client

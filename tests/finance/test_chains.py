@@ -13,6 +13,7 @@ from finance.selectors import (
     captures_without_cdr,
     captures_without_cdr_totals,
     cdrs_with_reconciliation,
+    chain_facts_for,
     reconciliation_totals,
 )
 from sessions.models import Cdr
@@ -194,3 +195,32 @@ def test_the_page_shows_the_chain_together_and_links_rows_to_the_cdr_page(financ
     assert f"/admin/charging_sessions/cdr/{replacement.pk}/change/" in body
     assert "Refund due to the driver" in body
     assert response.context["reconciliation_totals"]["EUR"]["billed"] == Decimal("62.12")
+
+
+def test_the_export_reads_the_same_chain_figures_as_the_page() -> None:
+    """chain_facts_for() (exports, per chunk) and cdrs_with_reconciliation() (the page) agree."""
+    the_issue_dataset()
+    credited = CdrFactory(total_cost_incl_vat=Decimal("7.45"))
+    capture(credited, "7.45")
+    correct(credited, None)
+    capture(CdrFactory(total_cost_incl_vat=Decimal("11.11")), "11.11", "FAILED")
+    CdrFactory(authorization_reference="")  # not a card payment
+    pounds = CdrFactory(total_cost_incl_vat=Decimal("8.40"), currency="GBP")
+    capture(pounds, "8.00")
+
+    annotated = list(cdrs_with_reconciliation().order_by("pk"))
+    facts = chain_facts_for(list(Cdr.objects.order_by("pk")))
+
+    assert len(annotated) == 11
+    for cdr in annotated:
+        fact = facts[cdr.pk]
+        assert (fact.role, fact.status, fact.capture_status or None) == (
+            cdr.chain_role,
+            cdr.reconciliation_status,
+            cdr.capture_status,
+        )
+        assert (fact.billed, fact.captured, fact.difference) == (
+            cdr.chain_billed,
+            cdr.chain_captured,
+            cdr.chain_difference,
+        )

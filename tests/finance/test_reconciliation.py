@@ -109,7 +109,7 @@ def test_finance_downloads_the_filtered_view_as_csv(finance_client: Client) -> N
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["cdr_id"] for row in rows] == [matched.cdr_id]
-    assert rows[0]["total_cost_incl_vat"] == "5.90"
+    assert rows[0]["total_incl_vat"] == "5.90"
     assert rows[0]["captured_incl_vat"] == "5.90"
     assert rows[0]["reconciliation_status"] == "MATCHED"
 
