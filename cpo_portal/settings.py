@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer probes before host checks and HTTPS redirects (cpo_portal/health.py).
+    "cpo_portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Request ids, envelope for errors and the inbound log of /ocpi/ requests.
     "ocpi_api.transport.middleware.OcpiRequestMiddleware",
@@ -272,6 +274,18 @@ CELERY_BEAT_SCHEDULE["pushes-reconcile"] = {
     "task": "pushes.tasks.reconcile",
     "schedule": PUSH_RECONCILE_INTERVAL_SECONDS,
 }
+
+# The periodic jobs' heartbeat (cpo_portal.tasks.scheduler_heartbeat). The admin and /readyz say
+# the scheduler stopped when the last heartbeat is older than SCHEDULER_STALE_SECONDS.
+SCHEDULER_HEARTBEAT_SECONDS = env.float("SCHEDULER_HEARTBEAT_SECONDS", default=30.0)
+SCHEDULER_STALE_SECONDS = env.float("SCHEDULER_STALE_SECONDS", default=120.0)
+CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {
+    "task": "cpo_portal.tasks.scheduler_heartbeat",
+    "schedule": SCHEDULER_HEARTBEAT_SECONDS,
+}
+# Without a broker there is no Celery beat: `manage.py runserver` runs the schedule above in a
+# thread of its serving process (cpo_portal/scheduler.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 
 LOGGING = {
     "version": 1,

@@ -12,4 +12,4 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
-from .settings import *  # noqa: F403, E402
+from .settings import *  # noqa: F403

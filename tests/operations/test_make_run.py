@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -108,3 +109,21 @@ def test_make_run_hands_partners_ocpi_urls_on_the_port_given(make_run: Served) -
     assert status == 200, body
     assert f"http://127.0.0.1:{make_run.port}/ocpi/2.2.1".encode() in body
     assert b":8000/" not in body
+
+
+def test_make_run_runs_the_periodic_jobs_in_process_and_is_ready(make_run: Served) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = make_run.get("/readyz")
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+
+    assert status == 200, body
+    assert json.loads(body)["checks"] == {
+        "database": "ok",
+        "redis": "not configured",
+        "migrations": "ok",
+        "scheduler": "ok",
+    }
+    assert make_run.get("/healthz")[0] == 200
