@@ -19,7 +19,11 @@ class CpoPortalConfig(AppConfig):
         admin.site.site_title = "CPO portal"
         admin.site.index_title = "Back office"
 
+        from cpo_portal import metrics
         from cpo_portal.scheduler import embedded_scheduler_start, embedded_scheduler_wanted
+
+        metrics.task_durations_connect()
+        metrics.worker_metrics_connect()
 
         if embedded_scheduler_wanted(argv=sys.argv, environ=os.environ):
             embedded_scheduler_start()

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz answer probes before host checks and HTTPS redirects (cpo_portal/health.py).
     "cpo_portal.health.HealthCheckMiddleware",
+    # /metrics for Prometheus (with METRICS_TOKEN) and the request counters (cpo_portal/metrics.py).
+    "cpo_portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Request ids, envelope for errors and the inbound log of /ocpi/ requests.
     "ocpi_api.transport.middleware.OcpiRequestMiddleware",
@@ -287,10 +289,22 @@ CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {
 # thread of its serving process (cpo_portal/scheduler.py).
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 
+# Prometheus metrics at /metrics, for a scraper sending `Authorization: Bearer <METRICS_TOKEN>`;
+# without a token the endpoint does not exist. A Celery worker serves its own on METRICS_WORKER_PORT
+# (0: none); both need PROMETHEUS_MULTIPROC_DIR where several processes count (gunicorn, prefork).
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="") or ""
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+
+# Logs go to the console: JSON lines in production (one event per line, with the request id, the
+# partner, the OCPI module and status where known), readable text with debug on.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cpo_portal.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

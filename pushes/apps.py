@@ -12,3 +12,8 @@ class PushesConfig(AppConfig):
         from pushes import receivers
 
         receivers.connect()
+
+        from cpo_portal import metrics
+        from pushes.metrics import OutboxCollector
+
+        metrics.collector_register(OutboxCollector())

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from cpo_portal import metrics
 from pushes import payloads, selectors, services
 from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
@@ -387,6 +388,7 @@ def attempt_row(
     message: OutboxMessage, started: Any, reply: Reply | None, outcome: str, error: str = ""
 ) -> DeliveryAttempt:
     """The record of one exchange (unsaved)."""
+    metrics.PUSH_DELIVERIES.labels(outcome=outcome).inc()
     return DeliveryAttempt(
         message=message,
         partner_id=message.partner_id,
