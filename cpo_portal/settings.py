@@ -134,6 +134,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# The container image serves the collected static files itself (WhiteNoise), so that the portal
+# needs no proxy in front of it; behind a proxy or a CDN leave it off and serve STATIC_ROOT there.
+SERVE_STATIC_FILES = env.bool("SERVE_STATIC_FILES", default=False)
+if SERVE_STATIC_FILES:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # Security: strict unless DEBUG is on. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
