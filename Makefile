@@ -41,6 +41,8 @@ lint: $(STAMP)
 	DJANGO_SETTINGS_MODULE=cpo_portal.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Needs REDIS_URL (and DATABASE_URL). push_fast carries EVSE status pushes ahead of bulk work.
+# Development settings, as manage.py uses; production processes run with cpo_portal.settings.
+worker beat: export DJANGO_SETTINGS_MODULE ?= cpo_portal.settings_dev
 worker: $(STAMP)
 	$(BIN)/celery -A cpo_portal worker --queues=push_fast,celery --loglevel=INFO
 
