@@ -8,6 +8,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Tasks run in-process unless a test starts a real worker against Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# Readable log lines in test output (production settings log JSON).
+os.environ.setdefault("LOG_FORMAT", "text")
 
 from .settings import *  # noqa: F403
 

@@ -11,7 +11,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # What a fresh shell on a developer's machine lacks: none of the project's settings are exported.
-_PROJECT_VARIABLES = ("DJANGO_", "SECRET_KEY", "REDIS_URL", "OCPI_", "ALLOWED_HOSTS", "CELERY_", "PUSH_")
+_PROJECT_VARIABLES = (
+    "DJANGO_",
+    "SECRET_KEY",
+    "REDIS_URL",
+    "OCPI_",
+    "ALLOWED_HOSTS",
+    "CELERY_",
+    "PUSH_",
+    "LOG_",
+    "SECURE_",
+    "METRICS_",
+    "EMBEDDED_SCHEDULER",
+)
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
