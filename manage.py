@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Django's command-line utility for cpo_portal."""
+"""Django's command-line utility for cpo_portal.
+
+Development settings by default (debug on, no SECRET_KEY needed); production shells set
+DJANGO_SETTINGS_MODULE=cpo_portal.settings, as the web, worker and beat entry points do.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_dev")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,6 +1,9 @@
-"""The project's own app config: it carries the admin site's titles."""
+"""The project's own app config: the admin site's titles and, under runserver, the scheduler."""
 
 from __future__ import annotations
+
+import os
+import sys
 
 from django.apps import AppConfig
 
@@ -15,3 +18,12 @@ class CpoPortalConfig(AppConfig):
         admin.site.site_header = "CPO portal"
         admin.site.site_title = "CPO portal"
         admin.site.index_title = "Back office"
+
+        from cpo_portal import metrics
+        from cpo_portal.scheduler import embedded_scheduler_start, embedded_scheduler_wanted
+
+        metrics.task_durations_connect()
+        metrics.worker_metrics_connect()
+
+        if embedded_scheduler_wanted(argv=sys.argv, environ=os.environ):
+            embedded_scheduler_start()

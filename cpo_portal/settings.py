@@ -66,6 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer probes before host checks and HTTPS redirects (cpo_portal/health.py).
+    "cpo_portal.health.HealthCheckMiddleware",
+    # /metrics for Prometheus (with METRICS_TOKEN) and the request counters (cpo_portal/metrics.py).
+    "cpo_portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Request ids, envelope for errors and the inbound log of /ocpi/ requests.
     "ocpi_api.transport.middleware.OcpiRequestMiddleware",
@@ -130,6 +134,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# The container image serves the collected static files itself (WhiteNoise), so that the portal
+# needs no proxy in front of it; behind a proxy or a CDN leave it off and serve STATIC_ROOT there.
+SERVE_STATIC_FILES = env.bool("SERVE_STATIC_FILES", default=False)
+if SERVE_STATIC_FILES:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # Security: strict unless DEBUG is on. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -185,6 +197,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TIMEZONE = "UTC"
+# Workers and beat log through LOGGING below (JSON lines in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # OCPI. The public base URL under which partners reach our OCPI endpoints.
@@ -290,10 +304,34 @@ CELERY_BEAT_SCHEDULE["pushes-reconcile"] = {
     "schedule": PUSH_RECONCILE_INTERVAL_SECONDS,
 }
 
+# The periodic jobs' heartbeat (cpo_portal.tasks.scheduler_heartbeat). The admin and /readyz say
+# the scheduler stopped when the last heartbeat is older than SCHEDULER_STALE_SECONDS.
+SCHEDULER_HEARTBEAT_SECONDS = env.float("SCHEDULER_HEARTBEAT_SECONDS", default=30.0)
+SCHEDULER_STALE_SECONDS = env.float("SCHEDULER_STALE_SECONDS", default=120.0)
+CELERY_BEAT_SCHEDULE["scheduler-heartbeat"] = {
+    "task": "cpo_portal.tasks.scheduler_heartbeat",
+    "schedule": SCHEDULER_HEARTBEAT_SECONDS,
+}
+# Without a broker there is no Celery beat: `manage.py runserver` runs the schedule above in a
+# thread of its serving process (cpo_portal/scheduler.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
+
+# Prometheus metrics at /metrics, for a scraper sending `Authorization: Bearer <METRICS_TOKEN>`;
+# without a token the endpoint does not exist. A Celery worker serves its own on METRICS_WORKER_PORT
+# (0: none); both need PROMETHEUS_MULTIPROC_DIR where several processes count (gunicorn, prefork).
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="") or ""
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+
+# Logs go to the console: JSON lines in production (one event per line, with the request id, the
+# partner, the OCPI module and status where known), readable text with debug on.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cpo_portal.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

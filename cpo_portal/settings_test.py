@@ -10,6 +10,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 # Partners in the tests (the PTP simulator, small HTTP peers) listen on loopback.
 os.environ.setdefault("OCPI_ALLOW_PRIVATE_ADDRESSES", "true")
+# Readable log lines in test output (production settings log JSON).
+os.environ.setdefault("LOG_FORMAT", "text")
 
 from .settings import *  # noqa: F403
 

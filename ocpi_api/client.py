@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from django.conf import settings
 
+from cpo_portal import metrics
 from ocpi_api.models import OutboundRequestLog, log_body
 from ocpi_api.transport.tokens import authorization_header
 
@@ -141,7 +142,15 @@ class OcpiClient:
         self._transport = transport
         # Where each call's log goes: saved at once, or handed to a caller that saves a batch of
         # them in one statement (the push fast path sends from threads that must not touch the DB).
-        self._keep_log = log_sink or OutboundRequestLog.save
+        keep = log_sink or OutboundRequestLog.save
+
+        def keep_and_count(log: OutboundRequestLog) -> None:
+            keep(log)
+            metrics.ocpi_call_observe(
+                direction="out", url=log.url, http_status=log.http_status, ocpi_status=log.ocpi_status
+            )
+
+        self._keep_log = keep_and_count
 
     @classmethod
     def for_partner(cls, partner: Partner, **kwargs: Any) -> OcpiClient:

@@ -46,6 +46,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--poll-interval", type=float, default=0.0, help="crawl locations and tariffs every N s (0: off)"
     )
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument(
+        "--network-url",
+        metavar="URL",
+        help="listen on every interface and give partners this base URL, such as http://simulator:9100 "
+        "in a container network (the /_sim/ control API still answers loopback only)",
+    )
 
     crawl = sub.add_parser("crawl", help="crawl a CPO's Sender endpoints and print a summary")
     crawl.add_argument("--versions-url", required=True)
@@ -80,7 +86,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     if not is_loopback_host(args.host):
-        print(f"refusing to bind {args.host}: the simulator listens on loopback only", file=sys.stderr)
+        print(
+            f"refusing to bind {args.host}: the simulator listens on loopback only "
+            "(--network-url serves a container network)",
+            file=sys.stderr,
+        )
         return 2
     state = SimState(
         Config(
@@ -95,7 +105,11 @@ def _serve(args: argparse.Namespace) -> int:
             preferred_version=args.version,
         )
     )
-    server = SimServer(args.host, args.port, state, verbose=args.verbose)
+    # A container network: the portal reaches us by service name, so listen on every interface.
+    host = "0.0.0.0" if args.network_url else args.host  # noqa: S104
+    server = SimServer(host, args.port, state, verbose=args.verbose)
+    if args.network_url:
+        state.base_url = args.network_url.rstrip("/")
     if args.seed_terminals:
         for index in range(args.seed_terminals):
             state.put_terminal(_seed_terminal(state, index))

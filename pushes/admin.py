@@ -156,49 +156,97 @@ class PartnerCopyAdmin(admin.ModelAdmin[PartnerCopy]):
 
 @admin.register(PartnerPushHealth)
 class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
-    """Per partner: whether pushes flow, queue depth, oldest pending message, failure rate (24 h)."""
+    """Per partner: whether pushes flow, queue depth, stuck and dead messages, failure rate (24 h),
+    last successful push and pull."""
 
-    list_display = ("name", "alert", "queue_depth", "oldest_pending", "failure_rate", "dead_letters")
+    list_display = (
+        "name",
+        "alert",
+        "queue_depth",
+        "oldest_pending",
+        "stuck",
+        "dead_letters",
+        "failure_rate",
+        "last_push",
+        "last_pull",
+    )
     list_filter = ("status", "push_status__paused")
     search_fields = ("name",)
     list_select_related = ("push_status",)
     fields = ("name", "status", "version")
     readonly_fields = fields
-    actions = ("resume",)
+    actions = ("resume", "retry_now")
+
+    def _health(self, partner: Partner) -> selectors.PartnerHealth:
+        # One row's columns share one reading (the row object lives for this request only).
+        health: selectors.PartnerHealth | None = getattr(partner, "_push_health", None)
+        if health is None:
+            health = selectors.partner_health(partner)
+            partner._push_health = health  # type: ignore[attr-defined]
+        return health
 
     @admin.display(description="pushes")
     def alert(self, partner: Partner) -> str:
+        if partner.status in (Partner.Status.PLANNED, Partner.Status.UNREGISTERED):
+            return format_html(
+                '<span style="color:#666">not connected</span> ({})', partner.get_status_display()
+            )
+        if partner.status == Partner.Status.SUSPENDED:
+            return format_html('<span style="color:#b8860b">suspended</span>')
         status = getattr(partner, "push_status", None)
-        if status is None:
-            return "flowing"
-        if status.paused:
+        if status is not None and status.paused:
             return format_html('<strong style="color:#ba2121">PAUSED</strong>: {}', status.paused_reason)
-        if status.retry_after is not None:
+        if status is not None and status.retry_after is not None:
             return format_html(
                 '<span style="color:#b8860b">down ({} failures in a row), next probe {}</span>',
                 status.consecutive_failures,
                 status.retry_after,
             )
+        stuck = self._health(partner).stuck
+        if stuck:
+            return format_html('<strong style="color:#ba2121">stuck</strong>: {} message(s) overdue', stuck)
         return "flowing"
 
     @admin.display(description="queue depth")
     def queue_depth(self, partner: Partner) -> int:
-        return selectors.partner_health(partner).queue_depth
+        return self._health(partner).queue_depth
 
     @admin.display(description="oldest pending")
     def oldest_pending(self, partner: Partner) -> object:
-        return selectors.partner_health(partner).oldest_pending_at or "-"
+        return self._health(partner).oldest_pending_at or "-"
+
+    @admin.display(description="stuck")
+    def stuck(self, partner: Partner) -> int:
+        return self._health(partner).stuck
 
     @admin.display(description="failure rate 24 h")
     def failure_rate(self, partner: Partner) -> str:
-        health = selectors.partner_health(partner)
+        health = self._health(partner)
         if health.failure_rate is None:
             return "-"
         return f"{health.failure_rate:.0%} of {health.attempts_24h}"
 
     @admin.display(description="dead letters")
     def dead_letters(self, partner: Partner) -> int:
-        return selectors.partner_health(partner).dead_letters
+        return self._health(partner).dead_letters
+
+    @admin.display(description="last successful push")
+    def last_push(self, partner: Partner) -> object:
+        return self._health(partner).last_push_at or "-"
+
+    @admin.display(description="last pull")
+    def last_pull(self, partner: Partner) -> object:
+        return self._health(partner).last_pull_at or "-"
+
+    @admin.action(description="Retry now (the partner's waiting and dead messages)", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
+        partners = list(queryset)
+        done = sum(services.partner_messages_retry_now(partner=partner) for partner in partners)
+        self.message_user(
+            request,
+            f"{done} message(s) of {len(partners)} partner(s) will be tried again now.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Resume pushes (after fixing the credentials)", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:

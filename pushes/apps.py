@@ -15,3 +15,8 @@ class PushesConfig(AppConfig):
 
         receivers.connect()
         delivery.register(OutboxCdrDelivery())
+
+        from cpo_portal import metrics
+        from pushes.metrics import OutboxCollector
+
+        metrics.collector_register(OutboxCollector())

@@ -27,6 +27,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cpo_portal import metrics
 from pushes import payloads, selectors, services
 from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
@@ -392,6 +393,7 @@ def attempt_row(
     message: OutboxMessage, started: Any, reply: Reply | None, outcome: str, error: str = ""
 ) -> DeliveryAttempt:
     """The record of one exchange (unsaved)."""
+    metrics.PUSH_DELIVERIES.labels(outcome=outcome).inc()
     return DeliveryAttempt(
         message=message,
         partner_id=message.partner_id,

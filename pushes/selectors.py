@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from partners.models import Partner, PartnerEndpoint, Party
-from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy
+from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PullCursor
 
 RECEIVER = PartnerEndpoint.InterfaceRole.RECEIVER
 SENDER = PartnerEndpoint.InterfaceRole.SENDER
@@ -125,6 +126,9 @@ class PartnerHealth:
     failures_24h: int
     paused: bool
     paused_reason: str
+    stuck: int = 0
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
 
     @property
     def failure_rate(self) -> float | None:
@@ -132,13 +136,26 @@ class PartnerHealth:
 
 
 def partner_health(partner: Partner) -> PartnerHealth:
-    """Queue depth, oldest pending message and the failure rate over 24 hours of one partner."""
+    """Queue depth, stuck and dead messages, failure rate over 24 hours, last push and pull."""
     open_states = (OutboxMessage.State.PENDING, OutboxMessage.State.IN_FLIGHT)
+    now = timezone.now()
+    # Stuck: due for longer than the scheduler may stay silent (nobody sent the retry), or held
+    # under a lease that ran out (its worker died and nobody took it over).
+    overdue = now - timedelta(seconds=settings.SCHEDULER_STALE_SECONDS)
     queue = OutboxMessage.objects.filter(partner=partner).aggregate(
         depth=Count("id", filter=Q(state__in=open_states)),
         dead=Count("id", filter=Q(state=OutboxMessage.State.DEAD)),
         oldest=Min("created_at", filter=Q(state__in=open_states)),
+        stuck=Count(
+            "id",
+            filter=Q(state=OutboxMessage.State.PENDING, next_attempt_at__lt=overdue)
+            | Q(state=OutboxMessage.State.IN_FLIGHT, lease_until__lt=now),
+        ),
     )
+    last_pull_at = PullCursor.objects.filter(partner=partner).aggregate(last=Max("last_run_at"))["last"]
+    last_push_at = DeliveryAttempt.objects.filter(
+        partner=partner, outcome=DeliveryAttempt.Outcome.DELIVERED
+    ).aggregate(last=Max("started_at"))["last"]
     since = timezone.now() - timedelta(hours=24)
     attempts = DeliveryAttempt.objects.filter(partner=partner, started_at__gte=since).aggregate(
         total=Count("id"),
@@ -164,4 +181,7 @@ def partner_health(partner: Partner) -> PartnerHealth:
         failures_24h=attempts["failed"],
         paused=bool(status and status.paused),
         paused_reason=status.paused_reason if status else "",
+        stuck=queue["stuck"],
+        last_push_at=last_push_at,
+        last_pull_at=last_pull_at,
     )

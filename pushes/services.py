@@ -509,7 +509,10 @@ def partner_probe_claim(*, status: PartnerPushStatus, now: datetime) -> bool:
 
 
 def message_retry_now(message: OutboxMessage) -> bool:
-    """Make a pending or dead message due now (a dead one comes back with a fresh retry budget)."""
+    """Make a pending or dead message due now (a dead one comes back with a fresh retry budget).
+
+    Its attempt count goes on: the admin shows every attempt the message took, manual ones too.
+    """
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(
             pk=message.pk, state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD)
@@ -517,13 +520,20 @@ def message_retry_now(message: OutboxMessage) -> bool:
             state=OutboxMessage.State.PENDING,
             next_attempt_at=timezone.now(),
             created_at=timezone.now(),
-            attempts=0,
         )
         if updated:
             # Staff asked for it now: the partner's own backoff does not hold it back.
             PartnerPushStatus.objects.filter(partner_id=message.partner_id).update(retry_after=None)
             copy_enqueue_after_commit(message.copy_id)
     return bool(updated)
+
+
+def partner_messages_retry_now(*, partner: Partner) -> int:
+    """Make every waiting and dead message of a partner due now; how many."""
+    messages = OutboxMessage.objects.filter(
+        partner=partner, state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.DEAD)
+    ).order_by("id")
+    return sum(1 for message in messages if message_retry_now(message))
 
 
 def message_replay(message: OutboxMessage) -> OutboxMessage:

@@ -43,5 +43,5 @@ def test_a_missing_file_is_an_error_not_a_skip() -> None:
 
 
 def test_a_pattern_that_finds_nothing_is_an_error_not_an_empty_parameter_set() -> None:
-    with pytest.raises(FileNotFoundError, match="no OCPI 2.2.1 example"):
+    with pytest.raises(FileNotFoundError, match=r"no OCPI 2\.2\.1 example"):
         ocpi_examples("2.2.1", "no_such_prefix*.json")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from cpo_portal import metrics
 from ocpi_api.formatting import dumps
 from ocpi_api.models import InboundRequestLog, log_body
 from ocpi_api.transport.envelope import GENERIC_CLIENT_ERROR, GENERIC_SERVER_ERROR, envelope
@@ -138,3 +139,23 @@ class OcpiRequestMiddleware:
         except Exception:
             # A failed log write must never turn a good answer into an error.
             logger.exception("Could not record the inbound OCPI request %s", request_id)
+        partner = getattr(request, "ocpi_partner", None)
+        logger.info(
+            "OCPI %s %s answered %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "request_id": request_id,
+                "partner": partner.name if partner else "",
+                "ocpi_module": metrics.ocpi_module(request.path),
+                "status": ocpi_status if isinstance(ocpi_status, int) else None,
+                "http_status": response.status_code,
+            },
+        )
+        metrics.ocpi_call_observe(
+            direction="in",
+            url=request.path,
+            http_status=response.status_code,
+            ocpi_status=ocpi_status if isinstance(ocpi_status, int) else None,
+        )
