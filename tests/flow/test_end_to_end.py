@@ -160,7 +160,7 @@ def test_payters_card_payment_runs_end_to_end_over_http(
     sent = control.action(
         "fac", authorization_reference="PAYTER-E2E-0001", amount_incl_vat=str(cdr_total), id="FAC-E2E-1"
     )
-    assert sent["http_status"] == 200, sent
+    assert sent["http_status"] == 201, sent  # a new FAC (status_codes: 201 Created)
     fac = FinancialAdviceConfirmation.objects.get(fac_id="FAC-E2E-1")
     assert (fac.session, fac.cdr) == (session, cdr)
     assert fac.total_costs_incl_vat == cdr_total
