@@ -647,7 +647,6 @@ def _enqueue_probes(now: datetime, *, partner_id: int | None = None) -> int:
     The message's delivery claims the probe (``partner_probe_claim``); when it gets an answer, the
     partner's other messages are released (``partner_release_waiting``).
     """
-
     due = PartnerPushStatus.objects.filter(paused=False, retry_after__lte=now)
     if partner_id is not None:
         due = due.filter(partner_id=partner_id)
@@ -675,7 +674,6 @@ def _enqueue_probes(now: datetime, *, partner_id: int | None = None) -> int:
 
 def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit: int = 5000) -> int:
     """Enqueue the delivery of these messages and note when; returns how many."""
-
     rows = list(messages.order_by().values_list("pk", "copy_id", "fast", "state")[:limit])
     OutboxMessage.objects.filter(pk__in=[pk for pk, _, _, _ in rows]).update(requeued_at=now)
     # Pending status changes go to the batched fast path; the rest (and leases to take over) to
@@ -687,7 +685,12 @@ def _enqueue_messages(messages: QuerySet[OutboxMessage], now: datetime, *, limit
         fast_path_wake()
     for copy_id in copy_ids:
         if not _deliver_now(copy_id):
-            break  # the broker is down: the rest would fail too; the next beat tries them again
+            # The broker is down: the rest would fail too. Not noted as enqueued, so the next beat
+            # tries them again instead of waiting out PUSH_FRESH_MESSAGE_GRACE_SECONDS.
+            OutboxMessage.objects.filter(pk__in=[pk for pk, _, _, _ in rows], requeued_at=now).update(
+                requeued_at=None
+            )
+            return 0
     return len(rows)
 
 

@@ -67,3 +67,19 @@ def test_withdrawing_a_location_with_redis_down_is_committed_answered_and_pushed
 
     assert not OutboxMessage.objects.filter(state__in=("PENDING", "IN_FLIGHT")).exists()
     assert sim.control.received("locations", location_key(location))["object"]["publish"] is False
+
+
+def test_the_beat_with_redis_down_raises_nothing_and_leaves_the_rows_to_its_next_run(
+    transactional_db: None, payter: Any, sim: SimulatorProcess, settings: Any
+) -> None:
+    with broker_unreachable(settings):
+        location = LocationFactory()  # committed (autocommit); its task could not be enqueued
+        assert services.messages_requeue_due() == 0
+        message = OutboxMessage.objects.get()
+        assert message.requeued_at is None  # not noted as enqueued: the next run takes it
+
+    services.messages_requeue_due()
+
+    message.refresh_from_db()
+    assert message.state == "DELIVERED"
+    assert sim.control.received("locations", location_key(location))
