@@ -668,8 +668,9 @@ def _reprice(
 ) -> engine.SessionPrice | None:
     """Recompute energy, charging periods and the live total_cost from all readings.
 
-    The stored figures are as of the last reading (what a CDR ending there says). With `now`,
-    the price at `now` is returned as well, its energy extrapolated since the last reading.
+    The stored figures are as of the last reading (what a CDR ending there says). Given a `now`
+    after the last reading, the price returned is the one at `now` instead, its energy
+    extrapolated since that reading at the last known power.
     """
     readings = list(session.meter_readings.order_by("timestamp"))
     if session.tariff is None or not readings:
