@@ -39,29 +39,11 @@ def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
     'started' (the CommandResult ACCEPTED goes out then) or for the pending session to expire.
     STOP_SESSION and UNLOCK_CONNECTOR: the charger's answer is the CommandResult.
     """
-    sent = ReceivedCommand.objects.filter(pk=command.pk, sent_to_charger_at__isnull=True).update(
-        sent_to_charger_at=timezone.now()
-    )
-    if not sent:
-        # Claimed with a conditional UPDATE: the task and the sweep for unsent commands (or a task
-        # delivered twice) send a command once. A second remote start while the first waits for a
-        # vehicle would be refused by the charger and fail the session.
+    if command.command == CommandType.START_SESSION:
+        return _start_send(command=command)
+    if not _claim(command):
         return None
     gateway = charger_gateway()
-    if command.command == CommandType.START_SESSION:
-        session = command.session
-        if session is None:
-            return None
-        session.refresh_from_db()
-        if session.status != SessionStatus.PENDING:
-            # The same authorization_reference again: the session has moved on; say how it went.
-            start_result_for_settled_session(command=command)
-            return None
-        answer = gateway.start(session)
-        if answer.answer not in (GatewayAnswer.ACCEPTED, GatewayAnswer.NO_ANSWER):
-            result, message = _result_of(answer)
-            session_start_failed(session=session, result=result, message=message)
-        return answer
     if command.command == CommandType.STOP_SESSION:
         session = command.session
         if session is None:
@@ -87,6 +69,51 @@ def charger_command_send(*, command: ReceivedCommand) -> GatewayResult | None:
         return None
     result, message = _result_of(answer)
     command_result_set(command=command, result=result, message=message)
+    return answer
+
+
+def _claim(command: ReceivedCommand) -> bool:
+    # A conditional UPDATE: the task and the sweep for unsent commands (or a task delivered twice)
+    # send a command once.
+    claimed = ReceivedCommand.objects.filter(pk=command.pk, sent_to_charger_at__isnull=True).update(
+        sent_to_charger_at=timezone.now()
+    )
+    return bool(claimed)
+
+
+def _start_send(*, command: ReceivedCommand) -> GatewayResult | None:
+    """Ask the charger to start the session of an accepted START_SESSION, once per session.
+
+    A replay of an accepted start (the same authorization_reference, a new response_url) is a second
+    command for the same session: its result follows the session's (``session_charger_started``
+    answers every start of the session), so only the first command claimed asks the charger. A
+    second remote start while the first waits for a vehicle would open a second transaction on a
+    real charger, or be refused by it and fail the session.
+    """
+    if command.session_id is None:
+        return None
+    with transaction.atomic():
+        # The session row is the lock: two starts of one session claimed at once take turns here.
+        session = ChargingSession.objects.select_for_update(of=("self",)).get(pk=command.session_id)
+        if not _claim(command):
+            return None
+        asked_before = (
+            ReceivedCommand.objects.filter(
+                session=session, command=CommandType.START_SESSION, sent_to_charger_at__isnull=False
+            )
+            .exclude(pk=command.pk)
+            .exists()
+        )
+    if session.status != SessionStatus.PENDING:
+        # The session has moved on (started, or failed): say how it went.
+        start_result_for_settled_session(command=command)
+        return None
+    if asked_before:
+        return None
+    answer = charger_gateway().start(session)
+    if answer.answer not in (GatewayAnswer.ACCEPTED, GatewayAnswer.NO_ANSWER):
+        result, message = _result_of(answer)
+        session_start_failed(session=session, result=result, message=message)
     return answer
 
 

@@ -16,9 +16,15 @@ from chargers.models import SimulatedCharger
 from locations.models import Evse
 from ocpi_api.transport.tokens import authorization_header
 from sessions.models import Cdr, ChargingSession, CommandType, ReceivedCommand, SessionStatus
-from sessions.services import command_receive, session_charger_started, session_charger_stopped
+from sessions.services import (
+    command_receive,
+    session_charger_started,
+    session_charger_stopped,
+    session_start_failed,
+)
 from tests.factories import ConnectorFactory, EvseFactory
 from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
+from tests.flow.gateways import CountingChargerGateway
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -196,6 +202,29 @@ def test_twenty_starts_of_one_preauthorisation_on_one_evse_at_once_are_all_accep
     assert [answer["result"] for answer in answers] == ["ACCEPTED"] * 20
     session = ChargingSession.objects.get()
     assert ReceivedCommand.objects.filter(session=session).count() == 20
+
+
+def test_replays_of_an_accepted_start_ask_the_charger_to_start_once(
+    live_server: Any, result_receiver: ResultReceiver, settings: Any
+) -> None:
+    settings.CHARGER_GATEWAY = "tests.flow.gateways.CountingChargerGateway"
+    CountingChargerGateway.starts.clear()
+    site = make_site()
+    simulate(site.evse, SimulatedCharger.Behaviour.NO_VEHICLE)
+
+    post_starts(live_server, site, result_receiver, [site.evse] * 10, prefix="a", parallel=True)
+    post_starts(live_server, site, result_receiver, [site.evse] * 3, prefix="b", parallel=False)
+
+    # Thirteen accepted commands for one session, one remote start: a second one while the first
+    # waits for a vehicle would open a second transaction on a real charger.
+    session = ChargingSession.objects.get()
+    assert ReceivedCommand.objects.filter(session=session, response_result="ACCEPTED").count() == 13
+    assert CountingChargerGateway.starts == {session.session_id: 1}
+    # Every one of them gets the session's outcome when it comes.
+    session_start_failed(session=session, result="TIMEOUT", message="No vehicle.")
+    assert set(ReceivedCommand.objects.filter(session=session).values_list("result", flat=True)) == {
+        "TIMEOUT"
+    }
 
 
 def test_a_replay_on_the_evse_its_own_session_charges_on_is_accepted(
