@@ -6,20 +6,21 @@ is down, the request has committed its change already, so raising would turn a s
 HTTP 500. Instead the failure is logged and counted, and a periodic job finds the work in the
 database later (``pushes.tasks.requeue_due``, ``chargers.tasks.charger_commands_send_unsent``).
 
-The counter is per process (a module-level ``Counter``), by kind of work: a metrics endpoint reads
-``enqueue_failures()`` of its own process. It cannot live in Redis, which is what is down.
+Failures are counted by kind of work in the Prometheus counter ``cpo_enqueue_failures`` (served at
+``/metrics``), which lives in the process (or PROMETHEUS_MULTIPROC_DIR), not in Redis, which is
+what is down.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 from collections.abc import Callable
 
 import redis.exceptions
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
+
+from cpo_portal.metrics import ENQUEUE_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +28,6 @@ logger = logging.getLogger(__name__)
 # OperationalError; Django's Redis cache lets redis-py's errors through. Nothing broader: run in
 # process (no broker), ``call`` runs the task itself, whose own errors must not pass for these.
 UNREACHABLE = (BrokerError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-
-_failures: Counter[str] = Counter()
-_lock = threading.Lock()
 
 
 def enqueue_safely(what: str, call: Callable[[], object]) -> bool:
@@ -40,8 +38,7 @@ def enqueue_safely(what: str, call: Callable[[], object]) -> bool:
         logger.warning(
             "Could not enqueue %s (Redis unreachable); a periodic job takes it up", what, exc_info=True
         )
-        with _lock:
-            _failures[what] += 1
+        ENQUEUE_FAILURES.labels(work=what).inc()
         return False
     return True
 
@@ -49,9 +46,3 @@ def enqueue_safely(what: str, call: Callable[[], object]) -> bool:
 def enqueue_on_commit(what: str, call: Callable[[], object]) -> None:
     """After commit, ``enqueue_safely(what, call)``: a broker that is down never fails the commit."""
     transaction.on_commit(lambda: enqueue_safely(what, call))
-
-
-def enqueue_failures() -> dict[str, int]:
-    """Enqueues that failed in this process since it started, by kind of work (for metrics)."""
-    with _lock:
-        return dict(_failures)

@@ -44,6 +44,11 @@ TASK_DURATION = Histogram(
 )
 SESSIONS_STARTED = Counter("cpo_charging_sessions_started", "Charging sessions created.")
 CDRS_CREATED = Counter("cpo_cdrs_created", "CDRs created.")
+ENQUEUE_FAILURES = Counter(
+    "cpo_enqueue_failures",
+    "Work not enqueued because Redis was unreachable (a periodic job takes it up), by kind of work.",
+    ["work"],
+)
 
 _collectors: list[Collector] = []
 

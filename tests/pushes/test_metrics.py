@@ -14,26 +14,8 @@ from cpo_portal.tasks import scheduler_heartbeat
 from ocpi_api.transport.tokens import authorization_header
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
+from tests.conftest import METRICS_TOKEN as TOKEN
 from tests.factories import CdrFactory, ChargingSessionFactory, LocationFactory, PartnerFactory
-
-TOKEN = "scrape-token-for-the-tests"
-
-
-@pytest.fixture
-def scrape(settings: Any) -> Callable[[str, dict[str, str]], float]:
-    """``scrape(name, labels)``: the sample's value now (0 when absent), read through /metrics."""
-    settings.METRICS_TOKEN = TOKEN
-
-    def value(name: str, labels: dict[str, str]) -> float:
-        response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-        assert response.status_code == 200
-        for family in text_string_to_metric_families(response.content.decode()):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    return float(sample.value)
-        return 0.0
-
-    return value
 
 
 @pytest.mark.django_db
