@@ -212,6 +212,7 @@ class _Element:
 
     __slots__ = (
         "always",
+        "clock_only",
         "components",
         "element",
         "flat_subtotal",
@@ -255,8 +256,8 @@ class _Element:
         self.max_current = r.max_current if r else None
         self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
         self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
-        # No restriction that can change during a session: it holds at every instant.
-        self.always = not self.windowed and all(
+        # No restriction but local time: whether it holds depends on the instant only.
+        self.clock_only = all(
             value is None
             for value in (
                 self.min_kwh,
@@ -269,6 +270,8 @@ class _Element:
                 self.max_duration_us,
             )
         )
+        # No restriction that can change during a session: it holds at every instant.
+        self.always = self.clock_only and not self.windowed
 
     def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
         """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold."""
@@ -332,6 +335,7 @@ class _Compiled:
     """Per-tariff lookups prepared once and reused for every session priced with it."""
 
     __slots__ = (
+        "clock_only",
         "duration_thresholds_us",
         "energy_thresholds",
         "parking_fee_positions",
@@ -349,6 +353,9 @@ class _Compiled:
         self.tariff = tariff
         elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
         self.session_elements = [e for e in elements if e.reservation is None]
+        # Every session element restricted by local time at most (the usual tariff): which
+        # elements price a segment then depends only on the window boundaries around it.
+        self.clock_only = all(e.clock_only for e in self.session_elements)
         # Per dimension, the positions in session_elements of the elements that price it.
         self.session_positions = {
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
@@ -550,10 +557,16 @@ def _session_periods(
     thresholds = compiled.energy_thresholds
     positions = compiled.session_positions
     energy_positions = positions[Dimension.ENERGY]
+    charging_positions, parking_positions = positions[Dimension.TIME], positions[Dimension.PARKING_TIME]
     flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
     periods: list[_Period] = []
     flat_done = parking_fee_done = False
     previous_power = ZERO
+    clock_only = compiled.clock_only
+    # With clock_only, the elements chosen between two consecutive breakpoints (every window
+    # boundary inside the session is one) are the same at every instant: chosen once per
+    # stretch between breakpoints, keyed by its position among them.
+    chosen: dict[int, tuple[_Element | None, ...]] = {}
     n = len(samples)
     for i in range(n):
         t0 = times[i]
@@ -594,10 +607,31 @@ def _session_periods(
         time_positions = positions[Dimension.TIME if charging else Dimension.PARKING_TIME]
         current = sample.current_a
         for (a, ea), (b, eb) in pairwise(points):
-            duration = a - start_us
-            holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
-            energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
-            time_el = next((elements[k] for k in time_positions if holds[k]), None)
+            if clock_only:
+                stretch = bisect_right(breakpoints, a)
+                choice = chosen.get(stretch)
+                if choice is None:
+                    holds = [e.always or _matches(e, a, ea, 0, ZERO, None, windows) for e in elements]
+                    choice = chosen[stretch] = (
+                        next((elements[k] for k in energy_positions if holds[k]), None),
+                        next((elements[k] for k in charging_positions if holds[k]), None),
+                        next((elements[k] for k in parking_positions if holds[k]), None),
+                        next((elements[k] for k in flat_positions if holds[k]), None),
+                        next((elements[k] for k in parking_fee_positions if holds[k]), None),
+                    )
+                energy_el, charging_el, parking_el, flat_el, fee_el = choice
+                time_el = charging_el if charging else parking_el
+            else:
+                duration = a - start_us
+                holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
+                energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
+                time_el = next((elements[k] for k in time_positions if holds[k]), None)
+                flat_el = None if flat_done else next((elements[k] for k in flat_positions if holds[k]), None)
+                fee_el = (
+                    None
+                    if parking_fee_done
+                    else next((elements[k] for k in parking_fee_positions if holds[k]), None)
+                )
             last = periods[-1] if periods else None
             if (
                 last is None
@@ -613,14 +647,10 @@ def _session_periods(
             # matches. A parking fee (FLAT beside PARKING_TIME only) likewise, but only while
             # parked. Each is "the first element that matches" (mod_tariffs, Tariff object)
             # among its own kind: they are different fees, booked to different subtotals.
-            if not flat_done:
-                flat_el = next((elements[k] for k in flat_positions if holds[k]), None)
-                if flat_el is not None:
-                    last.flat_el, flat_done = flat_el, True
-            if not parking_fee_done and not charging:
-                fee_el = next((elements[k] for k in parking_fee_positions if holds[k]), None)
-                if fee_el is not None:
-                    last.parking_fee_el, parking_fee_done = fee_el, True
+            if not flat_done and flat_el is not None:
+                last.flat_el, flat_done = flat_el, True
+            if not parking_fee_done and not charging and fee_el is not None:
+                last.parking_fee_el, parking_fee_done = fee_el, True
     return periods
 
 
@@ -670,38 +700,35 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
     """
     extra_energy: dict[int, Decimal] = {}
     extra_time: dict[int, int] = {}
-    billed_energy = [
-        i for i, p in enumerate(periods) if not p.reservation and p.energy_el is not None and p.energy > 0
-    ]
-    if billed_energy:
-        total = sum((periods[i].energy for i in billed_energy), ZERO)
-        last = billed_energy[-1]
-        energy_el = periods[last].energy_el
-        assert energy_el is not None  # noqa: S101 - billed_energy only holds priced periods
+    # One pass over the periods: the energy billed, and per time group (parked, charging,
+    # reserved) the µs billed and the last period billing it.
+    energy_total, last_energy = ZERO, -1
+    group_us = [0, 0, 0]
+    group_last = [-1, -1, -1]
+    for i, p in enumerate(periods):
+        if not p.reservation and p.energy_el is not None and p.energy > 0:
+            energy_total += p.energy
+            last_energy = i
+        if p.time_el is not None and p.end_us > p.start_us:
+            group = 2 if p.reservation else 1 if p.charging else 0
+            group_us[group] += p.end_us - p.start_us
+            group_last[group] = i
+    if last_energy >= 0:
+        energy_el = periods[last_energy].energy_el
+        assert energy_el is not None  # noqa: S101 - only priced periods count
         step = Decimal(max(energy_el.components[Dimension.ENERGY].step_size, 1)) / WH_PER_KWH
-        rounded = (total / step).to_integral_value(rounding=ROUND_CEILING) * step
-        extra_energy[last] = rounded - total
-
-    def timed(reservation: bool, charging: bool) -> list[int]:
-        return [
-            i
-            for i, p in enumerate(periods)
-            if p.reservation is reservation
-            and (reservation or p.charging is charging)
-            and p.time_el is not None
-            and p.end_us > p.start_us
-        ]
-
-    for group in (timed(False, False) or timed(False, True), timed(True, False)):
-        if not group:
+        rounded = (energy_total / step).to_integral_value(rounding=ROUND_CEILING) * step
+        extra_energy[last_energy] = rounded - energy_total
+    # Parking when there is any, else charging; reservation time on its own.
+    for group in (0 if group_last[0] >= 0 else 1, 2):
+        last = group_last[group]
+        if last < 0:
             continue
-        total_us = sum(periods[i].end_us - periods[i].start_us for i in group)
-        last = group[-1]
         period = periods[last]
         dimension = Dimension.TIME if period.reservation else period.time_dimension
-        assert period.time_el is not None  # noqa: S101 - the group only holds priced periods
+        assert period.time_el is not None  # noqa: S101 - only priced periods count
         step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
-        extra_time[last] = -total_us % step_us
+        extra_time[last] = -group_us[group] % step_us
     return extra_energy, extra_time
 
 
