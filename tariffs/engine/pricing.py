@@ -1017,6 +1017,13 @@ def _cut(samples: list[MeterSample], end: datetime) -> list[MeterSample]:
 
 def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
     """Samples in time order; of samples sharing a timestamp the one with most energy is kept."""
+    # A meter reports in order: samples already strictly in time order are what sorting and
+    # dropping duplicates would give, found with one comparison per sample instead.
+    for earlier, later in pairwise(samples):
+        if not earlier.timestamp < later.timestamp:
+            break
+    else:
+        return list(samples)
     ordered = sorted(samples, key=lambda s: (s.timestamp, s.energy_kwh, s.charging))
     unique: list[MeterSample] = []
     for sample in ordered:
