@@ -89,6 +89,12 @@ from tariffs.engine.model import (
 )
 from tariffs.engine.money import _QUANTA, HUNDRED, ZERO, Amount, TaxAmount
 
+# Enum members as module constants: `Dimension.ENERGY` looks the member up through the enum's
+# class on every use, several times per period in the loops below; a global is far cheaper.
+_DIM_ENERGY, _DIM_TIME = Dimension.ENERGY, Dimension.TIME
+_DIM_PARKING_TIME, _DIM_FLAT = Dimension.PARKING_TIME, Dimension.FLAT
+_TAX_NO, _TAX_NOT_APPLICABLE = TaxIncluded.NO, TaxIncluded.NOT_APPLICABLE
+
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 US_PER_MINUTE = 60 * US_PER_SECOND
@@ -241,7 +247,7 @@ class _Element:
         kinds = components.keys()
         # total_parking_cost includes the "fixed price components" of parking (mod_cdrs, CDR
         # object); a FLAT beside only a PARKING_TIME price is taken to be such a parking fee.
-        parking_fee = Dimension.PARKING_TIME in kinds and not kinds & {Dimension.ENERGY, Dimension.TIME}
+        parking_fee = _DIM_PARKING_TIME in kinds and not kinds & {_DIM_ENERGY, _DIM_TIME}
         self.flat_subtotal = PARKING_COST if parking_fee else FIXED
         r = element.restrictions
         self.reservation = r.reservation if r else None
@@ -361,7 +367,7 @@ class _Compiled:
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
             for dimension in _DIMENSIONS
         }
-        flats = self.session_positions[Dimension.FLAT]
+        flats = self.session_positions[_DIM_FLAT]
         self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
         self.parking_fee_positions = [
             k for k in flats if self.session_elements[k].flat_subtotal is PARKING_COST
@@ -476,7 +482,7 @@ class _Period:
 
     @property
     def time_dimension(self) -> Dimension:
-        return Dimension.TIME if self.charging else Dimension.PARKING_TIME
+        return _DIM_TIME if self.charging else _DIM_PARKING_TIME
 
 
 def _first(elements: list[_Element], dimension: Dimension, holds: list[bool]) -> _Element | None:
@@ -556,8 +562,8 @@ def _session_periods(
     breakpoints.sort()
     thresholds = compiled.energy_thresholds
     positions = compiled.session_positions
-    energy_positions = positions[Dimension.ENERGY]
-    charging_positions, parking_positions = positions[Dimension.TIME], positions[Dimension.PARKING_TIME]
+    energy_positions = positions[_DIM_ENERGY]
+    charging_positions, parking_positions = positions[_DIM_TIME], positions[_DIM_PARKING_TIME]
     flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
     periods: list[_Period] = []
     flat_done = parking_fee_done = False
@@ -604,7 +610,7 @@ def _session_periods(
             points.sort()
         points.append((t1, e1))
         charging = sample.charging
-        time_positions = positions[Dimension.TIME if charging else Dimension.PARKING_TIME]
+        time_positions = positions[_DIM_TIME if charging else _DIM_PARKING_TIME]
         current = sample.current_a
         for (a, ea), (b, eb) in pairwise(points):
             if clock_only:
@@ -673,14 +679,14 @@ def _reservation_periods(
         for e in elements:
             # Energy, power and current are nil while reserved; duration counts from the booking.
             holds[e.index] = _matches(e, a, ZERO, a - start_us, ZERO, None, windows)
-        time_el = _first(elements, Dimension.TIME, holds)
+        time_el = _first(elements, _DIM_TIME, holds)
         last = periods[-1] if periods else None
         if last is None or last.time_el is not time_el:
             last = _Period(a, False, True, None, time_el)
             periods.append(last)
         last.end_us = b
         if not flat_done:
-            flat_el = _first(elements, Dimension.FLAT, holds)
+            flat_el = _first(elements, _DIM_FLAT, holds)
             if flat_el is not None:
                 last.flat_el, flat_done = flat_el, True
     return periods
@@ -716,7 +722,7 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
     if last_energy >= 0:
         energy_el = periods[last_energy].energy_el
         assert energy_el is not None  # noqa: S101 - only priced periods count
-        step = Decimal(max(energy_el.components[Dimension.ENERGY].step_size, 1)) / WH_PER_KWH
+        step = Decimal(max(energy_el.components[_DIM_ENERGY].step_size, 1)) / WH_PER_KWH
         rounded = (energy_total / step).to_integral_value(rounding=ROUND_CEILING) * step
         extra_energy[last_energy] = rounded - energy_total
     # Parking when there is any, else charging; reservation time on its own.
@@ -725,7 +731,7 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
         if last < 0:
             continue
         period = periods[last]
-        dimension = Dimension.TIME if period.reservation else period.time_dimension
+        dimension = _DIM_TIME if period.reservation else period.time_dimension
         assert period.time_el is not None  # noqa: S101 - only priced periods count
         step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
         extra_time[last] = -group_us[group] % step_us
@@ -746,9 +752,9 @@ def _line_figures(
     of everything, whatever is known of its rate.
     """
     vat = component.vat
-    if tax_included is TaxIncluded.NOT_APPLICABLE:
+    if tax_included is _TAX_NOT_APPLICABLE:
         return raw, raw, None
-    if tax_included is TaxIncluded.NO:
+    if tax_included is _TAX_NO:
         if vat is None:
             return raw, (raw if untaxed or not raw else None), None
         tax = raw * vat * _PERCENT
@@ -812,11 +818,11 @@ def _total_of(
         for value in sums.values():
             total = add(total, value)
         rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
-    if tax_included is TaxIncluded.NOT_APPLICABLE:
+    if tax_included is _TAX_NOT_APPLICABLE:
         exact = _Exact(total, US_PER_HOUR)
         value = exact.value
         return Amount(value, value, ()), exact, exact
-    if tax_included is TaxIncluded.NO:
+    if tax_included is _TAX_NO:
         denominator = _US_PER_HOUR_PERCENT
         taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
         after_numerator = mul(total, HUNDRED)
@@ -860,7 +866,7 @@ def _rounded_total_of(
     taxes) its rounded tax is the rounded difference (`Amount.rounded`), so the unrounded
     tax, the exact fractions and the unrounded Amount need not be built.
     """
-    if len(sums) == 1 and tax_included is TaxIncluded.NO:
+    if len(sums) == 1 and tax_included is _TAX_NO:
         ((rate, total),) = sums.items()
         quantum = _QUANTA.get(currency)
         if rate is not None and quantum is not None:
@@ -899,7 +905,7 @@ def _apply_limits(
             mul(after_exact.numerator, before_exact.denominator),
             mul(after_exact.denominator, before_exact.numerator),
         )
-    elif tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
+    elif tariff.tax_included is _TAX_NOT_APPLICABLE:
         ratio = (_ONE, _ONE)
     elif compiled.top_vat is not None:
         ratio = (HUNDRED + compiled.top_vat, HUNDRED)
@@ -1055,7 +1061,7 @@ def _result(
     total_parking_us = total_reservation_us = 0
 
     mul, add = _EXACT.multiply, _EXACT.add
-    tax_no = tax_included is TaxIncluded.NO
+    tax_no = tax_included is _TAX_NO
     new = tuple.__new__  # NamedTuples built without their Python-level __new__: the hot loop
 
     def bill(
@@ -1089,21 +1095,21 @@ def _result(
         if period.reservation:
             total_reservation_us += duration_us
             dimensions = [new(CdrDimension, (RESERVATION_TIME, hours))]
-            time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, Dimension.TIME
+            time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, _DIM_TIME
         elif period.charging:
             dimensions = [new(CdrDimension, (_ENERGY, period.energy)), new(CdrDimension, (_TIME, hours))]
-            time_name, time_subtotal, time_kind = _TIME, TIME_COST, Dimension.TIME
+            time_name, time_subtotal, time_kind = _TIME, TIME_COST, _DIM_TIME
         else:
             total_parking_us += duration_us
             dimensions = [
                 new(CdrDimension, (_ENERGY, period.energy)),
                 new(CdrDimension, (_PARKING_TIME, hours)),
             ]
-            time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, Dimension.PARKING_TIME
+            time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, _DIM_PARKING_TIME
         if period.energy_el is not None:
             volume = period.energy + extra_energy[index] if index in extra_energy else period.energy
             if volume:
-                component = period.energy_el.components[Dimension.ENERGY]
+                component = period.energy_el.components[_DIM_ENERGY]
                 raw = mul(component.price, volume)
                 bill(start, _ENERGY, ENERGY_COST, volume, component, raw, mul(raw, US_PER_HOUR))
         if period.time_el is not None:
@@ -1125,7 +1131,7 @@ def _result(
         for flat_el in (period.flat_el, period.parking_fee_el):
             if flat_el is None:
                 continue
-            component = flat_el.components[Dimension.FLAT]
+            component = flat_el.components[_DIM_FLAT]
             dimensions.append(new(CdrDimension, (_FLAT, _ONE)))
             subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
