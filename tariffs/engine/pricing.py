@@ -54,7 +54,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import (
     ROUND_CEILING,
     ROUND_HALF_EVEN,
@@ -458,6 +458,7 @@ class _Period:
         "flat_el",
         "parking_fee_el",
         "reservation",
+        "start",
         "start_us",
         "time_el",
     )
@@ -479,6 +480,9 @@ class _Period:
         self.time_el = time_el
         self.flat_el: _Element | None = None
         self.parking_fee_el: _Element | None = None
+        # The start as a UTC datetime when it is at hand (a sample's own timestamp), else None:
+        # building one from start_us costs about a microsecond, most periods start at a sample.
+        self.start: datetime | None = None
 
     @property
     def time_dimension(self) -> Dimension:
@@ -646,6 +650,10 @@ def _session_periods(
                 or last.time_el is not time_el
             ):
                 last = _Period(a, charging, False, energy_el, time_el)
+                if a == t0:
+                    stamp = sample.timestamp
+                    if type(stamp) is datetime and stamp.tzinfo is UTC and not stamp.fold:
+                        last.start = stamp  # the very datetime from_us(a) would build
                 periods.append(last)
             last.end_us = b
             last.energy += eb - ea
@@ -1089,7 +1097,7 @@ def _result(
             sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
 
     for index, period in enumerate(periods):
-        start = _EPOCH + timedelta(0, 0, period.start_us)  # from_us, inlined
+        start = period.start or _EPOCH + timedelta(0, 0, period.start_us)  # from_us, inlined
         duration_us = period.end_us - period.start_us
         hours = duration_us / US_PER_HOUR
         if period.reservation:
