@@ -54,7 +54,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import (
     ROUND_CEILING,
     ROUND_HALF_EVEN,
@@ -72,7 +72,8 @@ from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from tariffs.engine.localtime import EPOCH_ORDINAL, MINUTES_PER_DAY, from_us, offset_stretches, to_us, zone
+from tariffs.engine.localtime import EPOCH as _EPOCH
+from tariffs.engine.localtime import EPOCH_ORDINAL, MINUTES_PER_DAY, offset_stretches, to_us, zone
 from tariffs.engine.model import (
     Dimension,
     MeterSample,
@@ -86,7 +87,13 @@ from tariffs.engine.model import (
     TariffType,
     TaxIncluded,
 )
-from tariffs.engine.money import HUNDRED, ZERO, Amount, TaxAmount
+from tariffs.engine.money import _QUANTA, HUNDRED, ZERO, Amount, TaxAmount
+
+# Enum members as module constants: `Dimension.ENERGY` looks the member up through the enum's
+# class on every use, several times per period in the loops below; a global is far cheaper.
+_DIM_ENERGY, _DIM_TIME = Dimension.ENERGY, Dimension.TIME
+_DIM_PARKING_TIME, _DIM_FLAT = Dimension.PARKING_TIME, Dimension.FLAT
+_TAX_NO, _TAX_NOT_APPLICABLE = TaxIncluded.NO, TaxIncluded.NOT_APPLICABLE
 
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
@@ -211,6 +218,7 @@ class _Element:
 
     __slots__ = (
         "always",
+        "clock_only",
         "components",
         "element",
         "flat_subtotal",
@@ -239,7 +247,7 @@ class _Element:
         kinds = components.keys()
         # total_parking_cost includes the "fixed price components" of parking (mod_cdrs, CDR
         # object); a FLAT beside only a PARKING_TIME price is taken to be such a parking fee.
-        parking_fee = Dimension.PARKING_TIME in kinds and not kinds & {Dimension.ENERGY, Dimension.TIME}
+        parking_fee = _DIM_PARKING_TIME in kinds and not kinds & {_DIM_ENERGY, _DIM_TIME}
         self.flat_subtotal = PARKING_COST if parking_fee else FIXED
         r = element.restrictions
         self.reservation = r.reservation if r else None
@@ -254,8 +262,8 @@ class _Element:
         self.max_current = r.max_current if r else None
         self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
         self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
-        # No restriction that can change during a session: it holds at every instant.
-        self.always = not self.windowed and all(
+        # No restriction but local time: whether it holds depends on the instant only.
+        self.clock_only = all(
             value is None
             for value in (
                 self.min_kwh,
@@ -268,6 +276,8 @@ class _Element:
                 self.max_duration_us,
             )
         )
+        # No restriction that can change during a session: it holds at every instant.
+        self.always = self.clock_only and not self.windowed
 
     def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
         """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold."""
@@ -331,6 +341,7 @@ class _Compiled:
     """Per-tariff lookups prepared once and reused for every session priced with it."""
 
     __slots__ = (
+        "clock_only",
         "duration_thresholds_us",
         "energy_thresholds",
         "parking_fee_positions",
@@ -348,12 +359,15 @@ class _Compiled:
         self.tariff = tariff
         elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
         self.session_elements = [e for e in elements if e.reservation is None]
+        # Every session element restricted by local time at most (the usual tariff): which
+        # elements price a segment then depends only on the window boundaries around it.
+        self.clock_only = all(e.clock_only for e in self.session_elements)
         # Per dimension, the positions in session_elements of the elements that price it.
         self.session_positions = {
             dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
             for dimension in _DIMENSIONS
         }
-        flats = self.session_positions[Dimension.FLAT]
+        flats = self.session_positions[_DIM_FLAT]
         self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
         self.parking_fee_positions = [
             k for k in flats if self.session_elements[k].flat_subtotal is PARKING_COST
@@ -444,6 +458,7 @@ class _Period:
         "flat_el",
         "parking_fee_el",
         "reservation",
+        "start",
         "start_us",
         "time_el",
     )
@@ -465,10 +480,13 @@ class _Period:
         self.time_el = time_el
         self.flat_el: _Element | None = None
         self.parking_fee_el: _Element | None = None
+        # The start as a UTC datetime when it is at hand (a sample's own timestamp), else None:
+        # building one from start_us costs about a microsecond, most periods start at a sample.
+        self.start: datetime | None = None
 
     @property
     def time_dimension(self) -> Dimension:
-        return Dimension.TIME if self.charging else Dimension.PARKING_TIME
+        return _DIM_TIME if self.charging else _DIM_PARKING_TIME
 
 
 def _first(elements: list[_Element], dimension: Dimension, holds: list[bool]) -> _Element | None:
@@ -548,11 +566,17 @@ def _session_periods(
     breakpoints.sort()
     thresholds = compiled.energy_thresholds
     positions = compiled.session_positions
-    energy_positions = positions[Dimension.ENERGY]
+    energy_positions = positions[_DIM_ENERGY]
+    charging_positions, parking_positions = positions[_DIM_TIME], positions[_DIM_PARKING_TIME]
     flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
     periods: list[_Period] = []
     flat_done = parking_fee_done = False
     previous_power = ZERO
+    clock_only = compiled.clock_only
+    # With clock_only, the elements chosen between two consecutive breakpoints (every window
+    # boundary inside the session is one) are the same at every instant: chosen once per
+    # stretch between breakpoints, keyed by its position among them.
+    chosen: dict[int, tuple[_Element | None, ...]] = {}
     n = len(samples)
     for i in range(n):
         t0 = times[i]
@@ -590,13 +614,34 @@ def _session_periods(
             points.sort()
         points.append((t1, e1))
         charging = sample.charging
-        time_positions = positions[Dimension.TIME if charging else Dimension.PARKING_TIME]
+        time_positions = positions[_DIM_TIME if charging else _DIM_PARKING_TIME]
         current = sample.current_a
         for (a, ea), (b, eb) in pairwise(points):
-            duration = a - start_us
-            holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
-            energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
-            time_el = next((elements[k] for k in time_positions if holds[k]), None)
+            if clock_only:
+                stretch = bisect_right(breakpoints, a)
+                choice = chosen.get(stretch)
+                if choice is None:
+                    holds = [e.always or _matches(e, a, ea, 0, ZERO, None, windows) for e in elements]
+                    choice = chosen[stretch] = (
+                        next((elements[k] for k in energy_positions if holds[k]), None),
+                        next((elements[k] for k in charging_positions if holds[k]), None),
+                        next((elements[k] for k in parking_positions if holds[k]), None),
+                        next((elements[k] for k in flat_positions if holds[k]), None),
+                        next((elements[k] for k in parking_fee_positions if holds[k]), None),
+                    )
+                energy_el, charging_el, parking_el, flat_el, fee_el = choice
+                time_el = charging_el if charging else parking_el
+            else:
+                duration = a - start_us
+                holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
+                energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
+                time_el = next((elements[k] for k in time_positions if holds[k]), None)
+                flat_el = None if flat_done else next((elements[k] for k in flat_positions if holds[k]), None)
+                fee_el = (
+                    None
+                    if parking_fee_done
+                    else next((elements[k] for k in parking_fee_positions if holds[k]), None)
+                )
             last = periods[-1] if periods else None
             if (
                 last is None
@@ -605,6 +650,10 @@ def _session_periods(
                 or last.time_el is not time_el
             ):
                 last = _Period(a, charging, False, energy_el, time_el)
+                if a == t0:
+                    stamp = sample.timestamp
+                    if type(stamp) is datetime and stamp.tzinfo is UTC and not stamp.fold:
+                        last.start = stamp  # the very datetime from_us(a) would build
                 periods.append(last)
             last.end_us = b
             last.energy += eb - ea
@@ -612,14 +661,10 @@ def _session_periods(
             # matches. A parking fee (FLAT beside PARKING_TIME only) likewise, but only while
             # parked. Each is "the first element that matches" (mod_tariffs, Tariff object)
             # among its own kind: they are different fees, booked to different subtotals.
-            if not flat_done:
-                flat_el = next((elements[k] for k in flat_positions if holds[k]), None)
-                if flat_el is not None:
-                    last.flat_el, flat_done = flat_el, True
-            if not parking_fee_done and not charging:
-                fee_el = next((elements[k] for k in parking_fee_positions if holds[k]), None)
-                if fee_el is not None:
-                    last.parking_fee_el, parking_fee_done = fee_el, True
+            if not flat_done and flat_el is not None:
+                last.flat_el, flat_done = flat_el, True
+            if not parking_fee_done and not charging and fee_el is not None:
+                last.parking_fee_el, parking_fee_done = fee_el, True
     return periods
 
 
@@ -642,14 +687,14 @@ def _reservation_periods(
         for e in elements:
             # Energy, power and current are nil while reserved; duration counts from the booking.
             holds[e.index] = _matches(e, a, ZERO, a - start_us, ZERO, None, windows)
-        time_el = _first(elements, Dimension.TIME, holds)
+        time_el = _first(elements, _DIM_TIME, holds)
         last = periods[-1] if periods else None
         if last is None or last.time_el is not time_el:
             last = _Period(a, False, True, None, time_el)
             periods.append(last)
         last.end_us = b
         if not flat_done:
-            flat_el = _first(elements, Dimension.FLAT, holds)
+            flat_el = _first(elements, _DIM_FLAT, holds)
             if flat_el is not None:
                 last.flat_el, flat_done = flat_el, True
     return periods
@@ -669,38 +714,35 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
     """
     extra_energy: dict[int, Decimal] = {}
     extra_time: dict[int, int] = {}
-    billed_energy = [
-        i for i, p in enumerate(periods) if not p.reservation and p.energy_el is not None and p.energy > 0
-    ]
-    if billed_energy:
-        total = sum((periods[i].energy for i in billed_energy), ZERO)
-        last = billed_energy[-1]
-        energy_el = periods[last].energy_el
-        assert energy_el is not None  # noqa: S101 - billed_energy only holds priced periods
-        step = Decimal(max(energy_el.components[Dimension.ENERGY].step_size, 1)) / WH_PER_KWH
-        rounded = (total / step).to_integral_value(rounding=ROUND_CEILING) * step
-        extra_energy[last] = rounded - total
-
-    def timed(reservation: bool, charging: bool) -> list[int]:
-        return [
-            i
-            for i, p in enumerate(periods)
-            if p.reservation is reservation
-            and (reservation or p.charging is charging)
-            and p.time_el is not None
-            and p.end_us > p.start_us
-        ]
-
-    for group in (timed(False, False) or timed(False, True), timed(True, False)):
-        if not group:
+    # One pass over the periods: the energy billed, and per time group (parked, charging,
+    # reserved) the µs billed and the last period billing it.
+    energy_total, last_energy = ZERO, -1
+    group_us = [0, 0, 0]
+    group_last = [-1, -1, -1]
+    for i, p in enumerate(periods):
+        if not p.reservation and p.energy_el is not None and p.energy > 0:
+            energy_total += p.energy
+            last_energy = i
+        if p.time_el is not None and p.end_us > p.start_us:
+            group = 2 if p.reservation else 1 if p.charging else 0
+            group_us[group] += p.end_us - p.start_us
+            group_last[group] = i
+    if last_energy >= 0:
+        energy_el = periods[last_energy].energy_el
+        assert energy_el is not None  # noqa: S101 - only priced periods count
+        step = Decimal(max(energy_el.components[_DIM_ENERGY].step_size, 1)) / WH_PER_KWH
+        rounded = (energy_total / step).to_integral_value(rounding=ROUND_CEILING) * step
+        extra_energy[last_energy] = rounded - energy_total
+    # Parking when there is any, else charging; reservation time on its own.
+    for group in (0 if group_last[0] >= 0 else 1, 2):
+        last = group_last[group]
+        if last < 0:
             continue
-        total_us = sum(periods[i].end_us - periods[i].start_us for i in group)
-        last = group[-1]
         period = periods[last]
-        dimension = Dimension.TIME if period.reservation else period.time_dimension
-        assert period.time_el is not None  # noqa: S101 - the group only holds priced periods
+        dimension = _DIM_TIME if period.reservation else period.time_dimension
+        assert period.time_el is not None  # noqa: S101 - only priced periods count
         step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
-        extra_time[last] = -total_us % step_us
+        extra_time[last] = -group_us[group] % step_us
     return extra_energy, extra_time
 
 
@@ -718,9 +760,9 @@ def _line_figures(
     of everything, whatever is known of its rate.
     """
     vat = component.vat
-    if tax_included is TaxIncluded.NOT_APPLICABLE:
+    if tax_included is _TAX_NOT_APPLICABLE:
         return raw, raw, None
-    if tax_included is TaxIncluded.NO:
+    if tax_included is _TAX_NO:
         if vat is None:
             return raw, (raw if untaxed or not raw else None), None
         tax = raw * vat * _PERCENT
@@ -784,11 +826,11 @@ def _total_of(
         for value in sums.values():
             total = add(total, value)
         rates = sorted((rate for rate in sums if rate is not None), key=_rate_order)
-    if tax_included is TaxIncluded.NOT_APPLICABLE:
+    if tax_included is _TAX_NOT_APPLICABLE:
         exact = _Exact(total, US_PER_HOUR)
         value = exact.value
         return Amount(value, value, ()), exact, exact
-    if tax_included is TaxIncluded.NO:
+    if tax_included is _TAX_NO:
         denominator = _US_PER_HOUR_PERCENT
         taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
         after_numerator = mul(total, HUNDRED)
@@ -819,6 +861,31 @@ def _total_of(
     return Amount(before, after_exact.value, taxes), before_exact, after_exact
 
 
+def _rounded_total_of(
+    sums: Mapping[Decimal | None, Decimal],
+    tax_included: TaxIncluded,
+    untaxed: bool,
+    currency: str,
+    rounding: str,
+) -> Amount:
+    """`_total_of(...)[0].rounded(...)`, the same figures by the same operations, faster.
+
+    A subtotal is reported rounded only. In the usual case (one known rate, prices before
+    taxes) its rounded tax is the rounded difference (`Amount.rounded`), so the unrounded
+    tax, the exact fractions and the unrounded Amount need not be built.
+    """
+    if len(sums) == 1 and tax_included is _TAX_NO:
+        ((rate, total),) = sums.items()
+        quantum = _QUANTA.get(currency)
+        if rate is not None and quantum is not None:
+            mul = _EXACT.multiply
+            before = _DIVIDE.divide(total, US_PER_HOUR).quantize(quantum, rounding)
+            after_numerator = _EXACT.add(mul(total, HUNDRED), mul(total, rate))
+            after = _DIVIDE.divide(after_numerator, _US_PER_HOUR_PERCENT).quantize(quantum, rounding)
+            return Amount(before, after, (TaxAmount(rate, after - before),))
+    return _total_of(sums, tax_included, untaxed)[0].rounded(currency, rounding)
+
+
 _ZERO_EXACT = _Exact(ZERO, _ONE)
 _US_PER_HOUR_PERCENT = US_PER_HOUR * HUNDRED
 _ROUNDED_NOTHING: dict[tuple[str, str], Amount] = {}
@@ -846,7 +913,7 @@ def _apply_limits(
             mul(after_exact.numerator, before_exact.denominator),
             mul(after_exact.denominator, before_exact.numerator),
         )
-    elif tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
+    elif tariff.tax_included is _TAX_NOT_APPLICABLE:
         ratio = (_ONE, _ONE)
     elif compiled.top_vat is not None:
         ratio = (HUNDRED + compiled.top_vat, HUNDRED)
@@ -964,6 +1031,13 @@ def _cut(samples: list[MeterSample], end: datetime) -> list[MeterSample]:
 
 def _ordered(samples: Sequence[MeterSample]) -> list[MeterSample]:
     """Samples in time order; of samples sharing a timestamp the one with most energy is kept."""
+    # A meter reports in order: samples already strictly in time order are what sorting and
+    # dropping duplicates would give, found with one comparison per sample instead.
+    for earlier, later in pairwise(samples):
+        if not earlier.timestamp < later.timestamp:
+            break
+    else:
+        return list(samples)
     ordered = sorted(samples, key=lambda s: (s.timestamp, s.energy_kwh, s.charging))
     unique: list[MeterSample] = []
     for sample in ordered:
@@ -995,6 +1069,8 @@ def _result(
     total_parking_us = total_reservation_us = 0
 
     mul, add = _EXACT.multiply, _EXACT.add
+    tax_no = tax_included is _TAX_NO
+    new = tuple.__new__  # NamedTuples built without their Python-level __new__: the hot loop
 
     def bill(
         start: datetime,
@@ -1005,40 +1081,43 @@ def _result(
         raw: Decimal,
         scaled: Decimal,
     ) -> None:
-        line = CostLine(
-            start,
-            name,
-            volume,
-            component.price,
-            component.vat,
-            component.step_size,
-            *_line_figures(raw, component, tax_included, untaxed),
-            scaled,
-        )
-        lines.append(line)
-        sums = by_subtotal.setdefault(subtotal, {})
         vat = component.vat
-        sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
+        if tax_no and vat is not None:  # the usual case, inlined: _line_figures' NO branch
+            tax = raw * vat * _PERCENT
+            figures: tuple[Decimal | None, Decimal | None, Decimal | None] = (raw, raw + tax, tax)
+        else:
+            figures = _line_figures(raw, component, tax_included, untaxed)
+        lines.append(
+            new(CostLine, (start, name, volume, component.price, vat, component.step_size, *figures, scaled))
+        )
+        sums = by_subtotal.get(subtotal)
+        if sums is None:
+            by_subtotal[subtotal] = {vat: scaled}
+        else:
+            sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
 
     for index, period in enumerate(periods):
-        start = from_us(period.start_us)
+        start = period.start or _EPOCH + timedelta(0, 0, period.start_us)  # from_us, inlined
         duration_us = period.end_us - period.start_us
         hours = duration_us / US_PER_HOUR
         if period.reservation:
             total_reservation_us += duration_us
-            dimensions = [CdrDimension(RESERVATION_TIME, hours)]
-            time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, Dimension.TIME
+            dimensions = [new(CdrDimension, (RESERVATION_TIME, hours))]
+            time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, _DIM_TIME
         elif period.charging:
-            dimensions = [CdrDimension(_ENERGY, period.energy), CdrDimension(_TIME, hours)]
-            time_name, time_subtotal, time_kind = _TIME, TIME_COST, Dimension.TIME
+            dimensions = [new(CdrDimension, (_ENERGY, period.energy)), new(CdrDimension, (_TIME, hours))]
+            time_name, time_subtotal, time_kind = _TIME, TIME_COST, _DIM_TIME
         else:
             total_parking_us += duration_us
-            dimensions = [CdrDimension(_ENERGY, period.energy), CdrDimension(_PARKING_TIME, hours)]
-            time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, Dimension.PARKING_TIME
+            dimensions = [
+                new(CdrDimension, (_ENERGY, period.energy)),
+                new(CdrDimension, (_PARKING_TIME, hours)),
+            ]
+            time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, _DIM_PARKING_TIME
         if period.energy_el is not None:
             volume = period.energy + extra_energy[index] if index in extra_energy else period.energy
             if volume:
-                component = period.energy_el.components[Dimension.ENERGY]
+                component = period.energy_el.components[_DIM_ENERGY]
                 raw = mul(component.price, volume)
                 bill(start, _ENERGY, ENERGY_COST, volume, component, raw, mul(raw, US_PER_HOUR))
         if period.time_el is not None:
@@ -1060,11 +1139,11 @@ def _result(
         for flat_el in (period.flat_el, period.parking_fee_el):
             if flat_el is None:
                 continue
-            component = flat_el.components[Dimension.FLAT]
-            dimensions.append(CdrDimension(_FLAT, _ONE))
+            component = flat_el.components[_DIM_FLAT]
+            dimensions.append(new(CdrDimension, (_FLAT, _ONE)))
             subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
             bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
-        charging_periods.append(ChargingPeriod(start, tuple(dimensions), tariff.id))
+        charging_periods.append(new(ChargingPeriod, (start, tuple(dimensions), tariff.id)))
     all_sums: dict[Decimal | None, Decimal] = {}
     for sums in by_subtotal.values():
         for vat, value in sums.items():
@@ -1077,7 +1156,7 @@ def _result(
     if nothing is None:
         nothing = _ROUNDED_NOTHING[currency, rounding] = _NOTHING.rounded(currency, rounding)
     subtotals = {
-        name: _total_of(by_subtotal[name], tax_included, untaxed)[0].rounded(currency, rounding)
+        name: _rounded_total_of(by_subtotal[name], tax_included, untaxed, currency, rounding)
         if name in by_subtotal
         else nothing
         for name in SUBTOTALS
