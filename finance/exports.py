@@ -9,11 +9,12 @@ The columns are documented in the README ("Finance"); their names and order are 
 from __future__ import annotations
 
 import csv
+import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
@@ -23,12 +24,13 @@ from django.db import connection
 from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils.text import slugify
 
-from finance.selectors import chain_facts_for
+from finance.selectors import chain_facts
 from locations.models import Location
 from ocpi_api.formatting import dumps
 from ocpi_api.modules.cdrs import serialize_cdr
-from payments.models import PaymentTerminal
-from sessions.models import Cdr
+from partners.models import Partner, Party
+from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from sessions.models import Cdr, ChargingSession
 
 CHUNK_SIZE = 2000
 _DIMENSIONS = ("fixed", "energy", "time", "parking", "reservation")
@@ -215,48 +217,82 @@ def cdr_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Cdr]]:
         yield [loaded[pk] for pk in chunk if pk in loaded]
 
 
-# What a row needs, read as named tuples: building model instances cost more than the rest of a row.
-_ROW_FIELDS = (
-    "pk",
-    "cdr_id",
-    "party_id",
-    "party__country_code",
-    "party__party_id",
-    "partner_id",
-    "partner__name",
-    "session__session_id",
-    "session__evse_id",
-    "session__location_id",
-    "start_date_time",
-    "end_date_time",
-    "cdr_location",
-    "total_energy",
-    "total_time",
-    "total_parking_time",
-    "tariffs",
-    "total_energy_cost_excl_vat",
-    "total_time_cost_excl_vat",
-    "total_parking_cost_excl_vat",
-    "total_fixed_cost_excl_vat",
-    "total_reservation_cost_excl_vat",
-    "total_cost_excl_vat",
-    "total_cost_taxes",
-    "total_cost_incl_vat",
-    "currency",
-    "token_type",
-    "token_uid",
-    "authorization_reference",
-    "invoice_reference_id",
-    "credit",
-    "credit_reference_id",
+# A chunk's rows, their chains and captures in one query (the ids as one array parameter). The JSON
+# snapshots' few fields a row shows are read by PostgreSQL: decoding them in Python cost more than
+# the rest of a row. Chains and captures are aggregated for the chunk's authorisations only, the
+# latest capture winning as in finance.selectors._latest_capture(); chain_facts() applies the rules.
+_CDR = Cdr._meta.db_table
+_LOCATION_KEYS = ("id", "evse_uid", "evse_id", "connector_id", "address", "postal_code", "city", "country")
+_ROWS_SQL = f"""
+WITH chunk AS (
+    SELECT c.id, c.partner_id, c.authorization_reference,
+           (c.authorization_reference <> '' AND c.partner_id IS NOT NULL) AS card
+    FROM {_CDR} c WHERE c.id = ANY(%(ids)s)
+), chains AS (
+    SELECT m.partner_id, m.authorization_reference, SUM(COALESCE(m.total_cost_incl_vat, 0)) AS net,
+           bool_or(m.credit IS TRUE) AS has_credit,
+           array_agg(m.credit_reference_id) FILTER (WHERE m.credit IS TRUE) AS credited
+    FROM {_CDR} m
+    WHERE m.partner_id IS NOT NULL
+      AND m.authorization_reference IN (SELECT authorization_reference FROM chunk WHERE card)
+    GROUP BY m.partner_id, m.authorization_reference
+), captures AS (
+    SELECT DISTINCT ON (f.partner_id, f.authorization_reference)
+           f.partner_id, f.authorization_reference, f.capture_status_code, f.total_costs_incl_vat,
+           f.eft_data::text AS eft_data
+    FROM {FinancialAdviceConfirmation._meta.db_table} f
+    WHERE f.authorization_reference IN (SELECT authorization_reference FROM chunk WHERE card)
+    ORDER BY f.partner_id, f.authorization_reference, f.last_updated DESC, f.id DESC
 )
+SELECT c.id, c.cdr_id, p.country_code || '*' || p.party_id, COALESCE(pa.name, ''),
+       COALESCE(s.session_id, ''), s.evse_id, s.location_id,
+       c.start_date_time AT TIME ZONE 'UTC', c.end_date_time AT TIME ZONE 'UTC',
+       {", ".join(f"COALESCE(c.cdr_location ->> '{key}', '')" for key in _LOCATION_KEYS)},
+       c.total_energy, c.total_time, c.total_parking_time,
+       CASE WHEN jsonb_typeof(c.tariffs) = 'array' THEN COALESCE((
+           SELECT string_agg(COALESCE(t.tariff ->> 'id', ''), ' ' ORDER BY t.n)
+           FROM jsonb_array_elements(c.tariffs) WITH ORDINALITY AS t(tariff, n)), '') ELSE '' END,
+       c.total_energy_cost_excl_vat, c.total_time_cost_excl_vat, c.total_parking_cost_excl_vat,
+       c.total_fixed_cost_excl_vat, c.total_reservation_cost_excl_vat, c.total_cost_excl_vat,
+       c.total_cost_taxes::text, c.total_cost_incl_vat, c.currency, c.token_type, c.token_uid,
+       c.authorization_reference, c.invoice_reference_id, c.credit IS TRUE, c.credit_reference_id,
+       k.card, c.party_id, ch.net, COALESCE(ch.has_credit, FALSE),
+       COALESCE(c.cdr_id = ANY(ch.credited), FALSE),
+       cap.capture_status_code, cap.total_costs_incl_vat, cap.eft_data
+FROM chunk k
+JOIN {_CDR} c ON c.id = k.id
+JOIN {Party._meta.db_table} p ON p.id = c.party_id
+LEFT JOIN {Partner._meta.db_table} pa ON pa.id = c.partner_id
+LEFT JOIN {ChargingSession._meta.db_table} s ON s.id = c.session_id
+LEFT JOIN chains ch ON k.card AND ch.partner_id = c.partner_id
+    AND ch.authorization_reference = c.authorization_reference
+LEFT JOIN captures cap ON k.card AND cap.partner_id = c.partner_id
+    AND cap.authorization_reference = c.authorization_reference
+"""  # noqa: S608 - table names from our own models; the ids are a parameter
 
 
-def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Any]]:
-    loader = Cdr.objects.order_by().values_list(*_ROW_FIELDS, named=True)
-    for chunk in _ordered_id_chunks(queryset):
-        loaded = {row.pk: row for row in loader.filter(pk__in=chunk)}
-        yield [loaded[pk] for pk in chunk if pk in loaded]
+def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[tuple[Any, ...]], set[tuple[int, str]]]]:
+    """Each chunk's rows in the screen's order, with the (party, cdr_id) of those credited outside
+    a card chain (a query only when the chunk has CDRs that are not card payments)."""
+    with connection.cursor() as cursor:
+        for chunk in _ordered_id_chunks(queryset):
+            cursor.execute(_ROWS_SQL, {"ids": chunk})
+            loaded = {row[0]: row for row in cursor.fetchall()}
+            rows = [loaded[pk] for pk in chunk if pk in loaded]
+            alone = [row[1] for row in rows if not row[_CARD]]
+            credited_alone = (
+                set(
+                    Cdr.objects.filter(credit=True, credit_reference_id__in=alone).values_list(
+                        "party_id", "credit_reference_id"
+                    )
+                )
+                if alone
+                else set()
+            )
+            yield rows, credited_alone
+
+
+_CARD = 36  # the position of "card" (k.card) in _ROWS_SQL's select list
 
 
 def _terminals() -> tuple[dict[int, str], dict[int, str]]:
@@ -293,56 +329,74 @@ def export_rows(queryset: QuerySet[Cdr], *, unmask: bool = False) -> Iterator[li
     by_evse, by_location = _terminals()
     zones = {pk: ZoneInfo(name or "UTC") for pk, name in Location.objects.values_list("pk", "time_zone")}
     utc = ZoneInfo("UTC")
-    for chunk in _row_chunks(queryset):
-        facts = chain_facts_for(chunk)
-        for cdr in chunk:
-            chain = facts[cdr.pk]
-            zone = zones.get(cdr.session__location_id, utc)
-            terminal_id = by_evse.get(cdr.session__evse_id) or by_location.get(cdr.session__location_id)
-            where = cdr.cdr_location
-            rates, amounts, tax_total = _taxes(cdr.total_cost_taxes or [])
-            if cdr.total_cost_incl_vat is not None and not cdr.total_cost_taxes:
-                tax_total = cdr.total_cost_incl_vat - cdr.total_cost_excl_vat
+    loads = json.loads
+    for rows, credited_alone in _row_chunks(queryset):
+        for (
+            _pk, cdr_id, party, partner, session_id, evse_pk, location_pk, start, end,
+            location_id, evse_uid, evse_id, connector_id, address, postal_code, city, country,
+            energy, charging_time, parking_time, tariff_ids,
+            energy_cost, time_cost, parking_cost, fixed_cost, reservation_cost, total_excl,
+            taxes_json, total_incl, currency, token_type, token_uid, authorization_reference,
+            invoice_reference_id, credit, credit_reference_id,
+            card, party_pk, chain_net, chain_has_credit, credited_in_chain,
+            capture_status, capture_amount, eft_json,
+        ) in rows:  # fmt: skip
+            zone = zones.get(location_pk, utc)
+            start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)  # read as UTC wall-clock
+            taxes = loads(taxes_json) if taxes_json else None
+            rates, amounts, tax_total = _taxes(taxes or [])
+            if total_incl is not None and not taxes:
+                tax_total = total_incl - total_excl
+            chain = chain_facts(
+                card=card,
+                credit=credit,
+                credited=credited_in_chain if card else (party_pk, cdr_id) in credited_alone,
+                chain_has_credit=chain_has_credit,
+                net=chain_net if card else total_incl,
+                capture_status=capture_status,
+                capture_amount=capture_amount,
+                eft_data=(loads(eft_json) or []) if eft_json else [],
+            )
             yield [
-                cdr.cdr_id,
-                f"{cdr.party__country_code}*{cdr.party__party_id}",
-                cdr.partner__name or "",
-                cdr.session__session_id or "",
-                cdr.start_date_time,
-                cdr.end_date_time,
-                cdr.start_date_time.astimezone(zone),
-                cdr.end_date_time.astimezone(zone),
+                cdr_id,
+                party,
+                partner,
+                session_id,
+                start,
+                end,
+                start.astimezone(zone),
+                end.astimezone(zone),
                 str(zone),
-                str(where.get("id", "")),
-                str(where.get("evse_uid", "")),
-                str(where.get("evse_id", "")),
-                str(where.get("connector_id", "")),
-                str(where.get("address", "")),
-                str(where.get("postal_code", "")),
-                str(where.get("city", "")),
-                str(where.get("country", "")),
-                cdr.total_energy,
-                cdr.total_time,
-                cdr.total_parking_time,
-                " ".join(str(tariff.get("id", "")) for tariff in cdr.tariffs or []),
-                _cent(cdr.total_energy_cost_excl_vat),
-                _cent(cdr.total_time_cost_excl_vat),
-                _cent(cdr.total_parking_cost_excl_vat),
-                _cent(cdr.total_fixed_cost_excl_vat),
-                _cent(cdr.total_reservation_cost_excl_vat),
-                _cent(cdr.total_cost_excl_vat),
+                location_id,
+                evse_uid,
+                evse_id,
+                connector_id,
+                address,
+                postal_code,
+                city,
+                country,
+                energy,
+                charging_time,
+                parking_time,
+                tariff_ids,
+                _cent(energy_cost),
+                _cent(time_cost),
+                _cent(parking_cost),
+                _cent(fixed_cost),
+                _cent(reservation_cost),
+                _cent(total_excl),
                 rates,
                 amounts,
                 _cent(tax_total),
-                _cent(cdr.total_cost_incl_vat),
-                cdr.currency,
-                cdr.token_type,
-                cdr.token_uid if unmask else mask_uid(cdr.token_uid),
-                cdr.authorization_reference,
-                terminal_id or "",
-                cdr.invoice_reference_id,
-                "yes" if cdr.credit else "no",
-                cdr.credit_reference_id,
+                _cent(total_incl),
+                currency,
+                token_type,
+                token_uid if unmask else mask_uid(token_uid),
+                authorization_reference,
+                by_evse.get(evse_pk) or by_location.get(location_pk) or "",
+                invoice_reference_id,
+                "yes" if credit else "no",
+                credit_reference_id,
                 chain.role,
                 chain.capture_status,
                 _cent(chain.captured),

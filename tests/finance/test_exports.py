@@ -274,3 +274,31 @@ def test_the_cdr_list_offers_no_export_without_the_permission(staff_client: Clie
         "/admin/charging_sessions/cdr/", {"action": "export_csv", "_selected_action": [cdr.pk]}
     )
     assert not hasattr(response, "streaming_content")
+
+
+def test_an_export_reads_one_query_per_chunk_not_per_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Card payments: a chunk's rows, chains and captures come in one query; a chunk with a CDR that
+    is not a card payment adds one more (credits of CDRs outside a chain)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from finance import exports
+
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    chain()  # original, credit and replacement: a captured chain
+    for _ in range(3):
+        FinancialAdviceConfirmationFactory(authorization_reference=CdrFactory().authorization_reference)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            rows = list(exports.export_rows(Cdr.objects.all()))
+        assert len(rows) == Cdr.objects.count()
+        return len(captured.captured_queries)
+
+    six = queries()
+    for _ in range(4):
+        CdrFactory()
+    ten = queries()
+    assert ten - six == 2  # two more chunks of two card payments: one query each
+    CdrFactory(authorization_reference="")
+    assert queries() - ten == 2  # one more chunk, and the query for its credits outside chains
