@@ -302,3 +302,14 @@ def test_an_export_reads_one_query_per_chunk_not_per_row(monkeypatch: pytest.Mon
     assert ten - six == 2  # two more chunks of two card payments: one query each
     CdrFactory(authorization_reference="")
     assert queries() - ten == 2  # one more chunk, and the query for its credits outside chains
+
+
+def test_csv_text_that_a_spreadsheet_would_run_is_quoted_and_numbers_stay_plain() -> None:
+    from finance.exports import csv_lines, export_rows
+
+    CdrFactory(invoice_reference_id="=HYPERLINK(1)", total_energy=Decimal("0.0001"))
+
+    record = next(csv.DictReader(csv_lines(export_rows(Cdr.objects.all()))))
+
+    assert record["invoice_reference_id"] == "'=HYPERLINK(1)"
+    assert record["energy_kwh"] == "0.0001"
