@@ -2,7 +2,7 @@
 
 Every export reads the database in chunks (``iterator(chunk_size=...)``) and writes row by row, so
 its memory does not grow with the number of CDRs: CSV and JSON lines are generated as the response
-is sent; XLSX uses openpyxl's write-only mode, which keeps rows in a temporary file, not in memory.
+is sent; the XLSX sheet is written as a stream into a compressed temporary file (see write_xlsx).
 The columns are documented in the README ("Finance"); their names and order are part of the format.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -456,37 +457,120 @@ def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
         yield writer.writerow(cells)
 
 
+# -- XLSX: SpreadsheetML (ECMA-376 Part 1, SpreadsheetML) written as a stream -------------------------
+# openpyxl's write-only mode builds a cell object and an XML element per value: measured at about
+# 600 rows/s for these 46 columns (750 with lxml), against 5,000 wanted. The sheet is plain XML, so
+# it is written here row by row into a zip member that is compressed as it is written (constant
+# memory); text as inline strings, amounts and dates as numbers with a number format (styles.xml).
 _CURRENCY_FORMAT = "#,##0.00"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
+        '<sheets><sheet name="CDRs" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>'
+        "</Relationships>"
+    ),
+    # Cell formats: 0 plain, 1 amount (numFmt 164), 2 date and time (numFmt 165).
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{_MAIN}">'
+        f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{_CURRENCY_FORMAT}"/>'
+        f'<numFmt numFmtId="165" formatCode="{_DATETIME_FORMAT}"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+# XML 1.0 allows no control characters but tab, newline and carriage return: they are dropped.
+_XML_TEXT = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    | {chr(code): None for code in range(32) if chr(code) not in "\t\n\r"}
+)
+# Day 0 of the 1900 date system (serials from 61 on, 1 March 1900, are exact; Excel keeps milliseconds).
+_EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
+_DAY = timedelta(days=1)
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _xlsx_row(number: int, row: Iterable[Any], letters: list[str], kinds: list[str]) -> str:
+    cells = []
+    for letter, kind, value in zip(letters, kinds, row, strict=True):
+        if value is None or value == "":
+            continue
+        if kind == "text" or value.__class__ is str:
+            text = str(value).translate(_XML_TEXT)
+            cells.append(
+                f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+            )
+        elif kind == "datetime":
+            # Excel has no time zones: the wall-clock time of the column's zone (see its name).
+            serial = (value.replace(tzinfo=UTC) - _EXCEL_EPOCH) / _DAY
+            cells.append(f'<c r="{letter}{number}" s="2"><v>{serial!r}</v></c>')
+        elif kind == "amount":
+            cells.append(f'<c r="{letter}{number}" s="1"><v>{value:f}</v></c>')
+        else:
+            cells.append(f'<c r="{letter}{number}"><v>{value:f}</v></c>')
+    return f'<row r="{number}">{"".join(cells)}</row>'
 
 
 def write_xlsx(rows: Iterable[list[Any]], target: IO[bytes]) -> None:
-    """Write-only workbook: amounts are numbers with a two-decimal format, dates are dates."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("CDRs")
-    sheet.append(HEADER)
+    """A workbook with one sheet "CDRs": amounts are numbers with a two-decimal format, dates are
+    dates; written as a stream (the sheet is compressed as it is written)."""
+    letters = [_column_letters(index) for index in range(len(COLUMNS))]
     kinds = [kind for _, kind in COLUMNS]
-    for row in rows:
-        cells: list[Any] = []
-        for kind, value in zip(kinds, row, strict=True):
-            if value is None:
-                cells.append(None)
-            elif kind == "datetime":
-                # Excel has no time zones: the wall-clock time of the column's zone (see its name).
-                cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
-                cell.number_format = _DATETIME_FORMAT
-                cells.append(cell)
-            elif kind == "amount":
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = _CURRENCY_FORMAT
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
-    workbook.save(target)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        for name, xml in _XLSX_PARTS.items():
+            package.writestr(name, _XML + xml)
+        with package.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(f'{_XML}<worksheet xmlns="{_MAIN}"><sheetData>'.encode())
+            sheet.write(_xlsx_row(1, HEADER, letters, ["text"] * len(HEADER)).encode())
+            batch: list[str] = []
+            for number, row in enumerate(rows, start=2):
+                batch.append(_xlsx_row(number, row, letters, kinds))
+                if len(batch) == 500:
+                    sheet.write("".join(batch).encode())
+                    batch.clear()
+            sheet.write(("".join(batch) + "</sheetData></worksheet>").encode())
 
 
 def xlsx_file(rows: Iterable[list[Any]]) -> IO[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import openpyxl
@@ -313,3 +313,31 @@ def test_csv_text_that_a_spreadsheet_would_run_is_quoted_and_numbers_stay_plain(
 
     assert record["invoice_reference_id"] == "'=HYPERLINK(1)"
     assert record["energy_kwh"] == "0.0001"
+
+
+def test_the_xlsx_holds_every_value_of_the_rows() -> None:
+    """Read back with openpyxl, each cell is the exported value: text (XML characters escaped, control
+    characters dropped), amounts and numbers, dates as the wall-clock time of their column."""
+    from finance.exports import export_rows, xlsx_file
+
+    chain()
+    CdrFactory(invoice_reference_id="A&B <1> \x07end", authorization_reference="")
+    expected = list(export_rows(Cdr.objects.all()))
+
+    with xlsx_file(export_rows(Cdr.objects.all())) as body:
+        workbook = openpyxl.load_workbook(io.BytesIO(body.read()))
+    sheet = workbook["CDRs"]
+    rows = list(sheet.iter_rows(values_only=True))
+
+    assert list(rows[0]) == HEADER
+    assert len(rows) == len(expected) + 1 == 5
+    for read, row in zip(rows[1:], expected, strict=True):
+        for name, got, value in zip(HEADER, read, row, strict=True):
+            if isinstance(value, datetime):  # a spreadsheet keeps milliseconds
+                assert abs(got - value.replace(tzinfo=None)) < timedelta(milliseconds=1), name
+            elif isinstance(value, Decimal):
+                assert Decimal(str(got)) == value, name
+            else:
+                assert got == (value.replace("\x07", "") if value else None), name
+    assert "A&B <1> end" in [read[HEADER.index("invoice_reference_id")] for read in rows]
+    assert sheet.cell(row=2, column=HEADER.index("end_local") + 1).number_format == "yyyy-mm-dd hh:mm:ss"
