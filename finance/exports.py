@@ -538,7 +538,11 @@ def _xlsx_row(number: int, row: Iterable[Any], letters: list[str], kinds: list[s
         if value is None or value == "":
             continue
         if kind == "text" or value.__class__ is str:
-            text = str(value).translate(_XML_TEXT)
+            text = str(value)
+            if text.isprintable():  # no control characters: the three escapes, without translate()
+                text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            else:
+                text = text.translate(_XML_TEXT)
             cells.append(
                 f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
             )
@@ -558,7 +562,8 @@ def write_xlsx(rows: Iterable[list[Any]], target: IO[bytes]) -> None:
     dates; written as a stream (the sheet is compressed as it is written)."""
     letters = [_column_letters(index) for index in range(len(COLUMNS))]
     kinds = [kind for _, kind in COLUMNS]
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
+    # The fastest deflate level: a quarter larger (5.1 against 4.1 MB for 20,000 rows), compressed faster.
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
         for name, xml in _XLSX_PARTS.items():
             package.writestr(name, _XML + xml)
         with package.open("xl/worksheets/sheet1.xml", "w") as sheet:
