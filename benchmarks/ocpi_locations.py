@@ -21,9 +21,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.postgres import ensure_database
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_ocpi_bench")
 
@@ -31,21 +33,6 @@ LOCATIONS = 10_000
 EVSES_PER_LOCATION = 3
 CONNECTORS_PER_EVSE = 2
 PAGE = 100
-
-
-def ensure_database() -> None:
-    """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    if not url.scheme.startswith("postgres"):
-        raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    name = url.path.lstrip("/")
-    admin_url = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')  # name comes from our own DATABASE_URL
 
 
 def seed() -> None:

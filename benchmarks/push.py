@@ -27,10 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
+
+from benchmarks.postgres import ensure_database  # noqa: E402 (needs the repository on the path)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_push_bench")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
@@ -96,19 +98,6 @@ class CpuMeter:
         )
         busy = spent["machine"] / (wall_seconds * (os.cpu_count() or 1)) * 100
         return f"CPU ms per push: {parts} (machine {busy:.0f} % busy)"
-
-
-def ensure_database() -> None:
-    """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    if not url.scheme.startswith("postgres"):
-        raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    name = url.path.lstrip("/")
-    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')  # the name is from our own DATABASE_URL
 
 
 def reset_and_seed(base_url: str, locations: int, evses_per_location: int) -> list[int]:
