@@ -320,58 +320,33 @@ def chain_facts_for(cdrs: list[Any]) -> dict[int, ChainFacts]:
         status, amount, eft_data = captures.get(
             (cdr.partner_id, cdr.authorization_reference), (None, None, [])
         )
-        facts[cdr.pk] = chain_facts(
-            card=card,
-            credit=bool(cdr.credit),
-            credited=(card and any(credit and ref == cdr.cdr_id for _, _, credit, ref, _ in chain))
-            or (not card and (cdr.party_id, cdr.cdr_id) in credited_alone),
-            chain_has_credit=any(credit for _, _, credit, _, _ in chain),
-            net=(
-                sum((total or Decimal(0) for *_, total in chain), Decimal(0))
-                if card
-                else cdr.total_cost_incl_vat
-            ),
-            capture_status=status,
-            capture_amount=amount,
+        if cdr.credit:
+            role = ChainRole.CREDIT
+        elif (card and any(credit and ref == cdr.cdr_id for _, _, credit, ref, _ in chain)) or (
+            not card and (cdr.party_id, cdr.cdr_id) in credited_alone
+        ):
+            role = ChainRole.CREDITED
+        elif any(credit for _, _, credit, _, _ in chain):
+            role = ChainRole.REPLACEMENT
+        else:
+            role = ChainRole.SINGLE
+        if card:
+            net: Decimal | None = sum((total or Decimal(0) for *_, total in chain), Decimal(0))
+        else:
+            net = cdr.total_cost_incl_vat
+        if status is None:
+            captured = None
+        elif status == CaptureStatusCode.FAILED:
+            captured = Decimal(0)
+        else:
+            captured = amount if amount is not None else Decimal(0)
+        facts[cdr.pk] = ChainFacts(
+            role=role,
+            billed=net,
+            captured=captured,
+            difference=None if captured is None or net is None else captured - net,
+            status=chain_status(card=card, capture_status=status, captured=captured, net=net),
+            capture_status=status or "",
             eft_data=eft_data,
         )
     return facts
-
-
-def chain_facts(
-    *,
-    card: bool,
-    credit: bool,
-    credited: bool,
-    chain_has_credit: bool,
-    net: Decimal | None,
-    capture_status: str | None,
-    capture_amount: Decimal | None,
-    eft_data: list[str],
-) -> ChainFacts:
-    """One CDR's facts from its chain's aggregates: ``credited`` (a credit of this CDR exists),
-    ``chain_has_credit``, ``net`` (the chain's net, or the CDR's total when not a card payment) and
-    the latest capture of the authorisation (None when there is none)."""
-    if credit:
-        role = ChainRole.CREDIT
-    elif credited:
-        role = ChainRole.CREDITED
-    elif chain_has_credit:
-        role = ChainRole.REPLACEMENT
-    else:
-        role = ChainRole.SINGLE
-    if capture_status is None:
-        captured = None
-    elif capture_status == CaptureStatusCode.FAILED:
-        captured = Decimal(0)
-    else:
-        captured = capture_amount if capture_amount is not None else Decimal(0)
-    return ChainFacts(
-        role=role,
-        billed=net,
-        captured=captured,
-        difference=None if captured is None or net is None else captured - net,
-        status=chain_status(card=card, capture_status=capture_status, captured=captured, net=net),
-        capture_status=capture_status or "",
-        eft_data=eft_data,
-    )

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from finance.exports import HEADER, export_rows
 from finance.selectors import (
     ChainRole,
     ReconciliationStatus,
@@ -225,38 +224,3 @@ def test_the_export_reads_the_same_chain_figures_as_the_page() -> None:
             cdr.chain_captured,
             cdr.chain_difference,
         )
-
-
-def test_the_export_rows_carry_the_page_chain_figures() -> None:
-    """The export's one query per chunk (chains and captures aggregated in SQL) agrees with the page,
-    also for a CDR without authorisation credited on its own."""
-    the_issue_dataset()
-    credited = CdrFactory(total_cost_incl_vat=Decimal("7.45"))
-    capture(credited, "7.45")
-    correct(credited, None)
-    capture(CdrFactory(total_cost_incl_vat=Decimal("11.11")), "11.11", "FAILED")
-    correct(CdrFactory(authorization_reference="", total_cost_incl_vat=Decimal("3.30")), "3.00")
-    pounds = CdrFactory(total_cost_incl_vat=Decimal("8.40"), currency="GBP")
-    capture(pounds, "8.00")
-    cent = Decimal("0.01")
-
-    def quantized(value: Decimal | None) -> Decimal | None:
-        return None if value is None else value.quantize(cent)
-
-    page = {cdr.cdr_id: cdr for cdr in cdrs_with_reconciliation()}
-    exported = [dict(zip(HEADER, row, strict=True)) for row in export_rows(Cdr.objects.all())]
-
-    assert len(exported) == len(page) == 13
-    assert {row["chain_role"] for row in exported} == {"SINGLE", "CREDITED", "CREDIT", "REPLACEMENT"}
-    for row in exported:
-        cdr = page[row["cdr_id"]]
-        assert (row["chain_role"], row["reconciliation_status"], row["capture_status"] or None) == (
-            cdr.chain_role,
-            cdr.reconciliation_status,
-            cdr.capture_status,
-        ), row["cdr_id"]
-        assert (row["chain_net_incl_vat"], row["captured_incl_vat"], row["difference"]) == (
-            quantized(cdr.chain_billed),
-            quantized(cdr.chain_captured),
-            quantized(cdr.chain_difference),
-        ), row["cdr_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -274,70 +274,3 @@ def test_the_cdr_list_offers_no_export_without_the_permission(staff_client: Clie
         "/admin/charging_sessions/cdr/", {"action": "export_csv", "_selected_action": [cdr.pk]}
     )
     assert not hasattr(response, "streaming_content")
-
-
-def test_an_export_reads_one_query_per_chunk_not_per_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Card payments: a chunk's rows, chains and captures come in one query; a chunk with a CDR that
-    is not a card payment adds one more (credits of CDRs outside a chain)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from finance import exports
-
-    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
-    chain()  # original, credit and replacement: a captured chain
-    for _ in range(3):
-        FinancialAdviceConfirmationFactory(authorization_reference=CdrFactory().authorization_reference)
-
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            rows = list(exports.export_rows(Cdr.objects.all()))
-        assert len(rows) == Cdr.objects.count()
-        return len(captured.captured_queries)
-
-    six = queries()
-    for _ in range(4):
-        CdrFactory()
-    ten = queries()
-    assert ten - six == 2  # two more chunks of two card payments: one query each
-    CdrFactory(authorization_reference="")
-    assert queries() - ten == 2  # one more chunk, and the query for its credits outside chains
-
-
-def test_csv_text_that_a_spreadsheet_would_run_is_quoted_and_numbers_stay_plain() -> None:
-    from finance.exports import csv_lines, export_rows
-
-    CdrFactory(invoice_reference_id="=HYPERLINK(1)", total_energy=Decimal("0.0001"))
-
-    record = next(csv.DictReader(csv_lines(export_rows(Cdr.objects.all()))))
-
-    assert record["invoice_reference_id"] == "'=HYPERLINK(1)"
-    assert record["energy_kwh"] == "0.0001"
-
-
-def test_the_xlsx_holds_every_value_of_the_rows() -> None:
-    """Read back with openpyxl, each cell is the exported value: text (XML characters escaped, control
-    characters dropped), amounts and numbers, dates as the wall-clock time of their column."""
-    from finance.exports import export_rows, xlsx_file
-
-    chain()
-    CdrFactory(invoice_reference_id="A&B <1> \x07end", authorization_reference="")
-    expected = list(export_rows(Cdr.objects.all()))
-
-    with xlsx_file(export_rows(Cdr.objects.all())) as body:
-        workbook = openpyxl.load_workbook(io.BytesIO(body.read()))
-    sheet = workbook["CDRs"]
-    rows = list(sheet.iter_rows(values_only=True))
-
-    assert list(rows[0]) == HEADER
-    assert len(rows) == len(expected) + 1 == 5
-    for read, row in zip(rows[1:], expected, strict=True):
-        for name, got, value in zip(HEADER, read, row, strict=True):
-            if isinstance(value, datetime):  # a spreadsheet keeps milliseconds
-                assert abs(got - value.replace(tzinfo=None)) < timedelta(milliseconds=1), name
-            elif isinstance(value, Decimal):
-                assert Decimal(str(got)) == value, name
-            else:
-                assert got == (value.replace("\x07", "") if value else None), name
-    assert "A&B <1> end" in [read[HEADER.index("invoice_reference_id")] for read in rows]
-    assert sheet.cell(row=2, column=HEADER.index("end_local") + 1).number_format == "yyyy-mm-dd hh:mm:ss"
