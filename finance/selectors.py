@@ -209,18 +209,23 @@ def reconciliation_totals(queryset: QuerySet[Cdr]) -> dict[str, dict[str, Decima
     sql, params = chains.query.sql_with_params()
     # Sum of sums: a chain's net is an aggregate, so the per-currency total aggregates over it.
     # ``sql`` is the ORM's own compiled query; every value stays in ``params``.
-    columns = "chain.currency, SUM(net), SUM(captured), SUM(GREATEST(captured - net, 0))"
+    # CASE rather than GREATEST, which SQLite (the embedded set-up) does not have.
+    columns = (
+        "chain.currency, SUM(net), SUM(captured),"
+        " SUM(CASE WHEN captured > net THEN captured - net ELSE 0 END)"
+    )
     outer = f"SELECT {columns} FROM ({sql}) AS chain GROUP BY chain.currency ORDER BY chain.currency"  # noqa: S608
     totals = {}
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
-        for currency, billed, captured, refund_due in cursor.fetchall():
-            billed, captured = billed.quantize(_CENT), captured.quantize(_CENT)
+        for currency, *sums in cursor.fetchall():
+            # PostgreSQL answers Decimals; SQLite sums its numeric columns as int or float.
+            billed, captured, refund_due = (Decimal(str(value)).quantize(_CENT) for value in sums)
             totals[currency] = {
                 "billed": billed,
                 "captured": captured,
                 "difference": captured - billed,
-                "refund_due": refund_due.quantize(_CENT),
+                "refund_due": refund_due,
             }
     return totals
 
