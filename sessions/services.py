@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -40,14 +39,15 @@ from sessions.models import (
 )
 from sessions.signals import cdr_created, session_changed
 from tariffs import engine
-from tariffs.models import Tariff, TariffType
-from tariffs.pricing import (
+from tariffs.canonical import tariff_snapshot_for_cdr
+from tariffs.engine_adapter import (
     amount_columns,
     charging_periods_json,
     price_readings,
     price_readings_now,
     tariff_for_connector,
 )
+from tariffs.models import Tariff, TariffType
 
 logger = logging.getLogger(__name__)
 
@@ -827,15 +827,6 @@ def cdr_location_snapshot(session: ChargingSession) -> dict[str, Any]:
     return snapshot
 
 
-def tariff_snapshot(tariff: Tariff) -> dict[str, Any]:
-    """The tariff as it is now, for the CDR: the same canonical (2.3.0-shaped) form as the Tariffs
-    module serves, written to JSON (numbers exact in the text, read back as JSON numbers)."""
-    from ocpi_api.formatting import dumps
-    from ocpi_api.modules.tariffs import tariff_canonical
-
-    return json.loads(dumps(tariff_canonical(tariff)))
-
-
 def _invoice_reference(party: Party, cdr_id: str) -> str:
     # mod_cdrs, CDR.invoice_reference_id: set only when the CPO invoices (Party.invoice_creator).
     return f"INV-{cdr_id}"[:39] if party.invoice_creator == Party.InvoiceCreator.CPO else ""
@@ -882,7 +873,7 @@ def cdr_create_from_session(*, session: ChargingSession) -> Cdr:
         start_date_time=session.start_date_time,
         end_date_time=session.end_date_time,
         cdr_location=cdr_location_snapshot(session),
-        tariffs=[tariff_snapshot(tariff)],
+        tariffs=[tariff_snapshot_for_cdr(tariff)],
         charging_periods=charging_periods_json(price, readings),
         total_energy=price.total_energy,
         total_time=price.total_time.quantize(Decimal("0.000001")),

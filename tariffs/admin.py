@@ -20,9 +20,9 @@ from django.utils.safestring import SafeString
 
 from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
 from tariffs import engine
+from tariffs.engine_adapter import engine_tariff
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
 from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement, TariffType
-from tariffs.pricing import engine_tariff
 from tariffs.services import tariff_duplicate
 
 _UNITS = {

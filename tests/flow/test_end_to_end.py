@@ -31,7 +31,7 @@ from payments.models import FinancialAdviceConfirmation
 from ptp_simulator.process import SimulatorProcess
 from sessions.models import Cdr, ChargingSession, SessionStatus
 from tariffs import engine
-from tariffs.pricing import engine_tariff, meter_samples
+from tariffs.engine_adapter import engine_tariff, meter_samples
 from tests.flow.conftest import Site, make_site
 
 pytestmark = [

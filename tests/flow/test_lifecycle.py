@@ -45,7 +45,7 @@ from sessions.services import (
     sessions_expire_pending,
 )
 from tariffs import engine
-from tariffs.pricing import engine_tariff, meter_samples
+from tariffs.engine_adapter import engine_tariff, meter_samples
 from tests.factories import (
     ConnectorFactory,
     EvseFactory,

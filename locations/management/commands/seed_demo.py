@@ -36,8 +36,8 @@ from partners.models import Partner, PartnerRole, Party
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, PaymentTerminal
 from sessions.models import AuthMethod, Cdr, ChargingSession, MeterReading, ReceivedCommand, SessionStatus
 from sessions.services import cdr_create_from_session, command_idempotency_key
+from tariffs.engine_adapter import amount_columns, charging_periods_json, price_readings
 from tariffs.models import Tariff, TariffAltText, TariffElement, TariffType
-from tariffs.pricing import amount_columns, charging_periods_json, price_readings
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
