@@ -11,14 +11,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from partners.models import Partner, PartnerEndpoint, PartnerRole, Party, Token
-from partners.services import (
+from partners.registration import (
     HandshakeError,
-    our_versions_url,
     partner_credentials_update,
-    partner_issue_token_a,
     partner_register,
     partner_unregister,
 )
+from partners.services import our_versions_url, partner_issue_token_a
 
 
 class PartyForm(forms.ModelForm[Party]):

@@ -14,19 +14,14 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ocpi_api.handshake import CredentialsInvalid, credentials_register_inbound, our_credentials
 from ocpi_api.transport.authentication import TOKEN_C, OcpiAuth, TokenAOrCRequired
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, MethodNotAllowed, ServerError
 from ocpi_api.transport.views import OcpiView
 from partners.models import Partner
-from partners.services import (
-    CredentialsInvalid,
-    CredentialsReplaced,
-    HandshakeError,
-    credentials_register_inbound,
-    credentials_unregister_inbound,
-    our_credentials,
-)
+from partners.registration import HandshakeError
+from partners.services import CredentialsReplaced, credentials_unregister_inbound
 
 
 class CredentialsView(OcpiView):

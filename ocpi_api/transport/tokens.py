@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
-
-
-def token_new() -> str:
-    """A fresh credentials token: 32 random bytes, URL-safe (printable ASCII, within the 64 of CiString)."""
-    return secrets.token_urlsafe(32)
 
 
 def authorization_header(token: str, *, raw: bool = False) -> str:

@@ -15,10 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from ocpi_api.client import OcpiClient, OcpiHttpError, OcpiResponseError
+from ocpi_api.handshake import partner_register
 from ocpi_api.models import OutboundRequestLog
 from partners.callback_urls import CallbackUrlRefused, callback_url_check, url_host
 from partners.models import Partner
-from partners.services import HandshakeError, partner_issue_token_a, partner_register
+from partners.registration import HandshakeError
+from partners.services import partner_issue_token_a
 from pushes import pulls, selectors
 from tests.factories import PartnerFactory
 

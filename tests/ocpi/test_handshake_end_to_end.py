@@ -14,16 +14,11 @@ import httpx
 import pytest
 
 from ocpi_api.client import OcpiClient, OcpiHttpError
+from ocpi_api.handshake import partner_credentials_update, partner_register, partner_unregister
 from ocpi_api.models import InboundRequestLog, OutboundRequestLog
 from ocpi_api.transport.tokens import authorization_header
 from partners.models import Partner, hash_token
-from partners.services import (
-    partner_create,
-    partner_credentials_update,
-    partner_issue_token_a,
-    partner_register,
-    partner_unregister,
-)
+from partners.services import partner_create, partner_issue_token_a
 from ptp_simulator.process import SimulatorProcess
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, PartyFactory
 

@@ -106,7 +106,8 @@ def test_a_partner_with_what_we_need_is_registered_with_its_other_role(ocpi_clie
 
 
 def test_a_registration_whose_token_was_replaced_meanwhile_stores_nothing(partner, remote):
-    from partners.services import CredentialsReplaced, credentials_register_inbound
+    from ocpi_api.handshake import credentials_register_inbound
+    from partners.services import CredentialsReplaced
 
     ANSWERS["/versions"] = lambda base: [{"version": "2.2.1", "url": f"{base}/2.2.1"}]
     ANSWERS["/2.2.1"] = lambda base: {

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from partners.models import Partner
-from partners.services import HandshakeError, partner_register
+from partners.registration import HandshakeError, partner_register
 
 
 class Command(BaseCommand):
