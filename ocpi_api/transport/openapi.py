@@ -68,25 +68,6 @@ class OcpiAutoSchema(AutoSchema):
                     "version", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(SUPPORTED_VERSIONS)
                 )
             )
-        from ocpi_api.transport.views import OcpiListView
-
-        if self.method == "GET" and isinstance(self.view, OcpiListView):
-            required = bool(getattr(self.view, "date_from_required", False))
-            parameters += [
-                OpenApiParameter("offset", OpenApiTypes.INT, description="First object (default 0)."),
-                OpenApiParameter(
-                    "limit", OpenApiTypes.INT, description="Objects per page (capped by X-Limit)."
-                ),
-                OpenApiParameter(
-                    "date_from",
-                    OpenApiTypes.DATETIME,
-                    required=required,
-                    description="last_updated on or after (inclusive).",
-                ),
-                OpenApiParameter(
-                    "date_to", OpenApiTypes.DATETIME, description="last_updated before (exclusive)."
-                ),
-            ]
         return parameters
 
     def get_request_serializer(self) -> Any:
@@ -108,3 +89,28 @@ class OcpiAutoSchema(AutoSchema):
         for code, description in _ERRORS.items():
             responses[code] = OpenApiResponse(response=ENVELOPE_SCHEMA, description=description)
         return responses
+
+
+class OcpiListAutoSchema(OcpiAutoSchema):
+    """A Sender list (``OcpiListView``): its GET pages with offset, limit, date_from and date_to."""
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = super().get_override_parameters()
+        if self.method == "GET":
+            required = bool(getattr(self.view, "date_from_required", False))
+            parameters += [
+                OpenApiParameter("offset", OpenApiTypes.INT, description="First object (default 0)."),
+                OpenApiParameter(
+                    "limit", OpenApiTypes.INT, description="Objects per page (capped by X-Limit)."
+                ),
+                OpenApiParameter(
+                    "date_from",
+                    OpenApiTypes.DATETIME,
+                    required=required,
+                    description="last_updated on or after (inclusive).",
+                ),
+                OpenApiParameter(
+                    "date_to", OpenApiTypes.DATETIME, description="last_updated before (exclusive)."
+                ),
+            ]
+        return parameters

@@ -18,7 +18,7 @@ from cpo_portal.parsers import SafeJSONParser
 from ocpi_api.transport.authentication import OcpiTokenAuthentication, TokenCRequired
 from ocpi_api.transport.envelope import OcpiJSONRenderer, ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject, ocpi_exception_handler
-from ocpi_api.transport.openapi import OcpiAutoSchema
+from ocpi_api.transport.openapi import OcpiAutoSchema, OcpiListAutoSchema
 from ocpi_api.transport.pagination import PageRequest, paginate
 from ocpi_api.versions import VersionProfile, profile_for
 from partners.models import Partner, Party
@@ -100,6 +100,7 @@ class OcpiListView(OcpiView):
     """GET of a Sender list: subclasses give ``get_queryset`` and ``serialize``."""
 
     date_from_required: ClassVar[bool] = False
+    schema = OcpiListAutoSchema()
 
     def get_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
