@@ -118,14 +118,14 @@ def main() -> None:
 
     from django.core.management import call_command
 
-    from sessions.models import CommandType
-    from sessions.services import (
+    from sessions.commands import command_receive
+    from sessions.lifecycle import (
         MeterValue,
-        command_receive,
         session_charger_started,
         session_charger_stopped,
         session_meter_values,
     )
+    from sessions.models import CommandType
 
     call_command("migrate", verbosity=0)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)

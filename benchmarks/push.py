@@ -281,7 +281,7 @@ def produce(
             evse_id = evse_ids[index % len(evse_ids)]
             status = cycle[(first_round + index // len(evse_ids)) % len(cycle)]
             with transaction.atomic():
-                # As the charging flow sets a status (sessions.services._set_evse_status).
+                # As the charging flow sets a status (sessions.lifecycle._set_evse_status).
                 evse = Evse.objects.get(pk=evse_id)
                 evse.status = status
                 evse.save(update_fields=["status"])

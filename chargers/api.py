@@ -36,16 +36,15 @@ from rest_framework.views import APIView
 from chargers.models import ChargingBackend
 from cpo_portal.parsers import SafeJSONParser
 from partners.models import hash_token
-from sessions.models import ChargingSession, CommandResultType
-from sessions.services import (
-    ImplausibleMeterValue,
+from sessions.exceptions import ImplausibleMeterValue, SessionStateError
+from sessions.lifecycle import (
     MeterValue,
-    SessionStateError,
     session_charger_started,
     session_charger_stopped,
     session_meter_values,
     session_start_failed,
 )
+from sessions.models import ChargingSession, CommandResultType
 
 
 class ChargingBackendAuthentication(BaseAuthentication):

@@ -13,6 +13,8 @@ from django.utils import timezone
 from chargers.gateway import GatewayAnswer, GatewayResult, charger_gateway
 from chargers.models import ChargingBackend, ServedEvse
 from locations.models import Connector, Evse
+from sessions.commands import command_result_set, start_result_for_settled_session
+from sessions.lifecycle import session_start_failed
 from sessions.models import (
     ChargingSession,
     CommandResponseType,
@@ -21,7 +23,6 @@ from sessions.models import (
     ReceivedCommand,
     SessionStatus,
 )
-from sessions.services import command_result_set, session_start_failed, start_result_for_settled_session
 
 NO_ANSWER_MESSAGE = "The charger did not answer in time."
 

@@ -17,13 +17,13 @@ from django.utils import timezone
 from chargers.gateway import GatewayAnswer, GatewayResult
 from chargers.models import SimulatedCharger
 from locations.models import Connector
-from sessions.models import ChargingSession, MeterReading, SessionStatus
-from sessions.services import (
+from sessions.lifecycle import (
     MeterValue,
     session_charger_started,
     session_charger_stopped,
     session_meter_values,
 )
+from sessions.models import ChargingSession, MeterReading, SessionStatus
 
 SECONDS_PER_HOUR = Decimal(3600)
 KWH_PLACES = Decimal("0.0001")

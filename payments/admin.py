@@ -1,24 +1,29 @@
 """Admin for payment terminals and financial advice confirmations (mod_payments).
 
 Terminals are the PTP's, but staff assign them to our locations and EVSEs here. Financial advice
-confirmations are the PTP's record of what it captured: read-only, listed matched or unmatched.
+confirmations are the PTP's record of what it captured: read-only, listed matched or unmatched,
+and shown on the pages of their session and CDR (their admins, from sessions/admin.py, are
+registered here with the confirmations: sessions knows nothing of payments).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from cpo_portal.admin import (
     URL_FIELD_OVERRIDES,
     ReadOnlyAdminMixin,
+    ReadOnlyInline,
     TimestampsOnChangeMixin,
     is_changelist,
     pretty_json,
 )
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from sessions.admin import CdrAdmin, CdrInline, ChargingSessionAdmin, ReceivedCommandInline
+from sessions.models import Cdr, ChargingSession
 
 
 @admin.register(PaymentTerminal)
@@ -161,3 +166,65 @@ class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Fina
     @admin.display(description="taxes")
     def taxes_pretty(self, fac: FinancialAdviceConfirmation) -> SafeString:
         return pretty_json(fac.total_costs_taxes)
+
+
+# -- sessions and CDRs with what the PTP captured -------------------------------------------------------
+
+
+class FinancialAdviceInline(ReadOnlyInline):
+    model = FinancialAdviceConfirmation
+    fields = (
+        "fac_id",
+        "authorization_reference",
+        "total_costs_excl_vat",
+        "total_costs_incl_vat",
+        "currency",
+        "capture_status_code",
+        "received_at",
+    )
+    readonly_fields = fields
+    verbose_name_plural = "financial advice confirmations (what the PTP captured on the card)"
+
+
+class CapturedFilter(admin.SimpleListFilter):
+    title = "financial advice"
+    parameter_name = "captured"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Confirmed by the PTP"), ("no", "No confirmation yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
+        if self.value() == "yes":
+            return queryset.filter(has_advice=True)
+        if self.value() == "no":
+            return queryset.filter(has_advice=False)
+        return queryset
+
+
+admin.site.unregister(ChargingSession)
+
+
+@admin.register(ChargingSession)
+class ChargingSessionWithCapturesAdmin(ChargingSessionAdmin):
+    inlines = (CdrInline, FinancialAdviceInline, ReceivedCommandInline)
+
+
+admin.site.unregister(Cdr)
+
+
+@admin.register(Cdr)
+class CdrWithCapturesAdmin(CdrAdmin):
+    list_display = (*CdrAdmin.list_display, "captured")
+    list_filter = (CapturedFilter, *CdrAdmin.list_filter)
+    inlines = (FinancialAdviceInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Cdr]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(has_advice=Exists(FinancialAdviceConfirmation.objects.filter(cdr=OuterRef("pk"))))
+        )
+
+    @admin.display(description="captured", boolean=True, ordering="has_advice")
+    def captured(self, cdr: Cdr) -> bool:
+        return cdr.has_advice  # type: ignore[attr-defined]

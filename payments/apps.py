@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Payments (terminals and captures)"
+
+    def ready(self) -> None:
+        # Captures that arrived before their CDR are linked when it is created (sessions.events).
+        from payments import receivers
+
+        receivers.connect()

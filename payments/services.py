@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cpo_portal.db import insert_or_lock_winner
 from locations.models import Evse, Location
+from partners import outbox
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 from sessions.models import Cdr, ChargingSession
@@ -75,7 +76,6 @@ def terminal_assignment(
     return TerminalAssignment(locations=locations, evses=evses)
 
 
-@transaction.atomic
 def terminal_upsert(
     *, partner: Partner, terminal_id: str, data: Mapping[str, Any], replace: bool
 ) -> tuple[PaymentTerminal, bool]:
@@ -85,6 +85,15 @@ def terminal_upsert(
     fields change. A missing ``last_updated`` is set by us (the spec's minimal create example has
     none, shared/ocpi/README.md). Returns (terminal, created).
     """
+    # The PTP owns terminals: what it tells us is its own data, not pushed back to it.
+    with outbox.received_from(partner):
+        return _terminal_upsert(partner=partner, terminal_id=terminal_id, data=data, replace=replace)
+
+
+@transaction.atomic
+def _terminal_upsert(
+    *, partner: Partner, terminal_id: str, data: Mapping[str, Any], replace: bool
+) -> tuple[PaymentTerminal, bool]:
     assignment = terminal_assignment(
         partner=partner, location_ids=data.get("location_ids"), evse_uids=data.get("evse_uids")
     )
@@ -102,8 +111,6 @@ def terminal_upsert(
             terminal.longitude = coordinates["longitude"] if coordinates else None
         elif replace:
             terminal.latitude = terminal.longitude = None
-        # The PTP owns terminals: what it tells us is not pushed back to it (pushes/receivers.py).
-        terminal._push_from_partner = True  # type: ignore[attr-defined]
         terminal.full_clean(exclude=["partner", "locations", "evses"], validate_unique=False)
 
     terminal = same_terminal.select_for_update().first()

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from partners.models import Partner
-from pushes import selectors, services
+from pushes import selectors, staff
 from pushes.models import (
     DeadLetter,
     DeliveryAttempt,
@@ -23,7 +23,7 @@ from pushes.models import (
 def retry_now(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
-    done = sum(1 for message in queryset if services.message_retry_now(message))
+    done = sum(1 for message in queryset if staff.message_retry_now(message))
     modeladmin.message_user(request, f"{done} message(s) will be tried again now.", messages.SUCCESS)
 
 
@@ -31,7 +31,7 @@ def retry_now(
 def replay(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
-    replays = [services.message_replay(message) for message in queryset.select_related("copy")]
+    replays = [staff.message_replay(message) for message in queryset.select_related("copy")]
     modeladmin.message_user(request, f"{len(replays)} replay message(s) queued.", messages.SUCCESS)
 
 
@@ -39,7 +39,7 @@ def replay(
 def discard(
     modeladmin: admin.ModelAdmin[OutboxMessage], request: HttpRequest, queryset: QuerySet[OutboxMessage]
 ) -> None:
-    done = sum(1 for message in queryset if services.message_discard(message))
+    done = sum(1 for message in queryset if staff.message_discard(message))
     modeladmin.message_user(
         request, f"{done} message(s) discarded (messages in flight are left alone).", messages.WARNING
     )
@@ -241,7 +241,7 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
     @admin.action(description="Retry now (the partner's waiting and dead messages)", permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
         partners = list(queryset)
-        done = sum(services.partner_messages_retry_now(partner=partner) for partner in partners)
+        done = sum(staff.partner_messages_retry_now(partner=partner) for partner in partners)
         self.message_user(
             request,
             f"{done} message(s) of {len(partners)} partner(s) will be tried again now.",
@@ -250,7 +250,7 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
 
     @admin.action(description="Resume pushes (after fixing the credentials)", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
-        released = sum(services.partner_resume(partner) for partner in queryset)
+        released = sum(staff.partner_resume(partner) for partner in queryset)
         self.message_user(request, f"Resumed; {released} object(s) queued for delivery.", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

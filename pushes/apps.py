@@ -9,12 +9,19 @@ class PushesConfig(AppConfig):
 
     def ready(self) -> None:
         # Changes are captured where models are saved, so admin edits and services alike are pushed.
+        from partners import outbox
         from pushes import receivers
-        from pushes.cdr_delivery import OutboxCdrDelivery
-        from sessions import delivery
+        from pushes.outbox import PushOutbox
 
         receivers.connect()
-        delivery.register(OutboxCdrDelivery())
+        # What enqueues a delivery (pushes.wakeups) finds the Celery tasks without importing them.
+        from pushes import tasks, wakeups
+
+        wakeups.tasks_register(
+            partner_copy_deliver=tasks.partner_copy_deliver, deliver_fast=tasks.deliver_fast
+        )
+        # What the domain tells the outbox beyond model saves (partners.outbox).
+        outbox.register(PushOutbox())
 
         from cpo_portal import metrics
         from pushes.metrics import OutboxCollector

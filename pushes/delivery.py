@@ -28,7 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cpo_portal import metrics
-from pushes import payloads, selectors, services
+from pushes import payloads, retries, selectors, services, wakeups
 from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
 from sessions.models import ReceivedCommand
@@ -68,7 +68,7 @@ def lease_seconds() -> float:
     return settings.PUSH_LEASE_SECONDS or 2 * settings.PUSH_HTTP_TIMEOUT + 10
 
 
-def copy_deliver(copy_id: int) -> int:
+def partner_copy_deliver(copy_id: int) -> int:
     """Deliver the open messages of one copy in order; returns how many were delivered."""
     delivered = 0
     for _ in range(MAX_MESSAGES_PER_RUN):
@@ -121,7 +121,7 @@ def _claim(copy_id: int) -> OutboxMessage | None:
             # The partner is down: one message at a time finds out whether it is back (a probe, at
             # most one per PUSH_PROBE_INTERVAL_SECONDS); the others wait without spending attempts
             # until an answer releases them all (_update_partner_status).
-            if status.retry_after <= now and services.partner_probe_claim(status=status, now=now):
+            if status.retry_after <= now and retries.partner_probe_claim(status=status, now=now):
                 head.probe = True
             else:
                 head.state = OutboxMessage.State.PENDING
@@ -149,24 +149,24 @@ def _deliver(message: OutboxMessage) -> bool:
         plan = _plan(message)
     except Exception as exc:
         logger.exception("Cannot build push %s", message.pk)
-        _finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
+        message_finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
         return False
     if plan.wait_for is not None:
         _wait_for(message, plan.wait_for)
         return False
     if plan.skip:
-        _finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
+        message_finish(message, started, None, Outcome.DELIVERED, plan.skip, plan=plan)
         return True
     if message.action == OutboxMessage.Action.POST_CDR and message.outcome_unknown:
         probe_url = _cdr_probe_url(message)
         probe = send(partner, "GET", probe_url, None)
         if not probe.answered or (probe.http_status or 0) >= 500:
-            _finish(message, started, probe, Outcome.UNKNOWN, f"cannot check the CDR: {probe.error}")
+            message_finish(message, started, probe, Outcome.UNKNOWN, f"cannot check the CDR: {probe.error}")
             return False
         _record_attempt(message, started, probe, Outcome.PROBE)
         if probe.ok and isinstance(probe.data, dict) and probe.data.get("id") == plan.body.get("id"):
             plan.url = probe_url
-            _finish(message, started, None, Outcome.DELIVERED, "the partner already had it", plan=plan)
+            message_finish(message, started, None, Outcome.DELIVERED, "the partner already had it", plan=plan)
             return True
         started = timezone.now()
     reply = send(partner, plan.method, plan.url, plan.body)
@@ -182,7 +182,7 @@ def finish_reply(message: OutboxMessage, started: Any, reply: Reply, plan: Plan)
         # The partner lost the object: send it whole next time, straight away.
         PartnerCopy.objects.filter(pk=message.copy_id).update(force_put=True)
         outcome = Outcome.RESEND
-    _finish(message, started, reply, outcome, reply.error, plan=plan)
+    message_finish(message, started, reply, outcome, reply.error, plan=plan)
     return outcome == Outcome.DELIVERED
 
 
@@ -211,7 +211,7 @@ def _wait_for(message: OutboxMessage, first: PartnerCopy) -> None:
             next_attempt_at=timezone.now(),
         )
         if not still_open:
-            services.copy_enqueue_after_commit(message.copy_id)
+            wakeups.partner_copy_enqueue_after_commit(message.copy_id)
 
 
 def _classify(reply: Reply) -> str:
@@ -326,7 +326,7 @@ def _plan_upsert(message: OutboxMessage, copy: PartnerCopy, obj: Any, module_url
 def _full_location_plan(copy: PartnerCopy, location: Any, module_url: str, version: str) -> Plan:
     body = payloads.body_for(ObjectType.LOCATION, location, version)
     url = f"{module_url}/{payloads.object_path(ObjectType.LOCATION, location)}"
-    location_copy = services._copy_for(
+    location_copy = services.partner_copy_get_or_create(
         copy.partner, ObjectType.LOCATION, str(location.pk), location.location_id
     )
     bodies: list[tuple[PartnerCopy, dict[str, Any], Any]] = [(location_copy, body, location.last_updated)]
@@ -408,11 +408,19 @@ def attempt_row(
     )
 
 
-def _finish(message: OutboxMessage, *args: Any, **kwargs: Any) -> None:
-    """Record an outcome; a deadlock victim (PostgreSQL picks one) tries again."""
+def message_finish(
+    message: OutboxMessage,
+    started: Any,
+    reply: Reply | None,
+    outcome: str,
+    error: str,
+    *,
+    plan: Plan | None = None,
+) -> None:
+    """Record the outcome of a delivery attempt; a deadlock victim (PostgreSQL picks one) tries again."""
     for attempt in range(3):
         try:
-            _finish_once(message, *args, **kwargs)
+            _finish_once(message, started, reply, outcome, error, plan=plan)
             return
         except OperationalError as exc:
             if "deadlock" not in str(exc) or attempt == 2:
@@ -434,7 +442,7 @@ def _finish_once(
     if outcome == Outcome.DELIVERED and plan is not None and plan.copy_bodies:
         for index, (target, body, last_updated) in enumerate(plan.copy_bodies):
             if target.pk is None:
-                target = services._copy_for(
+                target = services.partner_copy_get_or_create(
                     target.partner, target.object_type, target.object_id, target.label
                 )
                 plan.copy_bodies[index] = (target, body, last_updated)
@@ -473,9 +481,9 @@ def _finish_once(
             ).exists()
         elif outcome == Outcome.PAUSED:
             where = f"HTTP {reply.http_status} on {reply.method} {reply.url}" if reply else "refused"
-            services.partner_pause(message.partner, f"{where}: {error}")
+            retries.partner_pause(message.partner, f"{where}: {error}")
         elif outcome == Outcome.RESEND:
-            services.copy_enqueue_after_commit(message.copy_id)
+            wakeups.partner_copy_enqueue_after_commit(message.copy_id)
         if fields["state"] in (OutboxMessage.State.DELIVERED, OutboxMessage.State.DEAD):
             # Messages that waited for this one go now: after a PUT most find that the partner
             # has their state already; after a dead letter they send the location themselves.
@@ -483,14 +491,14 @@ def _finish_once(
                 waiting_for_id=message.copy_id, state=OutboxMessage.State.PENDING
             ).values_list("copy_id", flat=True)
             for copy_id in set(waiting):
-                services.copy_enqueue_after_commit(copy_id)
+                wakeups.partner_copy_enqueue_after_commit(copy_id)
         if reply is not None:
             # Only an exchange with the partner tells whether it is there (not a skipped message).
             _update_partner_status(message, outcome, started, now)
         elif message.probe:
             # The probe needed no call (nothing changed for the partner): whether the partner is back
             # is still unknown, so the next message probes at once instead of an interval later.
-            services.partner_probe_again(message.partner_id, now=now)
+            retries.partner_probe_again(message.partner_id, now=now)
 
 
 def _outcome_fields(
@@ -509,7 +517,7 @@ def _outcome_fields(
         fields.update(state=OutboxMessage.State.PENDING, attempts=max(message.attempts - 1, 0))
         if outcome == Outcome.RESEND:
             fields["next_attempt_at"] = now
-    elif outcome == Outcome.REJECTED or services.is_too_old(message, now) or _out_of_tries(message):
+    elif outcome == Outcome.REJECTED or retries.is_too_old(message, now) or _out_of_tries(message):
         fields["state"] = OutboxMessage.State.DEAD
     elif message.probe:
         # A probe found the partner still down: that says nothing about the message, which keeps
@@ -521,7 +529,7 @@ def _outcome_fields(
             outcome_unknown=message.outcome_unknown or outcome == Outcome.UNKNOWN,
         )
     else:
-        delay = services.retry_delay(max(message.attempts, 1))
+        delay = retries.retry_delay(max(message.attempts, 1))
         if outcome == Outcome.UNKNOWN and message.action == OutboxMessage.Action.POST_CDR:
             # The partner may still be handling our request; ask it only once that is over.
             delay = max(delay, timedelta(seconds=settings.PUSH_UNKNOWN_OUTCOME_SETTLE_SECONDS))
@@ -596,11 +604,11 @@ def _update_partner_status(message: OutboxMessage, outcome: str, started: Any, n
         ).update(consecutive_failures=0, retry_after=None, failure_counted_at=None, last_success_at=now)
         if recovered:
             # The partner is back: everything held for it is due now, not at its own retry time.
-            services.partner_release_waiting(message.partner)
+            retries.partner_release_waiting(message.partner)
         return
     if outcome not in (Outcome.RETRY, Outcome.UNKNOWN):
         return
-    services.push_status_for(message.partner)  # the row exists: the updates below are conditional
+    retries.push_status_for(message.partner)  # the row exists: the updates below are conditional
     statuses = PartnerPushStatus.objects.filter(partner_id=message.partner_id)
     window_start = started - timedelta(seconds=settings.PUSH_FAILURE_WINDOW_SECONDS)
     # A conditional UPDATE, not read-modify-write: concurrent failures of one batch must not both count.

@@ -10,8 +10,9 @@ The batch keeps the outbox's guarantees. Copies are claimed under the same row l
 delivery (with SKIP LOCKED, so workers share the queue instead of waiting for each other), a message
 is taken only while it is the oldest open one of its copy, and an outcome is recorded only for a
 claim that is still current. What is off the happy path goes through ``delivery``: an EVSE the
-partner has not acknowledged yet or must get whole is handed to ``deliver_copy``, and every answer
-but a success is recorded one by one, with retries, pauses and the partner's back-off as usual.
+partner has not acknowledged yet or must get whole is handed to ``delivery.partner_copy_deliver``,
+and every answer but a success is recorded one by one, with retries, pauses and the partner's
+back-off as usual.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from cpo_portal.bulk import rows_insert, rows_update
 from locations.models import Evse
 from ocpi_api.models import OutboundRequestLog
 from ocpi_api.selectors import evses_attach_connectors
-from pushes import delivery, services
+from pushes import delivery, retries, wakeups
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PartnerPushStatus
 from pushes.transport import Reply, send
 
@@ -61,18 +62,18 @@ def deliver_fast(*, helper_slot: int | None = None) -> int:
     """Deliver due EVSE status changes, a batch per round; returns how many were delivered.
 
     In a worker one task watches the queue while changes keep coming. It holds the wake-up key, so
-    commits do not start more tasks (services.fast_path_wake); after a batch that was not full it
+    commits do not start more tasks (wakeups.fast_path_wake); after a batch that was not full it
     waits ``PUSH_FAST_LINGER_SECONDS`` so that the next one fills; it leaves after
     ``PUSH_FAST_IDLE_SECONDS`` without a delivery. When its batches are full it calls a helper (up
     to ``PUSH_FAST_HELPERS``), a task in another worker process that takes batches beside it while
     they are full and leaves at the first that is not. Run in process (the embedded set-up, the
     tests) it returns as soon as nothing is due.
     """
-    if services.tasks_run_in_process():
+    if wakeups.tasks_run_in_process():
         return _deliver_until_none_due()
     if helper_slot is not None:
         return _help(helper_slot)
-    services.fast_path_watching()
+    wakeups.fast_path_watching()
     watched_at = time.monotonic()
     deadline = watched_at + TASK_BUDGET_SECONDS
     idle_since: float | None = None
@@ -86,21 +87,21 @@ def deliver_fast(*, helper_slot: int | None = None) -> int:
         if now > deadline:
             # A fresh task takes over (within Celery's time limits); the key goes first, so the
             # wake-up below is not swallowed by our own watch.
-            services.fast_path_unwatched()
-            services.fast_path_wake()
+            wakeups.fast_path_unwatched()
+            wakeups.fast_path_wake()
             return delivered
         if idle_since is not None and now - idle_since >= settings.PUSH_FAST_IDLE_SECONDS:
             # Stop watching, then look once more, at every copy: a change committed before the key
             # went is found by this look, one committed after it wakes a new task.
-            services.fast_path_unwatched()
+            wakeups.fast_path_unwatched()
             claimed, delivered_now = _round(PassedOver(PASS_OVER_SECONDS))
             delivered += delivered_now
             if not claimed:
                 return delivered
-            services.fast_path_watching()
+            wakeups.fast_path_watching()
             watched_at, idle_since = now, None
-        elif now - watched_at > services.FAST_WAKE_SECONDS / 2:
-            services.fast_path_watching()
+        elif now - watched_at > wakeups.FAST_WAKE_SECONDS / 2:
+            wakeups.fast_path_watching()
             watched_at = now
         if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
             time.sleep(settings.PUSH_FAST_LINGER_SECONDS)
@@ -118,7 +119,7 @@ def _help(slot: int) -> int:
             if (claimed or 0) < settings.PUSH_FAST_BATCH_SIZE:
                 break
     finally:
-        services.fast_path_helped(slot)
+        wakeups.fast_path_helped(slot)
     return delivered
 
 
@@ -139,7 +140,7 @@ def _round(passed_over: PassedOver) -> tuple[int | None, int]:
     batch, found = _claim_batch(size, passed_over)
     if len(batch) == size:
         # More are likely waiting: have another worker process join in (one core per process).
-        services.fast_path_help()
+        wakeups.fast_path_help()
     delivered = _deliver_batch(batch, passed_over) if batch else 0
     return (len(batch) if found else None), delivered
 
@@ -169,7 +170,7 @@ def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage
     """Claim the heads of up to ``size`` copies with a due status change; (claimed, any found)."""
     now = timezone.now()
     # Paused partners wait for staff; partners that are down for their probe, which goes through
-    # one-by-one delivery (services._enqueue_probes), and for the release that follows an answer.
+    # one-by-one delivery (retries.messages_requeue_due), and for the release that follows an answer.
     held = PartnerPushStatus.objects.filter(Q(paused=True) | Q(retry_after__isnull=False)).values(
         "partner_id"
     )
@@ -184,7 +185,7 @@ def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage
         # SKIP LOCKED: a copy locked by another worker is being claimed there, so the candidates
         # are several batches deep and the batch is cut after skipping; workers that start
         # together take consecutive batches instead of all but one finding nothing.
-        # of=("self",): the partner rows joined in must stay unlocked (see delivery._claim).
+        # of=("self",): the partner rows joined in must stay unlocked (as the one-by-one delivery claims).
         # no_key: a producer's new message references the copy (a KEY SHARE lock) and need not wait.
         copies = list(
             PartnerCopy.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
@@ -218,7 +219,7 @@ def _claim_batch(size: int, passed_over: PassedOver) -> tuple[list[OutboxMessage
                 # Behind another kind of message, or the partner needs the EVSE (or its
                 # location) whole: one-by-one delivery knows how.
                 passed_over.add(copy.pk)
-                services.copy_enqueue_after_commit(copy.pk, queue=services.FAST_QUEUE)
+                wakeups.partner_copy_enqueue_after_commit(copy.pk, queue=wakeups.FAST_QUEUE)
             else:
                 head.copy = copy
                 head.partner = copy.partner
@@ -277,7 +278,9 @@ def _plans(messages: list[OutboxMessage], started: datetime, passed_over: Passed
         except Exception as exc:
             logger.exception("Cannot build push %s", message.pk)
             passed_over.add(message.copy_id)
-            delivery._finish(message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}")
+            delivery.message_finish(
+                message, started, None, Outcome.REJECTED, f"cannot build the request: {exc}"
+            )
             continue
         items.append(Item(message, plan))
     return items
@@ -298,7 +301,7 @@ def _record_successes(items: list[Item], started: datetime, logs: list[OutboundR
         rows_insert(logs)
         if not items:
             return 0
-        # Copies locked in primary key order, as delivery._finish_once does: a location PUT's
+        # Copies locked in primary key order, as delivery.message_finish does: a location PUT's
         # acknowledgement takes its EVSEs' copies too, and the two must not deadlock.
         list(
             PartnerCopy.objects.select_for_update(of=("self",), no_key=True)
@@ -369,14 +372,14 @@ def _after_successes(items: list[Item], now: datetime) -> None:
         if PartnerPushStatus.objects.filter(partner_id=partner_id, consecutive_failures__gt=0).update(
             consecutive_failures=0, retry_after=None, failure_counted_at=None, last_success_at=now
         ):
-            services.partner_release_waiting(partner)
+            retries.partner_release_waiting(partner)
     # A waiting status change is this task's next round; any other message, written while ours was
     # in flight, found the copy busy and needs its copy delivered.
     waiting = OutboxMessage.objects.filter(
         copy_id__in=[item.message.copy_id for item in items], state=OutboxMessage.State.PENDING, fast=False
     ).values_list("copy_id", flat=True)
     for copy_id in set(waiting):
-        services.copy_enqueue_after_commit(copy_id)
+        wakeups.partner_copy_enqueue_after_commit(copy_id)
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -1,21 +1,35 @@
-"""The push outbox answers the charging flow's questions about CDR delivery (sessions.delivery)."""
+"""The push outbox as the domain asks for it (``partners.outbox.Outbox``; registered in ready())."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from partners.models import Partner
+from partners.outbox import sender_of_changes
 from pushes.models import ObjectType, OutboxMessage
-from pushes.services import recipients
+from pushes.routing import recipients
+from pushes.services import command_result_queued, object_changed
 from sessions.models import Cdr
 
 
-class OutboxCdrDelivery:
-    def recipients(self, cdr: Cdr) -> list[str]:
+class PushOutbox:
+    def changed(self, obj: Any, fields: Iterable[str] | None = None) -> None:
+        object_changed(obj, fields, sender_id=sender_of_changes())
+
+    def command_result(
+        self, *, partner: Partner, command_id: str, response_url: str, result: dict[str, Any]
+    ) -> None:
+        command_result_queued(
+            partner=partner, command_id=command_id, response_url=response_url, result=result
+        )
+
+    def cdr_recipients(self, cdr: Cdr) -> list[str]:
         # The routing rule itself (recipients()): a CDR goes to the registered partner whose token
         # started the session, when it lists a CDRs receiver endpoint.
         return [partner.name for partner in recipients(ObjectType.CDR, cdr)]
 
-    def queued(self, cdrs: Iterable[Cdr]) -> list[str]:
+    def cdrs_queued(self, cdrs: Iterable[Cdr]) -> list[str]:
         labels = {str(cdr.pk): cdr.cdr_id for cdr in cdrs}
         messages = (
             OutboxMessage.objects.filter(

@@ -3,7 +3,8 @@
 The PTP owns both (mod_payments.asciidoc); we GET its Sender interface page by page (following
 ``Link: rel="next"``) from the newest ``last_updated`` we saw, so each run fetches only changes.
 Each object is stored through the same validation and services as one the PTP POSTs to us
-(payments.services), which mark it as the partner's own, so storing it pushes nothing back.
+(payments.services), which save it on the partner's behalf (partners.outbox.received_from), so
+storing it pushes nothing back to the partner.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Saves made through the model (services, the admin, the OCPI API) all pass here. Two kinds of write
 fire no signal and are handled where they happen: ``QuerySet.update()`` (the EVSE -> location
 ``last_updated`` bump in locations.models) needs no push of its own, because the EVSE or connector
-change that caused it is pushed; and bulk writes must call ``pushes.services.object_changed``.
+change that caused it is pushed; and bulk writes must call ``partners.outbox.changed``.
 
-``sessions.signals.session_changed`` / ``cdr_created`` (sent by the charging flow after commit) are
-not used: a message written after commit is lost if the process dies in between, while the model
-saves they follow are caught here, inside the transaction.
+Receivers here, inside the transaction, rather than events sent after commit: a message written
+after commit is lost if the process dies in between. What is no model save (a CommandResult)
+comes through ``partners.outbox``, implemented by ``pushes.outbox``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from locations.models import Connector, Evse, Location, RegularHours
+from partners import outbox
 from partners.models import PartnerEndpoint
 from payments.models import PaymentTerminal
 from pushes import selectors, services
@@ -49,12 +50,13 @@ def _remember_changes(
 
 
 def _changed(sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    if raw or getattr(instance, "_push_from_partner", False):
-        return  # fixtures, and data the partner itself sent us (a pulled terminal)
+    if raw:
+        return  # fixtures
     changed = getattr(instance, "_push_changed_fields", None)
     if not created and changed is not None and not changed:
         return  # saved without a change
-    services.object_changed(instance, None if created else changed)
+    # Data a partner itself sent us (a pulled terminal) is not pushed back to it (partners.outbox).
+    services.object_changed(instance, None if created else changed, sender_id=outbox.sender_of_changes())
 
 
 def _cdr_created(sender: type, instance: Cdr, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -107,10 +109,8 @@ def _terminal_assignment_changed(
 ) -> None:
     if action not in ("post_add", "post_remove", "post_clear") or reverse:
         return
-    if getattr(instance, "_push_from_partner", False):
-        return
     field = "locations" if sender is PaymentTerminal.locations.through else "evses"
-    services.object_changed(instance, [field])
+    services.object_changed(instance, [field], sender_id=outbox.sender_of_changes())
 
 
 def connect() -> None:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from partners.models import Partner
-from pushes import payloads, selectors, services
+from pushes import payloads, routing, selectors, services, staff
 from pushes.models import ObjectType, OutboxMessage, PartnerCopy
 from pushes.transport import send
 
@@ -68,7 +68,7 @@ def reconcile_copy(copy: PartnerCopy) -> bool:
     if obj is None:
         return False
     partner = copy.partner
-    module = services.MODULE_OF_TYPE[copy.object_type]
+    module = routing.MODULE_OF_TYPE[copy.object_type]
     base = selectors.endpoint_url(partner, module)
     if base is None:
         return False
@@ -86,7 +86,7 @@ def reconcile_copy(copy: PartnerCopy) -> bool:
         logger.warning("Partner %s lacks CDR %s; posting it again", partner, copy.label)
         message = copy.messages.filter(action=OutboxMessage.Action.POST_CDR).order_by("-id").first()
         if message is not None:
-            services.message_replay(message)
+            staff.message_replay(message)
         return True
     ours = payloads.body_for(copy.object_type, obj, partner.version)
     found = ["<missing>"] if missing else differences(ours, reply.data)

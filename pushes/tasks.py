@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from pushes import delivery, fast, pulls, reconciliation, services
+from pushes import delivery, fast, pulls, reconciliation, retries
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_copy(copy_id: int) -> int:
-    """Deliver the open messages of one (partner, object), in order."""
-    return delivery.copy_deliver(copy_id)
+def partner_copy_deliver(copy_id: int) -> int:
+    """Deliver the open messages of one partner's copy of an object, in order."""
+    return delivery.partner_copy_deliver(copy_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -22,7 +22,7 @@ def deliver_fast(helper_slot: int | None = None) -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def requeue_due() -> int:
     """Beat: enqueue messages whose retry time came and take over expired leases of dead workers."""
-    return services.messages_requeue_due()
+    return retries.messages_requeue_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -2,7 +2,9 @@
 
 Sessions come from the chargers and the PTP's commands, CDRs are immutable billing records, so
 staff look but never edit here. Both tables grow without bound: no full counts on the
-changelists, and the JSON snapshots are loaded only on a record's own page.
+changelists, and the JSON snapshots are loaded only on a record's own page. What the PTP
+captured for a session or CDR is shown by payments/admin.py, which registers these admins with
+its financial advice confirmations (payments sits above sessions).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,11 +20,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, party_code, pretty_json
-from payments.models import FinancialAdviceConfirmation
-from sessions.delivery import cdr_recipients, cdrs_queued
+from partners.outbox import cdr_recipients, cdrs_queued
+from sessions.credits import cdr_credit_and_correct
+from sessions.exceptions import SessionStateError
 from sessions.forms import CdrCorrectionForm
 from sessions.models import Cdr, ChargingSession, MeterReading, ReceivedCommand
-from sessions.services import SessionStateError, cdr_credit_and_correct
 
 _TOKEN_FIELDS = (
     "partner",
@@ -36,21 +38,6 @@ _TOKEN_FIELDS = (
 
 def _money(amount: Any, currency: str) -> str:
     return "-" if amount is None else f"{amount:.2f} {currency}"
-
-
-class FinancialAdviceInline(ReadOnlyInline):
-    model = FinancialAdviceConfirmation
-    fields = (
-        "fac_id",
-        "authorization_reference",
-        "total_costs_excl_vat",
-        "total_costs_incl_vat",
-        "currency",
-        "capture_status_code",
-        "received_at",
-    )
-    readonly_fields = fields
-    verbose_name_plural = "financial advice confirmations (what the PTP captured on the card)"
 
 
 class CdrInline(ReadOnlyInline):
@@ -98,7 +85,8 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
     )
     list_select_related = ("location", "evse", "partner")
     show_full_result_count = False
-    inlines = (CdrInline, FinancialAdviceInline, ReceivedCommandInline)
+    # payments/admin.py adds the financial advice confirmations between the two.
+    inlines = (CdrInline, ReceivedCommandInline)
     readonly_fields = ("charging_periods_pretty", "total_cost_taxes_pretty", "meter_readings_link")
     fieldsets = (
         (None, {"fields": ("party", "session_id", "status", "last_updated")}),
@@ -160,21 +148,6 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
         return pretty_json(session.total_cost_taxes)
 
 
-class CapturedFilter(admin.SimpleListFilter):
-    title = "financial advice"
-    parameter_name = "captured"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Confirmed by the PTP"), ("no", "No confirmation yet")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
-        if self.value() == "yes":
-            return queryset.filter(has_advice=True)
-        if self.value() == "no":
-            return queryset.filter(has_advice=False)
-        return queryset
-
-
 _COST_ROWS = ("", "fixed_", "energy_", "time_", "parking_", "reservation_")
 
 
@@ -198,13 +171,11 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
         "cost_excl_vat",
         "cost_incl_vat",
         "credit",
-        "captured",
     )
-    list_filter = (CapturedFilter, "party", "partner", "currency", "credit", "end_date_time")
+    list_filter = ("party", "partner", "currency", "credit", "end_date_time")
     search_fields = ("=cdr_id", "=authorization_reference", "=token_uid", "session__session_id")
     list_select_related = ("party", "session")
     show_full_result_count = False
-    inlines = (FinancialAdviceInline,)
     actions = ("credit_and_correct",)
     readonly_fields = ("costs_table", "cdr_location_pretty", "tariffs_pretty", "charging_periods_pretty")
     fieldsets = (
@@ -241,13 +212,7 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Cdr]:
-        queryset = (
-            super()
-            .get_queryset(request)
-            .annotate(
-                has_advice=Exists(FinancialAdviceConfirmation.objects.filter(cdr=OuterRef("pk"))),
-            )
-        )
+        queryset = super().get_queryset(request)
         if is_changelist(request):
             queryset = queryset.defer(
                 "cdr_location", "tariffs", "charging_periods", "signed_data", *self._tax_fields()
@@ -273,10 +238,6 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     @admin.display(description="incl. taxes", ordering="total_cost_incl_vat")
     def cost_incl_vat(self, cdr: Cdr) -> str:
         return _money(cdr.total_cost_incl_vat, cdr.currency)
-
-    @admin.display(description="captured", boolean=True, ordering="has_advice")
-    def captured(self, cdr: Cdr) -> bool:
-        return cdr.has_advice  # type: ignore[attr-defined]
 
     def has_credit_permission(self, request: HttpRequest) -> bool:
         # A correction writes new CDRs: the same right as adding one.

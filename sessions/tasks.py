@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from sessions.services import sessions_expire_pending
+from sessions.lifecycle import sessions_expire_pending
 
 
 @shared_task(acks_late=True)

@@ -3,7 +3,7 @@
 The answer is a CommandResponse at once; the charger's CommandResult is POSTed later to the
 request's response_url by the push outbox (``pushes``). Validation here is about the
 shape of the request; what it asks for (the location, EVSE, session) is judged by
-``sessions.services.command_receive``.
+``sessions.commands.command_receive``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from ocpi_api.transport.exceptions import OcpiError
 from ocpi_api.transport.fields import CiStringField
 from ocpi_api.transport.views import OcpiView
 from partners.models import Token
+from sessions.commands import command_receive
+from sessions.exceptions import CommandRefused
 from sessions.models import CommandResponseType, CommandType
-from sessions.services import CommandRefused, command_receive
 
 CISTRING_36 = {"max_length": 36, "min_length": 1}
 

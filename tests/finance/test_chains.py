@@ -16,8 +16,8 @@ from finance.selectors import (
     chain_facts_for,
     reconciliation_totals,
 )
+from sessions.credits import cdr_credit_and_correct
 from sessions.models import Cdr
-from sessions.services import cdr_credit_and_correct
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory
 
 pytestmark = pytest.mark.django_db

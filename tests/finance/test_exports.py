@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from finance.exports import HEADER, ExportFilter, filtered_cdrs, mask_uid
+from sessions.credits import cdr_credit_and_correct
 from sessions.models import Cdr
-from sessions.services import cdr_credit_and_correct
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from typing import Any
 from django.utils import timezone
 
 from chargers import services, tasks
+from sessions.lifecycle import MeterValue, session_meter_values
 from sessions.models import ChargingSession, ReceivedCommand, SessionStatus
-from sessions.services import MeterValue, session_meter_values
 from tests.broker import broker_unreachable
 from tests.flow.conftest import ResultReceiver, Site, make_site, ocpi_client, post_json, start_body
 

@@ -14,8 +14,8 @@ from django.test import Client
 
 from chargers.models import ChargingBackend, SimulatedCharger
 from chargers.services import charging_backend_serve
+from sessions.commands import command_receive
 from sessions.models import Cdr, ChargingSession, CommandType, MeterReading, SessionStatus
-from sessions.services import command_receive
 from tests.flow.conftest import ResultReceiver, Site, simulate, start_body
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chargers.models import SimulatedCharger
@@ -18,7 +19,18 @@ from chargers.simulated import simulated_chargers_tick
 from locations.models import EvseStatus
 from payments.services import fac_upsert
 from pushes.models import OutboxMessage
-from pushes.services import messages_requeue_due
+from pushes.retries import messages_requeue_due
+from sessions.commands import command_receive
+from sessions.credits import cdr_credit_and_correct
+from sessions.exceptions import CommandParameterError, SessionStateError, UnknownLocationError
+from sessions.lifecycle import (
+    MeterValue,
+    session_charger_started,
+    session_charger_stopped,
+    session_meter_values,
+    session_start_failed,
+    sessions_expire_pending,
+)
 from sessions.models import (
     Cdr,
     CdrImmutableError,
@@ -31,19 +43,6 @@ from sessions.models import (
     SessionStatus,
 )
 from sessions.selectors import cdrs_with_financial_advice, command_results_undelivered, sessions_live
-from sessions.services import (
-    CommandParameterError,
-    MeterValue,
-    SessionStateError,
-    UnknownLocationError,
-    cdr_credit_and_correct,
-    command_receive,
-    session_charger_started,
-    session_charger_stopped,
-    session_meter_values,
-    session_start_failed,
-    sessions_expire_pending,
-)
 from tariffs import engine
 from tariffs.engine_adapter import engine_tariff, meter_samples
 from tests.factories import (
@@ -374,6 +373,36 @@ def test_the_stop_completes_the_session_and_the_cdr_total_equals_the_last_live_t
     assert cdr.invoice_reference_id == ""  # Payter invoices by default
     site.evse.refresh_from_db()
     assert site.evse.status == EvseStatus.AVAILABLE
+
+
+def test_a_session_is_priced_once_when_it_stops(
+    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    # The session's final figures and its CDR come from one price of the readings: they are loaded
+    # whole once (before, the CDR loaded and priced them a second time).
+    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
+    begin = session.start_date_time
+    session_meter_values(session=session, values=[MeterValue(begin + timedelta(minutes=30), Decimal("5.5"))])
+
+    with CaptureQueriesContext(connection) as queries:
+        session_charger_stopped(
+            session=session, timestamp=begin + timedelta(minutes=45), meter_stop_kwh=Decimal("8.25")
+        )
+
+    table = f'"{MeterReading._meta.db_table}"'
+    whole_loads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT")
+        and f"FROM {table}" in query["sql"]
+        and '"power_kw"' in query["sql"]
+        and " LIMIT " not in query["sql"]
+    ]
+    assert len(whole_loads) == 1, whole_loads
+    session.refresh_from_db()
+    cdr = Cdr.objects.get(session=session)
+    assert cdr.total_cost_incl_vat == session.total_cost_incl_vat
+    assert cdr.charging_periods == session.charging_periods
 
 
 def test_a_replayed_stop_changes_nothing_and_the_cdr_is_immutable(

@@ -12,8 +12,8 @@ from django.utils import timezone
 from finance.selectors import ReconciliationStatus, cdrs_with_reconciliation
 from ocpi_api.modules.cdrs import serialize_cdr
 from payments.services import fac_upsert
+from sessions.lifecycle import MeterValue, session_charger_stopped, session_meter_values
 from sessions.models import Cdr, ChargingSession, MeterReading, SessionStatus
-from sessions.services import MeterValue, session_charger_stopped, session_meter_values
 from tests.flow.conftest import ResultReceiver, make_site
 from tests.flow.test_lifecycle import started_session
 

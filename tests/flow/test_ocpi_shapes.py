@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sessions.commands import command_receive
+from sessions.lifecycle import MeterValue, session_charger_stopped, session_meter_values
 from sessions.models import ChargingSession, CommandType
-from sessions.services import MeterValue, command_receive, session_charger_stopped, session_meter_values
 from tests.flow.conftest import ResultReceiver, Site, ocpi_client, post_json, start_body
 from tests.spec_data import ocpi_json
 

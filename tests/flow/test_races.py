@@ -15,13 +15,9 @@ from django.db import connection
 from chargers.models import SimulatedCharger
 from locations.models import Evse
 from ocpi_api.transport.tokens import authorization_header
+from sessions.commands import command_receive
+from sessions.lifecycle import session_charger_started, session_charger_stopped, session_start_failed
 from sessions.models import Cdr, ChargingSession, CommandType, ReceivedCommand, SessionStatus
-from sessions.services import (
-    command_receive,
-    session_charger_started,
-    session_charger_stopped,
-    session_start_failed,
-)
 from tests.factories import ConnectorFactory, EvseFactory
 from tests.flow.conftest import ResultReceiver, Site, make_site, simulate, start_body
 from tests.flow.gateways import CountingChargerGateway

@@ -85,13 +85,13 @@ def other_partner(db: None, other_sim: SimulatorProcess, push_settings: Settings
 
 def deliver_due_until(done: Callable[[], bool], committed: Callable[..., Any], timeout: float = 10.0) -> None:
     """Run the beat task's work (in-process) until ``done()`` holds; bounded by ``timeout``."""
-    from pushes import services
+    from pushes import retries
 
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, "not delivered in time"
         with committed():
-            services.messages_requeue_due()
+            retries.messages_requeue_due()
         time.sleep(0.05)
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from locations.models import Location
 from partners.models import Party
 from ptp_simulator.process import SimulatorProcess
-from pushes import services
+from pushes import retries
 from pushes.models import OutboxMessage
 from tests.admin.test_location_admin import ADD_LOCATION, new_location_data
 from tests.broker import broker_unreachable
@@ -43,7 +43,7 @@ def test_an_admin_save_with_redis_down_is_committed_answered_and_pushed_by_the_p
     # Logged and counted in the metrics; the outbox row is the record of what is owed.
     assert scrape("cpo_enqueue_failures_total", {"work": "push delivery"}) > failures_before
 
-    services.messages_requeue_due()  # the beat, with Redis back
+    retries.messages_requeue_due()  # the beat, with Redis back
 
     message.refresh_from_db()
     assert message.state == "DELIVERED"
@@ -68,7 +68,7 @@ def test_withdrawing_a_location_with_redis_down_is_committed_answered_and_pushed
     pending = OutboxMessage.objects.filter(state="PENDING")
     assert pending.count() == 1
 
-    services.messages_requeue_due()
+    retries.messages_requeue_due()
 
     assert not OutboxMessage.objects.filter(state__in=("PENDING", "IN_FLIGHT")).exists()
     assert sim.control.received("locations", location_key(location))["object"]["publish"] is False
@@ -79,11 +79,11 @@ def test_the_beat_with_redis_down_raises_nothing_and_leaves_the_rows_to_its_next
 ) -> None:
     with broker_unreachable(settings):
         location = LocationFactory()  # committed (autocommit); its task could not be enqueued
-        assert services.messages_requeue_due() == 0
+        assert retries.messages_requeue_due() == 0
         message = OutboxMessage.objects.get()
         assert message.requeued_at is None  # not noted as enqueued: the next run takes it
 
-    services.messages_requeue_due()
+    retries.messages_requeue_due()
 
     message.refresh_from_db()
     assert message.state == "DELIVERED"

@@ -15,7 +15,7 @@ from locations.models import EvseStatus
 from ocpi_api.models import OutboundRequestLog
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes import selectors, services
+from pushes import retries, selectors, staff
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PartnerPushStatus
 from tests.factories import EvseFactory, LocationFactory
 from tests.pushes.conftest import deliver_due_until
@@ -27,7 +27,7 @@ def test_the_retry_delay_grows_exponentially_with_jitter_up_to_the_cap(settings:
     settings.PUSH_RETRY_CAP_SECONDS = 300
 
     delays = {
-        attempt: [services.retry_delay(attempt).total_seconds() for _ in range(50)] for attempt in (1, 3, 10)
+        attempt: [retries.retry_delay(attempt).total_seconds() for _ in range(50)] for attempt in (1, 3, 10)
     }
 
     assert all(5 <= d <= 10 for d in delays[1])
@@ -68,7 +68,7 @@ def test_a_message_older_than_the_maximum_age_is_dead_lettered_and_replay_delive
     message = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(days=6))
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.DEAD
 
@@ -106,12 +106,12 @@ def test_a_401_or_405_pauses_the_partner_without_using_up_retries(
     assert OutboxMessage.objects.filter(state="PENDING", attempts=0).count() == 2
     # While paused, nothing is tried.
     with committed():
-        assert services.messages_requeue_due() == 0
+        assert retries.messages_requeue_due() == 0
 
     sim.control.clear_faults()
     payter.endpoints.filter(module="locations").update(url=f"{sim.base_url}/ocpi/2.2.1/locations")
     with committed():
-        services.partner_resume(payter)
+        staff.partner_resume(payter)
 
     assert OutboxMessage.objects.filter(state="DELIVERED").count() == 2
     assert len(sim.control.received("locations")) == 2

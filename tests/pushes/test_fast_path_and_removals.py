@@ -12,7 +12,7 @@ from locations.models import EvseStatus
 from ocpi_api.models import OutboundRequestLog
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes import fast, services
+from pushes import fast, retries, staff
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory
 
@@ -78,9 +78,9 @@ def test_a_failing_partner_gets_each_status_change_tried_once_per_run_then_retri
     assert DeliveryAttempt.objects.filter(outcome="RETRY").count() == 3
 
     sim.control.clear_faults()
-    services.partner_resume(payter)
+    staff.partner_resume(payter)
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
     assert all(stored_evse(sim, evse)["status"] == "BLOCKED" for evse in evses)
     assert set(failed.values_list("state", flat=True)) == {"DELIVERED"}
 
@@ -99,7 +99,7 @@ def test_an_evse_waits_for_its_locations_put_and_goes_when_that_is_delivered(
 
     sim.control.clear_faults()
     with committed():
-        services.messages_requeue_due()  # the location's retry; its delivery releases the EVSE
+        retries.messages_requeue_due()  # the location's retry; its delivery releases the EVSE
 
     evse_message.refresh_from_db()
     assert (evse_message.state, evse_message.waiting_for) == ("DELIVERED", None)
@@ -126,10 +126,10 @@ def test_the_beat_does_not_enqueue_a_message_again_while_its_task_is_owed(
         state="PENDING", attempts=1, changed_at=now, next_attempt_at=now,
     )  # fmt: skip
 
-    assert services.messages_requeue_due() == 1  # its task finds the copy busy and leaves it
-    assert services.messages_requeue_due() == 0  # owed a task already: not doubled
+    assert retries.messages_requeue_due() == 1  # its task finds the copy busy and leaves it
+    assert retries.messages_requeue_due() == 0  # owed a task already: not doubled
     OutboxMessage.objects.filter(pk=due.pk).update(requeued_at=now - timedelta(minutes=2))
-    assert services.messages_requeue_due() == 1  # that task got lost: enqueued again
+    assert retries.messages_requeue_due() == 1  # that task got lost: enqueued again
     assert evse.pk  # the EVSE itself was never the point
 
 

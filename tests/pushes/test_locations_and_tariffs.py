@@ -8,7 +8,7 @@ from typing import Any
 from locations.models import Evse, EvseStatus
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes import services
+from pushes import retries
 from pushes.models import OutboxMessage, PartnerCopy
 from pushes.payloads import body_for
 from tests.factories import (
@@ -111,7 +111,7 @@ def test_changes_during_an_outage_reach_the_partner_as_one_patch_of_the_net_chan
     assert open_messages.get().changed_fields == ["floor_level", "status"]
     sim.control.clear_faults()
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
 
     patches = [entry for entry in history(sim, "locations", key) if entry["method"] == "PATCH"]
     assert [set(entry["body"]) for entry in patches] == [{"status", "floor_level", "last_updated"}]
@@ -220,7 +220,7 @@ def test_a_tariff_withdrawn_before_the_partner_got_it_is_never_sent(
     sim.control.clear_faults()
 
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
 
     assert sim.control.received("tariffs") == {}
     assert PartnerCopy.objects.get(object_type="tariff").deleted is True

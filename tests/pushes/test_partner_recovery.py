@@ -10,7 +10,7 @@ from typing import Any
 from locations.models import EvseStatus
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes import fast, services
+from pushes import fast, retries
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerPushStatus
 from tests.factories import EvseFactory, LocationFactory
 
@@ -69,14 +69,14 @@ def test_a_partner_that_keeps_failing_is_probed_with_one_message_and_released_wh
     assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [0, 0, 1, 1, 1]
 
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
     assert ocpi_requests(sim) == 3  # before the probe time: nothing is tried
 
     for probe in (1, 2):
         time.sleep(0.6)
         with committed():
-            services.messages_requeue_due()
-            services.messages_requeue_due()  # a second beat in the same interval adds no probe
+            retries.messages_requeue_due()
+            retries.messages_requeue_due()  # a second beat in the same interval adds no probe
         assert ocpi_requests(sim) == 3 + probe  # one message, not all five
     oldest = OutboxMessage.objects.order_by("id").first()
     assert oldest is not None
@@ -85,7 +85,7 @@ def test_a_partner_that_keeps_failing_is_probed_with_one_message_and_released_wh
     sim.control.clear_faults()
     time.sleep(0.6)
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
 
     # The probe got through and released the other four at once.
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"DELIVERED"}
@@ -116,7 +116,7 @@ def test_a_probe_that_needs_no_call_hands_the_probe_to_the_next_message_at_once(
     sim.control.clear_faults()
     time.sleep(0.4)
     with committed():
-        services.messages_requeue_due()  # one beat
+        retries.messages_requeue_due()  # one beat
 
     # The oldest message, the EVSE's, made no call; the next one probed at once and got through.
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"DELIVERED"}

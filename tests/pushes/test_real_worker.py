@@ -270,7 +270,7 @@ def test_one_fast_path_task_watches_a_stream_of_status_changes_and_lets_go_when_
     idle it lets go of the wake-up key, and the next commit wakes a new task."""
     from django.core.cache import cache
 
-    from pushes import fast, services
+    from pushes import fast, wakeups
 
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.flushdb()
@@ -298,12 +298,12 @@ def test_one_fast_path_task_watches_a_stream_of_status_changes_and_lets_go_when_
             time.sleep(0.1)
             evse.status = EvseStatus.CHARGING
             evse.save(update_fields=["status"])  # committed: autocommit
-        assert cache.get(services.FAST_WAKE_KEY), "the running task holds the wake-up key"
+        assert cache.get(wakeups.FAST_WAKE_KEY), "the running task holds the wake-up key"
         task.join(timeout=15)
         assert not task.is_alive()
         assert delivered == [4]
         assert queued_fast_tasks() == 0  # four commits, no new task
-        assert cache.get(services.FAST_WAKE_KEY) is None
+        assert cache.get(wakeups.FAST_WAKE_KEY) is None
 
         evses[0].status = EvseStatus.AVAILABLE
         evses[0].save(update_fields=["status"])
@@ -324,7 +324,7 @@ def test_a_busy_fast_path_task_has_at_most_push_fast_helpers_helpers(
 ) -> None:
     """More processes than cores would only contend for the same rows: a call for help while every
     helper slot is taken queues nothing, and a helper's leaving lets the next call through."""
-    from pushes import services
+    from pushes import wakeups
 
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.flushdb()
@@ -337,11 +337,11 @@ def test_a_busy_fast_path_task_has_at_most_push_fast_helpers_helpers(
     try:
         settings.PUSH_FAST_HELPERS = 2
         for _ in range(3):
-            services.fast_path_help()
+            wakeups.fast_path_help()
         assert queued_helpers() == 2
-        services.fast_path_helped(0)  # as the first helper's run ends
-        services.fast_path_help()
-        services.fast_path_help()
+        wakeups.fast_path_helped(0)  # as the first helper's run ends
+        wakeups.fast_path_help()
+        wakeups.fast_path_help()
         assert queued_helpers() == 3
     finally:
         celery_app.conf.task_always_eager = eager

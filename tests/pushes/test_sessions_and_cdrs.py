@@ -8,7 +8,7 @@ from typing import Any
 
 from partners.models import Partner
 from ptp_simulator.process import SimulatorProcess
-from pushes import services
+from pushes import retries, services
 from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy
 from sessions.models import SessionStatus
 from tests.factories import CdrFactory, ChargingSessionFactory
@@ -131,7 +131,7 @@ def test_a_cdr_the_partner_did_not_store_is_posted_again_after_the_check(
         cdr = CdrFactory(session__partner=payter)
 
     with committed():
-        services.messages_requeue_due()
+        retries.messages_requeue_due()
 
     assert [entry["method"] for entry in sim.control.received("cdrs", cdr_key(cdr))["history"]] == ["POST"]
     outcomes = list(

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chargers.services import charger_stops_resend
 from chargers.simulated import simulated_chargers_tick
-from sessions.services import sessions_expire_pending
+from sessions.lifecycle import sessions_expire_pending
 
 SIMULATED_GATEWAY = "chargers.simulated.SimulatedChargerGateway"
 

@@ -34,8 +34,9 @@ from locations.models import (
 )
 from partners.models import Partner, PartnerRole, Party
 from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, PaymentTerminal
+from sessions.cdrs import cdr_create_from_session
+from sessions.commands import command_idempotency_key
 from sessions.models import AuthMethod, Cdr, ChargingSession, MeterReading, ReceivedCommand, SessionStatus
-from sessions.services import cdr_create_from_session, command_idempotency_key
 from tariffs.engine_adapter import amount_columns, charging_periods_json, price_readings
 from tariffs.models import Tariff, TariffAltText, TariffElement, TariffType
 
