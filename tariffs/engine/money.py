@@ -36,7 +36,7 @@ MINOR_UNITS: dict[str, int] = {
     "BHD": 3,
 }
 
-_QUANTA = {code: Decimal(1).scaleb(-digits) for code, digits in MINOR_UNITS.items()}
+MINOR_UNIT_QUANTA = {code: Decimal(1).scaleb(-digits) for code, digits in MINOR_UNITS.items()}
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
@@ -109,7 +109,7 @@ class Amount(NamedTuple):
         that rounding moves going to the lines that lost the most (largest remainder). So
         ``before + sum(taxes) == after`` holds on every CDR, as it must on an invoice.
         """
-        quantum = _QUANTA.get(currency) or minor_unit_quantum(currency)
+        quantum = MINOR_UNIT_QUANTA.get(currency) or minor_unit_quantum(currency)
         before, after = self.before_taxes, self.after_taxes
         before_r = None if before is None else before.quantize(quantum, rounding)
         after_r = None if after is None else after.quantize(quantum, rounding)

@@ -87,7 +87,7 @@ from tariffs.engine.model import (
     TariffType,
     TaxIncluded,
 )
-from tariffs.engine.money import _QUANTA, HUNDRED, ZERO, Amount, TaxAmount
+from tariffs.engine.money import HUNDRED, MINOR_UNIT_QUANTA, ZERO, Amount, TaxAmount
 
 # Enum members as module constants: `Dimension.ENERGY` looks the member up through the enum's
 # class on every use, several times per period in the loops below; a global is far cheaper.
@@ -876,7 +876,7 @@ def _rounded_total_of(
     """
     if len(sums) == 1 and tax_included is _TAX_NO:
         ((rate, total),) = sums.items()
-        quantum = _QUANTA.get(currency)
+        quantum = MINOR_UNIT_QUANTA.get(currency)
         if rate is not None and quantum is not None:
             mul = _EXACT.multiply
             before = _DIVIDE.divide(total, US_PER_HOUR).quantize(quantum, rounding)

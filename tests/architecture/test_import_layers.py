@@ -175,7 +175,7 @@ def report(title: str, lines: list[str]) -> str:
 def test_the_graph_is_read_from_every_app() -> None:
     # A guard for the guard: if the walk found nothing, every other test here would pass vacuously.
     apps_seen = {app_of(name) for name in modules()}
-    assert apps_seen >= PORTAL_APPS - {"demo"} | {SIMULATOR}
+    assert apps_seen >= PORTAL_APPS | {SIMULATOR}
     assert any(edge.source == "sessions.models" and app_of(edge.target) == "locations" for edge in graph())
 
 
@@ -238,3 +238,45 @@ def test_the_walk_sees_function_level_imports_and_skips_type_checking_ones() -> 
         for alias in node.names
     ]
     assert seen == ["typing.TYPE_CHECKING", "chargers", "ocpi_api.formatting"]
+
+
+def private_uses(name: str) -> list[str]:
+    """`_private` names of another module of ours that module ``name`` imports or reaches into."""
+    path = modules()[name]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    bound: dict[str, str] = {}  # local name -> module of ours it stands for
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if ours(alias.name) == alias.name:
+                    bound[alias.asname or alias.name.partition(".")[0]] = alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base]) if base else ".".join(anchor)
+            for alias in node.names:
+                dotted = f"{base}.{alias.name}"
+                if ours(dotted) == dotted:
+                    bound[alias.asname or alias.name] = dotted
+                elif ours(base) is not None and ours(base) != name and alias.name.startswith("_"):
+                    found.append(f"{module_path(name)}:{node.lineno} imports {base}.{alias.name}")
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in bound
+            and bound[node.value.id] != name
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{module_path(name)}:{node.lineno} uses {bound[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_no_module_calls_another_modules_private_names() -> None:
+    found = [use for name in modules() for use in private_uses(name)]
+    assert not found, report("Uses of another module's _private names", found)
