@@ -39,7 +39,10 @@ def tasks_register(*, partner_copy_deliver: DeliveryTask, deliver_fast: Delivery
 
 
 def _task(name: str) -> DeliveryTask:
-    return _tasks[name]
+    try:
+        return _tasks[name]
+    except KeyError:
+        raise RuntimeError(f"The {name} task is not registered: is the pushes app installed?") from None
 
 
 def partner_copy_enqueue_after_commit(copy_id: int, *, queue: str = DEFAULT_QUEUE) -> None:

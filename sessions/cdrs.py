@@ -10,22 +10,11 @@ from typing import Any
 
 from partners.models import Party
 from sessions import events
-from sessions.exceptions import (
-    SessionStateError,
-)
-from sessions.models import (
-    Cdr,
-    ChargingSession,
-    MeterReading,
-    SessionStatus,
-)
+from sessions.exceptions import SessionStateError
+from sessions.models import Cdr, ChargingSession, MeterReading, SessionStatus
 from tariffs import engine
 from tariffs.canonical import tariff_snapshot_for_cdr
-from tariffs.engine_adapter import (
-    amount_columns,
-    charging_periods_json,
-    price_readings,
-)
+from tariffs.engine_adapter import amount_columns, charging_periods_json, price_readings
 from tariffs.models import Tariff
 
 

@@ -24,10 +24,7 @@ from partners import outbox
 from partners.models import Partner, Token
 from partners.selectors import visible_to_partner
 from sessions import events
-from sessions.exceptions import (
-    CommandParameterError,
-    UnknownLocationError,
-)
+from sessions.exceptions import CommandParameterError, UnknownLocationError
 from sessions.models import (
     AuthMethod,
     ChargingSession,
@@ -37,9 +34,7 @@ from sessions.models import (
     ReceivedCommand,
     SessionStatus,
 )
-from tariffs.engine_adapter import (
-    tariff_for_connector,
-)
+from tariffs.engine_adapter import tariff_for_connector
 from tariffs.models import Tariff, TariffType
 
 LIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.ACTIVE)

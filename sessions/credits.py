@@ -9,12 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from sessions.cdrs import cdr_invoice_reference
-from sessions.exceptions import (
-    SessionStateError,
-)
-from sessions.models import (
-    Cdr,
-)
+from sessions.exceptions import SessionStateError
+from sessions.models import Cdr
 
 _NEGATED_FIELDS = tuple(
     f"total_{part}_{suffix}"

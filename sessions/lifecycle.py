@@ -24,23 +24,10 @@ from locations.models import Connector, Evse, EvseStatus, PowerType
 from sessions import events
 from sessions.cdrs import cdr_create_from_session
 from sessions.commands import command_result_set, start_commands_awaiting_result
-from sessions.exceptions import (
-    ImplausibleMeterValue,
-    SessionStateError,
-)
-from sessions.models import (
-    ChargingSession,
-    CommandResultType,
-    MeterReading,
-    SessionStatus,
-)
+from sessions.exceptions import ImplausibleMeterValue, SessionStateError
+from sessions.models import ChargingSession, CommandResultType, MeterReading, SessionStatus
 from tariffs import engine
-from tariffs.engine_adapter import (
-    amount_columns,
-    charging_periods_json,
-    price_readings,
-    price_readings_now,
-)
+from tariffs.engine_adapter import amount_columns, charging_periods_json, price_readings, price_readings_now
 
 
 def _locked(session: ChargingSession) -> ChargingSession:
