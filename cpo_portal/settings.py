@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "ocpi_api",
     "finance",
     "pushes",
+    "demo",
 ]
 
 MIDDLEWARE = [
