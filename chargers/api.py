@@ -37,6 +37,7 @@ from chargers.models import ChargingBackend
 from cpo_portal.parsers import SafeJSONParser
 from partners.models import hash_token
 from sessions.models import ChargingSession, CommandResultType
+from sessions.selectors import session_on_evses
 from sessions.services import (
     ImplausibleMeterValue,
     MeterValue,
@@ -204,9 +205,7 @@ class ChargerEventView(APIView):
             raise exceptions.NotFound("Unknown session.")
         # Object-level authorisation: only sessions on EVSEs this backend serves. Another backend's
         # session gets the same answer as none at all, so the answer tells nothing about it.
-        session = ChargingSession.objects.filter(
-            session_id=session_id, evse__served_by__backend=backend
-        ).first()
+        session = session_on_evses(session_id=session_id, evses=backend.evses.all())
         if session is None:
             raise exceptions.NotFound("Unknown session.")
         return session

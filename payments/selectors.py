@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from partners.models import Partner
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 
@@ -18,17 +16,3 @@ def terminal_for_partner(*, partner: Partner, terminal_id: str) -> PaymentTermin
 
 def fac_for_partner(*, partner: Partner, fac_id: str) -> FinancialAdviceConfirmation | None:
     return FinancialAdviceConfirmation.objects.filter(partner=partner, fac_id=fac_id).first()
-
-
-def unmatched_facs() -> QuerySet[FinancialAdviceConfirmation]:
-    """FACs whose authorization_reference matched no session or CDR (for finance and the admin)."""
-    return FinancialAdviceConfirmation.objects.filter(session__isnull=True, cdr__isnull=True)
-
-
-def terminals_with_assignments() -> QuerySet[PaymentTerminal]:
-    """Terminals with the locations and EVSEs they are assigned to (for the admin list)."""
-    return (
-        PaymentTerminal.objects.select_related("partner")
-        .prefetch_related("locations", "evses__location")
-        .order_by("partner__name", "terminal_id")
-    )

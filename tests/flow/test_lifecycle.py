@@ -30,7 +30,6 @@ from sessions.models import (
     ReceivedCommand,
     SessionStatus,
 )
-from sessions.selectors import cdrs_with_financial_advice, command_results_undelivered, sessions_live
 from sessions.services import (
     CommandParameterError,
     MeterValue,
@@ -49,7 +48,6 @@ from tariffs.pricing import engine_tariff, meter_samples
 from tests.factories import (
     ConnectorFactory,
     EvseFactory,
-    FinancialAdviceConfirmationFactory,
     PartnerFactory,
     PartyFactory,
     TariffElementFactory,
@@ -615,25 +613,6 @@ def test_stop_session_before_the_charger_started_cancels_the_pending_session(
     assert not Cdr.objects.exists()
 
 
-def test_selectors_list_live_sessions_and_cdrs_with_their_financial_advice(
-    site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any
-) -> None:
-    session = started_session(site, result_receiver, django_capture_on_commit_callbacks)
-    assert list(sessions_live()) == [session]
-
-    session_charger_stopped(
-        session=session, timestamp=session.start_date_time + timedelta(minutes=5), meter_stop_kwh=Decimal(1)
-    )
-    FinancialAdviceConfirmationFactory(
-        partner=site.partner, authorization_reference=session.authorization_reference, cdr=Cdr.objects.get()
-    )
-
-    assert list(sessions_live()) == []
-    cdr = cdrs_with_financial_advice().get()
-    assert [fac.authorization_reference for fac in cdr.financial_advice.all()] == ["PAYTER-AUTH-0001"]
-    assert list(command_results_undelivered()) == []
-
-
 def test_a_command_result_that_cannot_be_delivered_keeps_its_last_error(
     site: Site, result_receiver: ResultReceiver, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
@@ -647,7 +626,6 @@ def test_a_command_result_that_cannot_be_delivered_keeps_its_last_error(
     assert command.delivery_attempts == 3
     assert command.delivered_at is None
     assert "HTTP 500" in command.last_delivery_error
-    assert list(command_results_undelivered()) == [command]
     assert OutboxMessage.objects.get(action=OutboxMessage.Action.COMMAND_RESULT).state == "DEAD"
     assert result_receiver.failures == [500]  # three of the four failures were met, then no more tries
 
