@@ -27,8 +27,10 @@ Adding a module
 
 Partner visibility
 ------------------
-``Partner.parties`` limits a partner to some of our parties (none: all). Unpublished locations are
-visible only to a partner holding a Token that matches one of ``publish_allowed_to`` (every field
-given in the entry equal). Sessions and CDRs are visible only to the partner whose token started
-them.
+``Partner.parties`` limits a partner to some of our parties (none: all); the rule is
+``partners.selectors`` and the pushes use it too. A location with ``publish = false`` is still
+listed (GET) and pushed to those partners, carrying ``publish: false`` and its
+``publish_allowed_to``: the receiver may show it only to the owners of the tokens listed there
+(mod_locations, Location object). Sessions and CDRs are visible only to the partner whose token
+started them.
 """

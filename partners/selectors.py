@@ -1,4 +1,4 @@
-"""Reads about partners: which of our parties' data a partner may see.
+"""Reads about partners: which of our parties' data a partner may see, and their tokens.
 
 ``Partner.parties`` limits a partner to some of our parties; none selected means all of them
 (the field's help text). This module is the one place that rule is written: the OCPI Sender
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from partners.models import Partner, Party
+from partners.models import Partner, Party, Token
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -47,3 +47,12 @@ def partners_seeing_party_q(*, party: Party | int | Any) -> Q:
     among them); the caller adds ``distinct()``.
     """
     return Q(parties__isnull=True) | Q(parties=party)
+
+
+def token_of_partner(
+    *, partner: Partner, country_code: str, party_id: str, uid: str, token_type: str
+) -> Token | None:
+    """The token this partner sent us with this identity (mod_tokens: owner, uid and type), or None."""
+    return Token.objects.filter(
+        partner=partner, country_code=country_code, party_id=party_id, uid=uid, type=token_type
+    ).first()

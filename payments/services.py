@@ -21,6 +21,7 @@ from cpo_portal.db import insert_or_lock_winner
 from locations.models import Evse, Location
 from partners import outbox
 from partners.models import Partner
+from partners.selectors import visible_to_partner_q
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 from sessions.models import Cdr, ChargingSession
 
@@ -43,12 +44,6 @@ class PaymentDataError(ValueError):
     """Input that names things we do not know (such as an unknown location id)."""
 
 
-def _visible_locations(partner: Partner) -> Any:
-    parties = list(partner.parties.all())
-    locations = Location.objects.all()
-    return locations.filter(party__in=parties) if parties else locations
-
-
 @dataclass(frozen=True)
 class TerminalAssignment:
     locations: list[Location]
@@ -61,14 +56,16 @@ def terminal_assignment(
     """Resolve the location ids and EVSE uids of a Terminal; PaymentDataError names unknown ones."""
     if location_ids is None and evse_uids is None:
         return None
-    locations = list(_visible_locations(partner).filter(location_id__in=location_ids or []))
+    locations = list(
+        Location.objects.filter(visible_to_partner_q(partner=partner), location_id__in=location_ids or [])
+    )
     missing = sorted(set(location_ids or []) - {location.location_id for location in locations})
     if missing:
         raise PaymentDataError(f"location_ids: unknown location(s) {', '.join(missing)}.")
     evses = list(
-        Evse.objects.filter(location__in=_visible_locations(partner), uid__in=evse_uids or []).select_related(
-            "location"
-        )
+        Evse.objects.filter(
+            visible_to_partner_q(partner=partner, party_field="location__party"), uid__in=evse_uids or []
+        ).select_related("location")
     )
     missing = sorted(set(evse_uids or []) - {evse.uid for evse in evses})
     if missing:

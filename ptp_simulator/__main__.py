@@ -18,9 +18,10 @@ from types import FrameType
 import httpx
 
 from ptp_simulator.client import CRAWLABLE_MODULES, CpoClient, OcpiClientError
+from ptp_simulator.control import is_loopback_host
 from ptp_simulator.ocpi import format_datetime, new_token, now_utc
 from ptp_simulator.process import ControlClient, SimulatorError
-from ptp_simulator.server import SimServer, is_loopback_host
+from ptp_simulator.server import SimServer
 from ptp_simulator.state import Config, SimState, new_id
 
 

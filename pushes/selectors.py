@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from partners.models import Partner, PartnerEndpoint, Party
+from partners.selectors import partners_seeing_party_q
 from pushes.models import DeliveryAttempt, OutboxMessage, PartnerCopy, PullCursor
 
 RECEIVER = PartnerEndpoint.InterfaceRole.RECEIVER
@@ -38,15 +39,15 @@ def partners_with_endpoint(module: str) -> QuerySet[Partner]:
 
 
 def partners_seeing_party(module: str, party: Party | int | Any) -> QuerySet[Partner]:
-    """Partners that receive ``module`` and may see ``party``'s data (no parties chosen: all).
+    """Partners that receive ``module`` and may see ``party``'s data (partners.selectors' rule).
 
-    ``party``: the party, its id, or a subquery that selects its id.
+    ``party``: the party, its id, or a subquery that selects its id. Unpublished locations are
+    not filtered out: the GET of locations lists them too (ocpi_api.selectors.locations_for_partner).
     """
-    # One join of the parties serves both sides of the OR (one filter() call): no parties at all,
-    # or this one among them. It runs for every pushed change, so no aggregate.
+    # It runs for every pushed change, so one join and no aggregate.
     return (
         partners_with_endpoint(module)
-        .filter(Q(parties__isnull=True) | Q(parties=party))
+        .filter(partners_seeing_party_q(party=party))
         .exclude(version="")
         .distinct()
     )

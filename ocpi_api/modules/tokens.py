@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cpo_portal.db import insert_or_lock_winner
 from ocpi_api.transport.envelope import ocpi_response
 from ocpi_api.transport.exceptions import InvalidParameters, UnknownObject
 from ocpi_api.transport.fields import CiStringField, OcpiDateTimeField
 from ocpi_api.transport.views import OcpiView
 from partners.models import Token
+from partners.selectors import token_of_partner
+from partners.tokens import TokenKey, TokenOfAnotherPartner, token_replace, token_update
 
 
 class EnergyContractSerializer(serializers.Serializer):
@@ -47,19 +47,6 @@ class TokenSerializer(serializers.Serializer):
     )
     energy_contract = EnergyContractSerializer(required=False, allow_null=True)
     last_updated = OcpiDateTimeField()
-
-
-MUTABLE_FIELDS = (
-    "contract_id",
-    "visual_number",
-    "issuer",
-    "group_id",
-    "valid",
-    "whitelist",
-    "language",
-    "default_profile_type",
-    "energy_contract",
-)
 
 
 def serialize_token(token: Token) -> dict[str, Any]:
@@ -100,9 +87,9 @@ class TokenView(OcpiView):
 
     def get(self, request: Request, version: str, country_code: str, party_id: str, uid: str) -> Response:
         token_type = self._identity(request, country_code, party_id)
-        token = Token.objects.filter(
-            partner=self.partner, country_code=country_code, party_id=party_id, uid=uid, type=token_type
-        ).first()
+        token = token_of_partner(
+            partner=self.partner, country_code=country_code, party_id=party_id, uid=uid, token_type=token_type
+        )
         if token is None:
             raise UnknownObject(f"Unknown token {uid!r} of type {token_type}.")
         return ocpi_response(serialize_token(token))
@@ -124,40 +111,13 @@ class TokenView(OcpiView):
         ]
         if mismatched:
             raise InvalidParameters(f"The body disagrees with the URL on: {', '.join(mismatched)}.")
-        same_token = Token.objects.filter(
-            country_code=country_code, party_id=party_id, uid=uid, type=token_type
-        )
-
-        def replace_fields(token: Token) -> None:
-            if token.partner_id != self.partner.pk:
-                raise InvalidParameters("This token belongs to another partner.")
-            for field in MUTABLE_FIELDS:
-                value = data.get(field)
-                setattr(token, field, value if value is not None or field == "energy_contract" else "")
-
-        with transaction.atomic():
-            token = same_token.select_for_update().first()
-            created = token is None
-            if token is None:
-                token = Token(
-                    partner=self.partner,
-                    country_code=country_code,
-                    party_id=party_id,
-                    uid=uid,
-                    type=token_type,
-                )
-                replace_fields(token)
-                new_token = token
-                winner = insert_or_lock_winner(
-                    insert=lambda: new_token.save(touch=False), existing=same_token
-                )
-                if winner is not None:
-                    # A concurrent first PUT of the same token won: this one is an update of it.
-                    token, created = winner, False
-            if not created:
-                replace_fields(token)
-                token.save(touch=False)
-            Token.objects.filter(pk=token.pk).update(last_updated=data["last_updated"])
+        key = TokenKey(country_code=country_code, party_id=party_id, uid=uid, type=token_type)
+        try:
+            created = token_replace(
+                partner=self.partner, key=key, values=data, last_updated=data["last_updated"]
+            )
+        except TokenOfAnotherPartner as error:
+            raise InvalidParameters(str(error)) from error
         # status_codes: 201 when the object was created, 200 when it was updated.
         return ocpi_response(http_status=201 if created else 200)
 
@@ -174,26 +134,10 @@ class TokenView(OcpiView):
                 raise InvalidParameters(f"{name}: cannot be changed by PATCH.")
         if "type" in data and data["type"] != token_type:
             raise InvalidParameters("type: cannot be changed by PATCH.")
-        with transaction.atomic():
-            token = (
-                Token.objects.select_for_update()
-                .filter(
-                    partner=self.partner,
-                    country_code=country_code,
-                    party_id=party_id,
-                    uid=uid,
-                    type=token_type,
-                )
-                .first()
-            )
-            if token is None:
-                raise UnknownObject(f"Unknown token {uid!r} of type {token_type}.")
-            for field in MUTABLE_FIELDS:
-                if field in data:
-                    value = data[field]
-                    setattr(token, field, value if value is not None or field == "energy_contract" else "")
-            token.save(touch=False)
-            Token.objects.filter(pk=token.pk).update(last_updated=data["last_updated"])
+        key = TokenKey(country_code=country_code, party_id=party_id, uid=uid, type=token_type)
+        updated = token_update(partner=self.partner, key=key, values=data, last_updated=data["last_updated"])
+        if updated is None:
+            raise UnknownObject(f"Unknown token {uid!r} of type {token_type}.")
         return ocpi_response()
 
 

@@ -263,9 +263,11 @@ def test_a_partner_sees_only_its_own_cdrs(ocpi_client_for, partner, other_partne
     assert [cdr["id"] for cdr in theirs["data"]] == [network["foreign_cdr"].cdr_id]
 
 
-def test_unpublished_locations_are_shown_only_to_the_tokens_allowed(
+def test_unpublished_locations_are_listed_with_the_flag_for_the_receiver_to_honour(
     ocpi_client_for, partner, other_partner, party
 ):
+    """publish = false tells the receiver whom it may show the location to (mod_locations, Location
+    object); it does not hide the location from the partner, which the pushes send it to as well."""
     LocationFactory(party=party, location_id="PUBLIC")
     LocationFactory(party=party, location_id="HIDDEN", publish=False)
     LocationFactory(
@@ -275,12 +277,53 @@ def test_unpublished_locations_are_shown_only_to_the_tokens_allowed(
         publish_allowed_to=[{"uid": "FLEET-CARD-1", "type": "RFID"}],
     )
     TokenFactory(partner=partner, uid="FLEET-CARD-1", type="RFID")
-    TokenFactory(partner=other_partner, uid="OTHER-CARD", type="RFID")
-    _r, mine = _get(ocpi_client_for(partner), "/ocpi/2.2.1/locations")
-    _r, theirs = _get(ocpi_client_for(other_partner), "/ocpi/2.2.1/locations")
-    assert {location["id"] for location in mine["data"]} == {"PUBLIC", "FLEET"}
-    assert {location["id"] for location in theirs["data"]} == {"PUBLIC"}
-    assert ocpi_client_for(other_partner).get("/ocpi/2.2.1/locations/FLEET").status_code == 404
+    for client in (ocpi_client_for(partner), ocpi_client_for(other_partner)):
+        _r, body = _get(client, "/ocpi/2.2.1/locations")
+        assert_valid_221(body, "locations.response")
+        shown = {location["id"]: location for location in body["data"]}
+        assert set(shown) == {"PUBLIC", "HIDDEN", "FLEET"}
+        assert shown["PUBLIC"]["publish"] is True
+        assert shown["HIDDEN"]["publish"] is False
+        assert "publish_allowed_to" not in shown["HIDDEN"]
+        assert shown["FLEET"]["publish"] is False
+        assert shown["FLEET"]["publish_allowed_to"] == [{"uid": "FLEET-CARD-1", "type": "RFID"}]
+        single = client.get("/ocpi/2.2.1/locations/FLEET")
+        assert single.status_code == 200
+        assert single.json()["data"]["publish"] is False
+
+
+def test_get_and_the_pushes_give_a_partner_the_same_locations(ocpi_client_for, partner, other_partner, party):
+    """One rule for both: the parties the partner may see, published or not (README, "Visibility")."""
+    from partners.models import PartnerEndpoint
+    from pushes.routing import recipients
+    from tests.factories import PartyFactory
+
+    other_party = PartyFactory(country_code="BE", party_id="BEO")
+    other_partner.parties.add(other_party)
+    for each in (partner, other_partner):
+        PartnerEndpoint.objects.create(
+            partner=each,
+            module="locations",
+            interface_role=PartnerEndpoint.InterfaceRole.RECEIVER,
+            url=f"https://partner{each.pk}.example.com/ocpi/2.2.1/locations",
+        )
+    locations = [
+        LocationFactory(party=party, location_id="NL-PUBLIC"),
+        LocationFactory(party=party, location_id="NL-HIDDEN", publish=False),
+        LocationFactory(party=other_party, location_id="BE-PUBLIC"),
+        LocationFactory(
+            party=other_party, location_id="BE-FLEET", publish=False, publish_allowed_to=[{"uid": "CARD-9"}]
+        ),
+    ]
+    for each, expected in ((partner, 4), (other_partner, 2)):
+        pushed = {
+            location.location_id
+            for location in locations
+            if recipients("location", location).filter(pk=each.pk)
+        }
+        _r, body = _get(ocpi_client_for(each), "/ocpi/2.2.1/locations")
+        assert {location["id"] for location in body["data"]} == pushed
+        assert len(pushed) == expected
 
 
 def test_a_partner_limited_to_some_parties_sees_only_their_locations(ocpi_client_for, partner, party):

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from ocpi_api.importers import cdr_import, location_import, session_import, tariff_import
 from ocpi_api.modules.cdrs import serialize_cdr
 from ocpi_api.modules.locations import serialize_location
 from ocpi_api.modules.sessions import serialize_session
 from ocpi_api.modules.tariffs import serialize_tariff
 from tests.factories import ConnectorFactory, EvseFactory, LocationFactory, PartyFactory
+from tests.ocpi.spec_importers import cdr_import, location_import, session_import, tariff_import
 from tests.spec_data import ocpi_examples, ocpi_json
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from tests.factories import PartnerFactory
 SIM_TOKEN = "push-tests-static-token"
 SIM_TOKEN_OTHER = "push-tests-other-token"
 
-# The endpoints the simulator announces (ptp_simulator.server.ENDPOINTS) as the handshake stores them.
+# The endpoints the simulator announces (ptp_simulator.routing.ENDPOINTS) as the handshake stores them.
 SIM_ENDPOINTS = (
     ("locations", PartnerEndpoint.InterfaceRole.RECEIVER),
     ("tariffs", PartnerEndpoint.InterfaceRole.RECEIVER),

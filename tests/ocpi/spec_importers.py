@@ -1,10 +1,10 @@
-"""Load OCPI Locations, Tariffs, Sessions and CDRs into our models (imports from another platform).
+"""Load the specification's example Locations, Tariffs, Sessions and CDRs into our models.
 
-The inverse of the serializers: what the ``*_import`` functions store, the ``serialize_*``
-functions write back with the same meaning (the tests
-check this with the specification's own examples). Every model is ``full_clean``-ed, so bad
-input raises ``ValidationError`` and, inside the transaction, nothing is half-written.
-Timestamps (``last_updated``) are kept as given.
+Test support only (the portal imports no OCPI objects from another platform): the inverse of
+the serializers, so that tests/ocpi/test_spec_examples_round_trip.py can check that what the
+``*_import`` functions store, the ``serialize_*`` functions write back with the same meaning.
+Every model is ``full_clean``-ed, so bad input raises ``ValidationError`` and, inside the
+transaction, nothing is half-written. Timestamps (``last_updated``) are kept as given.
 """
 
 from __future__ import annotations
