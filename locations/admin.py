@@ -18,7 +18,9 @@ from django.http import HttpRequest
 from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
 from locations.forms import BusinessDetailsForm, DisplayTextListField, time_zone_input
 from locations.models import Connector, Evse, Location, RegularHours
+from locations.selectors import connector_tariff_warnings
 from locations.services import locations_set_published
+from tariffs.models import Tariff
 
 
 class LocationForm(BusinessDetailsForm):
@@ -211,11 +213,48 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
         self.message_user(request, f"{changed} location(s) {state}.", messages.SUCCESS)
 
 
+class ConnectorForm(forms.ModelForm):
+    """The tariffs must be the location's party's (the model refuses others when they are added;
+    here the form says so before anything is saved)."""
+
+    class Meta:
+        model = Connector
+        fields = ("tariffs",)  # the admin adds its fields
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        evse = getattr(self.instance, "evse", None) if self.instance.evse_id else cleaned.get("evse")
+        tariffs = cleaned.get("tariffs")
+        if evse is not None and tariffs:
+            foreign = [tariff.tariff_id for tariff in tariffs if tariff.party_id != evse.location.party_id]
+            if foreign:
+                self.add_error(
+                    "tariffs",
+                    f"Only tariffs of the location's own party can apply here; {', '.join(foreign)} "
+                    "belong(s) to another party.",
+                )
+        return cleaned
+
+
+def tariffs_of_party(party_id: int | None) -> QuerySet[Tariff]:
+    """The tariffs a connector of this party may offer (all parties' when the party is not known yet)."""
+    tariffs = Tariff.objects.select_related("party").order_by("tariff_id")
+    return tariffs if party_id is None else tariffs.filter(party_id=party_id)
+
+
+def warn_about_connector_tariffs(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, connectors: Any
+) -> None:
+    for connector in connectors:
+        for warning in connector_tariff_warnings(connector=connector):
+            model_admin.message_user(request, warning, messages.WARNING)
+
+
 class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
     model = Connector
+    form = ConnectorForm
     formfield_overrides = URL_FIELD_OVERRIDES
     extra = 0
-    autocomplete_fields = ("tariffs",)
     readonly_fields = ("last_updated",)
     fields = (
         ("connector_id", "standard", "format", "power_type"),
@@ -225,6 +264,18 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
         "capabilities",
         "last_updated",
     )
+
+    def get_formset(self, request: HttpRequest, obj: Evse | None = None, **kwargs: Any) -> Any:
+        # The admin is shared by concurrent requests: the party travels on the request.
+        request.connector_party_id = obj.location.party_id if obj is not None else None  # type: ignore[attr-defined]
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "tariffs":
+            # Only the EVSE's party's tariffs: another party's tariff_id means nothing to a partner.
+            kwargs["queryset"] = tariffs_of_party(getattr(request, "connector_party_id", None))
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Evse)
@@ -273,6 +324,10 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "location", "uid") if obj else readonly
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_about_connector_tariffs(self, request, form.instance.connectors.select_related("evse__location"))
+
     @admin.display(description="connectors", ordering="connector_total")
     def connector_count(self, evse: Evse) -> int:
         return evse.connector_total  # type: ignore[attr-defined]
@@ -280,16 +335,33 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
 
 @admin.register(Connector)
 class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin[Connector]):
+    form = ConnectorForm
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")
     list_filter = ("standard", "power_type", "format", "evse__location__party")
     search_fields = ("evse__evse_id", "evse__uid", "evse__location__location_id", "evse__location__name")
     list_select_related = ("evse", "evse__location")
-    autocomplete_fields = ("evse", "tariffs")
+    autocomplete_fields = ("evse",)
     readonly_fields = ("last_updated",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Connector]:
         return super().get_queryset(request).prefetch_related("tariffs")
+
+    def get_form(
+        self, request: HttpRequest, obj: Connector | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        request.connector_party_id = obj.evse.location.party_id if obj is not None else None  # type: ignore[attr-defined]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "tariffs":
+            kwargs["queryset"] = tariffs_of_party(getattr(request, "connector_party_id", None))
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_about_connector_tariffs(self, request, [form.instance])
 
     def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
