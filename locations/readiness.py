@@ -159,6 +159,7 @@ def ready_pks(queryset: QuerySet[Any]) -> set[int]:
     Each object's checklist is worked out in turn: fine for a back office's few thousand objects.
     """
     model = queryset.model
+    queryset = queryset.prefetch_related(None)  # the admin's own prefetches differ from ours
     if model is Location:
         objects: Iterable[Any] = queryset.select_related("party")
         judge: Any = location_readiness

@@ -67,4 +67,6 @@ def terminal_readiness(terminal: PaymentTerminal) -> readiness.Readiness:
 
 def ready_terminal_pks(terminals: Any) -> set[int]:
     """The ids of the ready terminals among ``terminals`` (the admin's list filter)."""
-    return {terminal.pk for terminal in terminals if terminal_readiness(terminal).ready}
+    return {
+        terminal.pk for terminal in terminals.prefetch_related(None) if terminal_readiness(terminal).ready
+    }
