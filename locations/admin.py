@@ -473,6 +473,23 @@ class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin[Connector]):
     list_select_related = ("evse", "evse__location")
     autocomplete_fields = ("evse",)
     readonly_fields = ("last_updated", "readiness")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("evse", "connector_id"),
+                    ("standard", "format", "power_type"),
+                    ("max_voltage", "max_amperage", "max_electric_power"),
+                    "tariffs",
+                    "terms_and_conditions",
+                    "capabilities",
+                    "last_updated",
+                )
+            },
+        ),
+        ("Ready for the terminal", {"fields": ("readiness",)}),
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Connector]:
         return super().get_queryset(request).prefetch_related("tariffs")

@@ -82,3 +82,30 @@ def test_a_tariff_in_another_currency_than_the_country_saves_with_a_warning(staf
     assert list(Connector.objects.get(evse=evse).tariffs.all()) == [pounds]
     shown = [str(message) for message in response.wsgi_request._messages]
     assert any("GBP" in message and "EUR" in message for message in shown), shown
+
+
+def test_the_connector_page_edits_every_field_and_refuses_another_partys_tariff(staff_client: Client) -> None:
+    dutch, german = PartyFactory(country_code="NL"), PartyFactory(country_code="DE")
+    evse = EvseFactory(location=LocationFactory(party=dutch))
+    foreign = TariffFactory(party=german)
+    url = reverse("admin:locations_connector_add")
+    data = {
+        **form_data(staff_client.get(url)),
+        "evse": str(evse.pk),
+        "connector_id": "1",
+        "standard": "IEC_62196_T2",
+        "format": "SOCKET",
+        "power_type": "AC_1_PHASE",
+        "max_voltage": "230",
+        "max_amperage": "32",
+        "tariffs": [str(foreign.pk)],
+    }
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 200
+    assert f"{foreign.tariff_id} belong(s) to another party" in response.content.decode()
+    assert not Connector.objects.exists()
+
+    assert staff_client.post(url, {**data, "tariffs": []}).status_code == 302
+    assert Connector.objects.get().max_voltage == 230
