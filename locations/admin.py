@@ -232,6 +232,17 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
             .order_by(*Location._meta.ordering)
         )
 
+    def get_fieldsets(self, request: HttpRequest, obj: Location | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_change_permission(request, obj):
+            return fieldsets
+        # The confirmation applies when an existing location is switched on, by someone who may.
+        confirm = ("publish", "publish_although_not_ready")
+        return [
+            (name, {**options, "fields": ["publish" if row == confirm else row for row in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Location | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
         # Partners know a location by party and id; changing either would orphan their copy.
