@@ -207,6 +207,21 @@ def test_back_office_staff_finance_and_read_only_in_the_browser(
     )
     assert "Not ready for the terminal" in steps.text()  # no terminal, no partner yet
     steps.shot("location-checklist")
+    location_pk = Location.objects.get(location_id="BROWSER01").pk
+    for action in ("withdraw_locations", "publish_locations"):
+        steps.go(reverse("admin:locations_location_changelist") + "?ready=no")
+        page.check(f"input[name=_selected_action][value='{location_pk}']")
+        page.select_option("select[name=action]", action)
+        with page.expect_navigation():
+            page.click("button[name=index]")
+    assert "No terminal is assigned to the location" in steps.text()
+    assert Location.objects.get(pk=location_pk).publish is False
+    steps.shot("publish-not-ready-asks-first")
+    with page.expect_navigation():
+        page.click("input[value='Yes, publish anyway']")
+    assert "1 location(s) published." in steps.text()
+    steps.shot("location-list-not-ready-filter")
+
     steps.go(reverse("admin:locations_evse_terminal", args=[evse.pk]))
     terminal = steps.text()
     assert "Station square" in terminal
