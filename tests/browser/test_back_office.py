@@ -16,8 +16,9 @@ from django.urls import reverse
 
 from locations.models import Connector, Evse, Location
 from partners.models import Party
+from payments.models import PaymentTerminal
 from tariffs.models import Tariff
-from tests.factories import CdrFactory, TariffElementFactory, TariffFactory
+from tests.factories import CdrFactory, PartnerFactory, TariffElementFactory, TariffFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -223,11 +224,17 @@ def test_back_office_staff_finance_and_read_only_in_the_browser(
     steps.shot("location-list-not-ready-filter")
 
     steps.go(reverse("admin:locations_evse_terminal", args=[evse.pk]))
-    terminal = steps.text()
-    assert "Station square" in terminal
-    assert "EUR 0,62 per kWh, maximaal EUR 50,00." in terminal
-    assert "€50.00" in terminal
+    shown = steps.text()
+    assert "Station square" in shown
+    assert "EUR 0,62 per kWh, maximaal EUR 50,00." in shown
+    assert "€50.00" in shown
     steps.shot("evse-terminal-in-each-language")
+
+    terminal = PaymentTerminal.objects.create(partner=PartnerFactory(name="Payter"), terminal_id="TERM-1")
+    terminal.evses.add(evse)
+    steps.go(reverse("admin:payments_paymentterminal_change", args=[terminal.pk]))
+    assert "Everything it serves is ready" in steps.text()
+    steps.shot("terminal-checklist")
     context.close()
 
     # -- Finance exports CDRs --------------------------------------------------------------------
