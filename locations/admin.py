@@ -11,20 +11,58 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from locations.admin_readiness import readiness_filter, readiness_html
 from locations.forms import BusinessDetailsForm, DisplayTextListField, time_zone_input
 from locations.models import Connector, Evse, Location, RegularHours
+from locations.readiness import PUBLISHED, connector_readiness, evse_readiness, location_readiness, ready_pks
+from locations.selectors import connector_tariff_warnings, evse_terminal_screens
 from locations.services import locations_set_published
+from tariffs.models import Tariff
+
+
+def missing_before_publishing(location: Location) -> list[str]:
+    """What the location lacks for the terminal, apart from being published."""
+    return [
+        line
+        for check in location_readiness(location).checks
+        if check.label != PUBLISHED and not check.ok
+        for line in (check.missing or (check.label,))
+    ]
 
 
 class LocationForm(BusinessDetailsForm):
     business_details_fields = ("operator", "suboperator", "owner")
 
     directions = DisplayTextListField()
+    publish_although_not_ready = forms.BooleanField(
+        required=False,
+        label="Publish although not ready",
+        help_text="Asked when publishing a location that is not ready for the terminal.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        instance = self.instance
+        switched_on = cleaned.get("publish") and instance.pk is not None and not self.initial.get("publish")
+        if switched_on and not cleaned.get("publish_although_not_ready"):
+            missing = missing_before_publishing(instance)
+            if missing:
+                self.add_error(
+                    "publish",
+                    "Not ready for the terminal: "
+                    + "; ".join(missing)
+                    + ". Tick 'Publish although not ready' to publish it anyway.",
+                )
+        return cleaned
 
     class Meta:
         model = Location
@@ -120,14 +158,33 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
         "evse_count",
         "last_updated",
     )
-    list_filter = ("publish", "party", "country", "parking_type", "twentyfourseven")
+    list_filter = (
+        "publish",
+        readiness_filter(ready_pks),
+        "party",
+        "country",
+        "parking_type",
+        "twentyfourseven",
+    )
     search_fields = ("location_id", "name", "address", "city", "postal_code", "evses__evse_id", "evses__uid")
     list_select_related = ("party",)
-    readonly_fields = ("last_updated", "ocpi_operator")
+    readonly_fields = ("last_updated", "ocpi_operator", "readiness")
     inlines = (EvseInline, RegularHoursInline)
     actions = ("publish_locations", "withdraw_locations")
     fieldsets = (
-        (None, {"fields": ("party", "location_id", "name", "publish", "last_updated")}),
+        (
+            None,
+            {
+                "fields": (
+                    "party",
+                    "location_id",
+                    "name",
+                    ("publish", "publish_although_not_ready"),
+                    "last_updated",
+                )
+            },
+        ),
+        ("Ready for the terminal", {"fields": ("readiness",)}),
         (
             "Address",
             {
@@ -175,6 +232,17 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
             .order_by(*Location._meta.ordering)
         )
 
+    def get_fieldsets(self, request: HttpRequest, obj: Location | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_change_permission(request, obj):
+            return fieldsets
+        # The confirmation applies when an existing location is switched on, by someone who may.
+        confirm = ("publish", "publish_although_not_ready")
+        return [
+            (name, {**options, "fields": ["publish" if row == confirm else row for row in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Location | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
         # Partners know a location by party and id; changing either would orphan their copy.
@@ -193,9 +261,44 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
         website = f", {operator['website']}" if operator.get("website") else ""
         return f"{operator['name']}{website} ({source})"
 
+    @admin.display(description="checklist")
+    def readiness(self, location: Location) -> SafeString | str:
+        if location.pk is None:
+            return "Save the location, then add its EVSEs and connectors."
+        return readiness_html(location_readiness(location))
+
     @admin.action(description="Publish the selected locations", permissions=["change"])
-    def publish_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+    def publish_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> HttpResponse | None:
+        if request.POST.get("confirm") != "yes":
+            for location in queryset.filter(publish=False):
+                # What the model refuses is refused at once; confirmation is only asked for the rest.
+                location.publish = True
+                try:
+                    location.full_clean()
+                except ValidationError as error:
+                    self.message_user(request, "; ".join(error.messages), messages.ERROR)
+                    return None
+            not_ready = [
+                (location, missing)
+                for location in queryset.select_related("party")
+                if not location.publish and (missing := missing_before_publishing(location))
+            ]
+            if not_ready:
+                # Like Django's delete confirmation: the same action posted again, with confirm=yes.
+                return TemplateResponse(
+                    request,
+                    "admin/locations/location/publish_confirmation.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "title": "Publish locations that are not ready?",
+                        "opts": self.opts,
+                        "not_ready": not_ready,
+                        "selected": [location.pk for location in queryset],
+                        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    },
+                )
         self._set_published(request, queryset, publish=True)
+        return None
 
     @admin.action(description="Withdraw the selected locations (publish off)", permissions=["change"])
     def withdraw_locations(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
@@ -211,11 +314,48 @@ class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[L
         self.message_user(request, f"{changed} location(s) {state}.", messages.SUCCESS)
 
 
+class ConnectorForm(forms.ModelForm):
+    """The tariffs must be the location's party's (the model refuses others when they are added;
+    here the form says so before anything is saved)."""
+
+    class Meta:
+        model = Connector
+        fields = ("tariffs",)  # the admin adds its fields
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        evse = getattr(self.instance, "evse", None) if self.instance.evse_id else cleaned.get("evse")
+        tariffs = cleaned.get("tariffs")
+        if evse is not None and tariffs:
+            foreign = [tariff.tariff_id for tariff in tariffs if tariff.party_id != evse.location.party_id]
+            if foreign:
+                self.add_error(
+                    "tariffs",
+                    f"Only tariffs of the location's own party can apply here; {', '.join(foreign)} "
+                    "belong(s) to another party.",
+                )
+        return cleaned
+
+
+def tariffs_of_party(party_id: int | None) -> QuerySet[Tariff]:
+    """The tariffs a connector of this party may offer (all parties' when the party is not known yet)."""
+    tariffs = Tariff.objects.select_related("party").order_by("tariff_id")
+    return tariffs if party_id is None else tariffs.filter(party_id=party_id)
+
+
+def warn_about_connector_tariffs(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, connectors: Any
+) -> None:
+    for connector in connectors:
+        for warning in connector_tariff_warnings(connector=connector):
+            model_admin.message_user(request, warning, messages.WARNING)
+
+
 class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
     model = Connector
+    form = ConnectorForm
     formfield_overrides = URL_FIELD_OVERRIDES
     extra = 0
-    autocomplete_fields = ("tariffs",)
     readonly_fields = ("last_updated",)
     fields = (
         ("connector_id", "standard", "format", "power_type"),
@@ -225,6 +365,18 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
         "capabilities",
         "last_updated",
     )
+
+    def get_formset(self, request: HttpRequest, obj: Evse | None = None, **kwargs: Any) -> Any:
+        # The admin is shared by concurrent requests: the party travels on the request.
+        request.connector_party_id = obj.location.party_id if obj is not None else None  # type: ignore[attr-defined]
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "tariffs":
+            # Only the EVSE's party's tariffs: another party's tariff_id means nothing to a partner.
+            kwargs["queryset"] = tariffs_of_party(getattr(request, "connector_party_id", None))
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Evse)
@@ -239,14 +391,15 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
         "connector_count",
         "last_updated",
     )
-    list_filter = ("status", "location__party", "location__country")
+    list_filter = ("status", readiness_filter(ready_pks), "location__party", "location__country")
     search_fields = ("uid", "evse_id", "physical_reference", "location__location_id", "location__name")
     list_select_related = ("location",)
     autocomplete_fields = ("location",)
-    readonly_fields = ("last_updated",)
+    readonly_fields = ("last_updated", "readiness", "terminal_link")
     inlines = (ConnectorInline,)
     fieldsets = (
         (None, {"fields": ("location", "uid", "evse_id", "physical_reference", "status", "last_updated")}),
+        ("Ready for the terminal", {"fields": ("readiness", "terminal_link")}),
         ("Capabilities", {"fields": ("capabilities",)}),
         (
             "Place",
@@ -273,6 +426,49 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "location", "uid") if obj else readonly
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_about_connector_tariffs(self, request, form.instance.connectors.select_related("evse__location"))
+
+    def get_urls(self) -> list[Any]:
+        terminal = path(
+            "<path:object_id>/terminal/",
+            self.admin_site.admin_view(self.terminal_view),
+            name="locations_evse_terminal",
+        )
+        return [terminal, *super().get_urls()]
+
+    def terminal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """What the terminal will show for this EVSE, in each of the operator's languages."""
+        evse = self.get_object(request, object_id)
+        if evse is None or not self.has_view_or_change_permission(request, evse):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "admin/locations/evse/terminal.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"What the terminal shows for {evse}",
+                "opts": self.opts,
+                "original": evse,
+                "screens": evse_terminal_screens(evse=evse),
+                "readiness": readiness_html(evse_readiness(evse)),
+            },
+        )
+
+    @admin.display(description="checklist")
+    def readiness(self, evse: Evse) -> SafeString | str:
+        if evse.pk is None:
+            return "Save the EVSE, then add its connectors."
+        return readiness_html(evse_readiness(evse))
+
+    @admin.display(description="terminal")
+    def terminal_link(self, evse: Evse) -> SafeString | str:
+        if evse.pk is None:
+            return "-"
+        url = reverse("admin:locations_evse_terminal", args=[evse.pk])
+        return format_html('<a href="{}">What the terminal shows, in each language</a>', url)
+
     @admin.display(description="connectors", ordering="connector_total")
     def connector_count(self, evse: Evse) -> int:
         return evse.connector_total  # type: ignore[attr-defined]
@@ -280,20 +476,60 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
 
 @admin.register(Connector)
 class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin[Connector]):
+    form = ConnectorForm
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")
-    list_filter = ("standard", "power_type", "format", "evse__location__party")
+    list_filter = ("standard", "power_type", "format", readiness_filter(ready_pks), "evse__location__party")
     search_fields = ("evse__evse_id", "evse__uid", "evse__location__location_id", "evse__location__name")
     list_select_related = ("evse", "evse__location")
-    autocomplete_fields = ("evse", "tariffs")
-    readonly_fields = ("last_updated",)
+    autocomplete_fields = ("evse",)
+    readonly_fields = ("last_updated", "readiness")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("evse", "connector_id"),
+                    ("standard", "format", "power_type"),
+                    ("max_voltage", "max_amperage", "max_electric_power"),
+                    "tariffs",
+                    "terms_and_conditions",
+                    "capabilities",
+                    "last_updated",
+                )
+            },
+        ),
+        ("Ready for the terminal", {"fields": ("readiness",)}),
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Connector]:
         return super().get_queryset(request).prefetch_related("tariffs")
 
+    def get_form(
+        self, request: HttpRequest, obj: Connector | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        request.connector_party_id = obj.evse.location.party_id if obj is not None else None  # type: ignore[attr-defined]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "tariffs":
+            kwargs["queryset"] = tariffs_of_party(getattr(request, "connector_party_id", None))
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_about_connector_tariffs(self, request, [form.instance])
+
     def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "evse", "connector_id") if obj else readonly
+
+    @admin.display(description="ready for the terminal")
+    def readiness(self, connector: Connector) -> SafeString | str:
+        if connector.pk is None:
+            return "-"
+        return readiness_html(connector_readiness(connector))
 
     @admin.display(description="max kW", ordering="max_electric_power")
     def power_kw(self, connector: Connector) -> str:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
 from cpo_portal.fields import (
@@ -30,6 +31,7 @@ from cpo_portal.fields import (
     validate_time_zone,
 )
 from partners.models import Party
+from tariffs.models import Tariff
 
 # eMI3 EVSE ID: country, operator id, "E" and the outlet id, with optional "*" separators
 # (mod_locations, EVSE.evse_id; evroaming.org "contract-evse-ids").
@@ -288,6 +290,47 @@ class PowerType(models.TextChoices):
     AC_2_PHASE_SPLIT = "AC_2_PHASE_SPLIT", "AC two phases, split"
     AC_3_PHASE = "AC_3_PHASE", "AC three phases"
     DC = "DC", "DC"
+
+
+# What a standard can carry: DC-only plugs, and plugs wired for three phases or one (IEC 62196, IEC 60309).
+DC_STANDARDS = frozenset(
+    {
+        ConnectorType.CHADEMO,
+        ConnectorType.CHAOJI,
+        ConnectorType.GBT_DC,
+        ConnectorType.IEC_62196_T1_COMBO,
+        ConnectorType.IEC_62196_T2_COMBO,
+        ConnectorType.MCS,
+    }
+)
+THREE_PHASE_STANDARDS = frozenset(
+    {
+        ConnectorType.IEC_60309_2_THREE_16,
+        ConnectorType.IEC_60309_2_THREE_32,
+        ConnectorType.IEC_60309_2_THREE_64,
+    }
+)
+SINGLE_PHASE_STANDARDS = frozenset({ConnectorType.IEC_60309_2_SINGLE_16, ConnectorType.IEC_62196_T1})
+
+# Phases that carry power, each at max_voltage x max_amperage. mod_locations, Connector object:
+# max_voltage is "line to neutral for AC_3_PHASE"; for two phases (and a split phase) we read it the
+# same way, each phase at its voltage to neutral, so both count twice.
+PHASES: dict[str, int] = {
+    PowerType.AC_1_PHASE: 1,
+    PowerType.AC_2_PHASE: 2,
+    PowerType.AC_2_PHASE_SPLIT: 2,
+    PowerType.AC_3_PHASE: 3,
+    PowerType.DC: 1,
+}
+# A rated power is a round figure (22 kW for 230 V x 32 A x 3 = 22,080 W; 7.4 kW for 7,360 W).
+POWER_TOLERANCE = Decimal("0.05")
+# Above this, an AC voltage "to neutral" is a line-to-line voltage (400 V for a 230 V supply).
+MAX_AC_VOLTAGE_TO_NEUTRAL = 277
+
+
+def connector_power_limit(*, power_type: str, max_voltage: int, max_amperage: int) -> int:
+    """The most a connector can deliver, in W: voltage x amperage x the phases carrying power."""
+    return max_voltage * max_amperage * PHASES.get(power_type, 1)
 
 
 class ConnectorCapability(models.TextChoices):
@@ -572,11 +615,21 @@ class Connector(LastUpdatedModel):
     standard = models.CharField(max_length=30, choices=ConnectorType.choices)
     format = models.CharField(max_length=6, choices=ConnectorFormat.choices)
     power_type = models.CharField(max_length=16, choices=PowerType.choices)
-    max_voltage = models.PositiveIntegerField(help_text="Volt, line to neutral for AC three phases.")
-    max_amperage = models.PositiveIntegerField(help_text="Ampere.")
-    max_electric_power = models.PositiveIntegerField(null=True, blank=True, help_text="Watt.")
+    max_voltage = models.PositiveIntegerField(
+        validators=[MinValueValidator(1, "Enter the voltage in volt: more than 0.")],
+        help_text="Volt, line to neutral for AC (230, not 400, for three phases).",
+    )
+    max_amperage = models.PositiveIntegerField(
+        validators=[MinValueValidator(1, "Enter the amperage in ampere: more than 0.")], help_text="Ampere."
+    )
+    max_electric_power = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, "Enter the power in watt: more than 0, or leave it empty.")],
+        help_text="Watt; at most volt x ampere x phases. Lower when the charger limits it.",
+    )
     tariffs = models.ManyToManyField(
-        "tariffs.Tariff",
+        Tariff,
         blank=True,
         related_name="connectors",
         help_text="The tariffs that apply here (tariff_ids); the terminal shows them before a card payment.",
@@ -595,10 +648,55 @@ class Connector(LastUpdatedModel):
                 name="connector_id_not_empty",
                 violation_error_message="A connector needs an id.",
             ),
+            models.CheckConstraint(
+                condition=Q(max_voltage__gt=0, max_amperage__gt=0)
+                & (Q(max_electric_power__isnull=True) | Q(max_electric_power__gt=0)),
+                name="connector_power_positive",
+                violation_error_message="Voltage, amperage and power must be more than 0.",
+            ),
         )
 
     def __str__(self) -> str:
         return f"{self.evse} / {self.connector_id}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        standard, power_type = self.standard, self.power_type
+        if standard in DC_STANDARDS and power_type != PowerType.DC:
+            errors["power_type"] = f"A {self.get_standard_display()} connector is DC."
+        elif standard in THREE_PHASE_STANDARDS and power_type != PowerType.AC_3_PHASE:
+            errors["power_type"] = f"A {self.get_standard_display()} connector is AC three phases."
+        elif standard in SINGLE_PHASE_STANDARDS and power_type == PowerType.DC:
+            errors["power_type"] = f"A {self.get_standard_display()} connector is AC."
+        elif standard.startswith(("DOMESTIC_", "NEMA_")) and power_type == PowerType.DC:
+            errors["power_type"] = "A household or NEMA socket is AC."
+        voltage, amperage, power = self.max_voltage, self.max_amperage, self.max_electric_power
+        if (
+            power_type in PHASES
+            and power_type != PowerType.DC
+            and voltage
+            and voltage > MAX_AC_VOLTAGE_TO_NEUTRAL
+        ):
+            # mod_locations, Connector.max_voltage: "line to neutral for AC_3_PHASE".
+            errors["max_voltage"] = (
+                f"{voltage} V is a line-to-line voltage: enter the voltage line to neutral "
+                f"(230 V on a 400 V three-phase supply)."
+            )
+        elif voltage and amperage and power and power > 0 and power_type in PHASES:
+            limit = connector_power_limit(power_type=power_type, max_voltage=voltage, max_amperage=amperage)
+            if power > limit * (1 + POWER_TOLERANCE):
+                phases = PHASES[power_type]
+                formula = f"{voltage} V x {amperage} A" + (f" x {phases} phases" if phases > 1 else "")
+                # mod_locations: max_electric_power is set when it is lower than voltage x amperage;
+                # it can never be higher.
+                errors["max_electric_power"] = (
+                    f"{power:,} W is more than the connector can deliver: {formula} = {limit:,} W. "
+                    "Enter at most that (less when the charger limits the power), or correct the "
+                    "voltage, amperage or power type."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
@@ -615,3 +713,40 @@ class Connector(LastUpdatedModel):
         now = timezone.now()
         Evse.objects.filter(pk=self.evse_id).update(last_updated=now)
         Location.objects.filter(evses__pk=self.evse_id).update(last_updated=now)
+
+
+def connector_tariffs_check_party(
+    sender: type, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """Refuse a tariff of another party on a connector, however it is added (admin, import, code).
+
+    mod_locations, Connector.tariff_ids: the ids are of the CPO's own tariffs (the partner looks
+    them up under the location's country_code and party_id), so another party's id points nowhere.
+    """
+    if action != "pre_add" or not pk_set:
+        return
+    if reverse:  # tariff.connectors.add(connector, ...)
+        party_id = instance.party_id
+        foreign = Connector.objects.filter(pk__in=pk_set).exclude(evse__location__party_id=party_id)
+        if foreign.exists():
+            names = ", ".join(str(connector) for connector in foreign)
+            raise ValidationError(
+                {"tariffs": f"Tariff {instance.tariff_id} is another party's than connector {names}."}
+            )
+        return
+    party_id = Location.objects.filter(evses__connectors=instance).values_list("party_id", flat=True).first()
+    foreign_ids = list(
+        Tariff.objects.filter(pk__in=pk_set).exclude(party_id=party_id).values_list("tariff_id", flat=True)
+    )
+    if foreign_ids:
+        raise ValidationError(
+            {
+                "tariffs": "Only tariffs of the location's own party can apply here; "
+                f"{', '.join(sorted(foreign_ids))} belong(s) to another party."
+            }
+        )
+
+
+m2m_changed.connect(
+    connector_tariffs_check_party, sender=Connector.tariffs.through, dispatch_uid="connector_tariffs_party"
+)

@@ -35,6 +35,7 @@ class PartyForm(forms.ModelForm[Party]):
             "logo_url",
             "invoice_creator",
             "invoice_base_url",
+            "terminal_languages",
         )
 
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from cpo_portal.fields import (
     BUSINESS_DETAILS_SCHEMA,
+    EnumListField,
     JSONSchemaValidator,
     LastUpdatedModel,
     country_code_validator,
@@ -28,6 +29,22 @@ from partners.callback_urls import callback_hosts_parse, validate_callback_hosts
 def hash_token(token: str) -> str:
     """The stored form of a token we issued. Tokens are random and long, so a plain hash suffices."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# Languages a Payter terminal can show (shared/payter: the terminal offers the tariff_alt_text
+# languages); the tariff engine writes price lines in the first four.
+TERMINAL_LANGUAGES = (
+    ("en", "English"),
+    ("nl", "Dutch"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+)
+
+
+def default_terminal_languages() -> list[str]:
+    return ["en"]
 
 
 class Party(models.Model):
@@ -49,6 +66,11 @@ class Party(models.Model):
         help_text="Who invoices card payments. With CPO, CDRs carry an invoice_reference_id.",
     )
     invoice_base_url = models.URLField(max_length=255, blank=True)
+    terminal_languages = EnumListField(
+        enum=TERMINAL_LANGUAGES,
+        default=default_terminal_languages,
+        help_text="The languages the terminal offers: every card-payment tariff needs a text in each.",
+    )
 
     class Meta:
         verbose_name_plural = "parties"

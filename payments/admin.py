@@ -21,7 +21,9 @@ from cpo_portal.admin import (
     is_changelist,
     pretty_json,
 )
+from locations.admin_readiness import readiness_filter, readiness_html
 from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from payments.readiness import ready_terminal_pks, terminal_readiness
 from sessions.admin import CdrAdmin, CdrInline, ChargingSessionAdmin, ReceivedCommandInline
 from sessions.models import Cdr, ChargingSession
 
@@ -39,14 +41,15 @@ class PaymentTerminalAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[PaymentTerm
         "evse_count",
         "last_updated",
     )
-    list_filter = ("partner", "invoice_creator", "country")
+    list_filter = ("partner", readiness_filter(ready_terminal_pks), "invoice_creator", "country")
     search_fields = ("terminal_id", "reference", "customer_reference", "city", "locations__name")
     list_select_related = ("partner",)
     autocomplete_fields = ("locations", "evses")
-    readonly_fields = ("last_updated",)
+    readonly_fields = ("last_updated", "readiness")
     fieldsets = (
         (None, {"fields": ("partner", "terminal_id", "reference", "customer_reference", "last_updated")}),
         ("Assigned to", {"fields": ("locations", "evses")}),
+        ("Ready for the terminal", {"fields": ("readiness",)}),
         (
             "Address",
             {
@@ -79,6 +82,12 @@ class PaymentTerminalAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[PaymentTerm
         readonly = tuple(super().get_readonly_fields(request, obj))
         # The PTP knows the terminal by this id.
         return (*readonly, "partner", "terminal_id") if obj else readonly
+
+    @admin.display(description="checklist")
+    def readiness(self, terminal: PaymentTerminal) -> SafeString | str:
+        if terminal.pk is None:
+            return "-"
+        return readiness_html(terminal_readiness(terminal))
 
     @admin.display(description="locations", ordering="location_total")
     def location_count(self, terminal: PaymentTerminal) -> int:

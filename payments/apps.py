@@ -12,3 +12,9 @@ class PaymentsConfig(AppConfig):
         from payments import receivers
 
         receivers.connect()
+
+        # Locations ask whether a terminal serves them; they cannot import this layer.
+        from locations import readiness
+        from payments.readiness import TerminalAssignment
+
+        readiness.register("payments", TerminalAssignment())

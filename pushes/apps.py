@@ -27,3 +27,9 @@ class PushesConfig(AppConfig):
         from pushes.metrics import OutboxCollector
 
         metrics.collector_register(OutboxCollector())
+
+        # Readiness for the terminal asks whether partners hold our latest state (locations.readiness).
+        from locations import readiness
+        from pushes.readiness import PartnerCopyReadiness
+
+        readiness.register("pushes", PartnerCopyReadiness())

@@ -22,7 +22,16 @@ from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnC
 from tariffs import engine
 from tariffs.engine_adapter import engine_tariff
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
-from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement, TariffType
+from tariffs.models import (
+    DIMENSION_PREFIXES,
+    Dimension,
+    Tariff,
+    TariffAltText,
+    TariffElement,
+    TariffType,
+    TaxIncluded,
+)
+from tariffs.selectors import tariff_stale_text_warnings
 from tariffs.services import tariff_duplicate
 
 _UNITS = {
@@ -33,11 +42,19 @@ _UNITS = {
 }
 
 
-def element_summary(element: TariffElement, currency: str) -> str:
-    """One line per element, such as "0.59 EUR per kWh (+21% VAT); 17:00-21:00, MONDAY-FRIDAY"."""
+def element_summary(element: TariffElement, currency: str, tax_included: str = TaxIncluded.NO) -> str:
+    """One line per element, such as "0.59 EUR per kWh (+21% VAT); 17:00-21:00, MONDAY-FRIDAY".
+
+    The VAT note follows the tariff's ``tax_included``: a price that includes VAT reads "incl. 21%
+    VAT", one that excludes it "+21% VAT" (mod_tariffs, Tariff.tax_included, OCPI 2.3.0).
+    """
     prices = []
     for dimension, price, vat, step_size in element.components():
-        vat_text = f" (+{vat.normalize():f}% VAT)" if vat is not None else ""
+        vat_text = ""
+        if vat is not None and tax_included == TaxIncluded.YES:
+            vat_text = f" (incl. {vat.normalize():f}% VAT)"
+        elif vat is not None and tax_included == TaxIncluded.NO:
+            vat_text = f" (+{vat.normalize():f}% VAT)"
         step = ""
         if dimension in (Dimension.TIME, Dimension.PARKING_TIME) and step_size > 1:
             step = f", billed per {step_size} s"
@@ -181,6 +198,41 @@ class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
     )
 
 
+class PreviewOnly:
+    """Stands among a tariff page's formsets when staff press "Preview": never valid, so the admin
+    renders the page again instead of saving, and it hands the unsaved elements and texts to the
+    preview (on the unsaved tariff, as ``preview_elements`` and ``preview_texts``)."""
+
+    def __init__(self, tariff: Tariff, formsets: list[Any]) -> None:
+        self.tariff = tariff
+        self.formsets = list(formsets)
+
+    def is_valid(self) -> bool:
+        elements: list[TariffElement] = []
+        texts: dict[str, str] = {}
+        for formset in self.formsets:
+            if not formset.is_valid():
+                return False
+            for form in formset.forms:
+                if not form.cleaned_data or formset._should_delete_form(form):
+                    continue
+                if isinstance(form.instance, TariffElement):
+                    elements.append(form.instance)
+                elif isinstance(form.instance, TariffAltText):
+                    texts[form.instance.language] = form.instance.text
+        elements.sort(key=lambda element: element.position)
+        self.tariff.preview_elements = elements  # type: ignore[attr-defined]
+        self.tariff.preview_texts = texts  # type: ignore[attr-defined]
+        return False
+
+    def non_form_errors(self) -> list[str]:
+        return []
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return []
+
+
 @admin.register(Tariff)
 class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
@@ -264,12 +316,41 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
     def connector_count(self, tariff: Tariff) -> int:
         return tariff.connector_total  # type: ignore[attr-defined]
 
+    def _create_formsets(
+        self, request: HttpRequest, obj: Tariff, change: bool
+    ) -> tuple[list[Any], list[Any]]:
+        formsets, inline_instances = super()._create_formsets(request, obj, change)  # type: ignore[misc]
+        if request.method == "POST" and "_preview" in request.POST:
+            # After the real formsets, so that they are validated first; it has no inline of its own.
+            formsets.append(PreviewOnly(obj, formsets))
+            messages.info(request, "Preview only: nothing is saved until you press Save.")
+        return formsets, inline_instances
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        tariff = form.instance
+        texts = {text.language: text.text for text in tariff.alt_texts.all()}
+        for warning in tariff_stale_text_warnings(tariff=tariff, elements=tariff.elements.all(), texts=texts):
+            self.message_user(request, warning, messages.WARNING)
+
     @admin.display(description="preview")
     def terminal_preview(self, tariff: Tariff) -> SafeString | str:
-        if tariff.pk is None:
-            return "Save the tariff to see what the terminal shows."
-        texts = {text.language: text.text for text in tariff.alt_texts.all()}
-        elements = list(tariff.elements.all())
+        if hasattr(tariff, "preview_elements"):
+            texts = dict(tariff.preview_texts)  # type: ignore[attr-defined]
+            elements = list(tariff.preview_elements)  # type: ignore[attr-defined]
+        elif tariff.pk is None:
+            return "Press Preview to see what the terminal will show, before saving."
+        else:
+            texts = {text.language: text.text for text in tariff.alt_texts.all()}
+            elements = list(tariff.elements.all())
+        warnings = format_html_join(
+            "",
+            '<li class="warning">{}</li>',
+            (
+                (warning,)
+                for warning in tariff_stale_text_warnings(tariff=tariff, elements=elements, texts=texts)
+            ),
+        )
         computed = computed_price_lines(tariff, elements, list(texts) or ["en"])
         rows = format_html_join(
             "",
@@ -280,7 +361,9 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             ),
         )
         summaries = format_html_join(
-            "", "<li>{}</li>", ((element_summary(element, tariff.currency),) for element in elements)
+            "",
+            "<li>{}</li>",
+            ((element_summary(element, tariff.currency, tariff.tax_included),) for element in elements),
         )
         preauthorization = tariff.preauthorization
         reserve = (
@@ -294,11 +377,13 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             "<table><thead><tr><th></th><th>Text for the terminal (as written above)</th>"
             "<th>Price lines computed from the elements (what the driver pays)</th></tr></thead>"
             "<tbody>{}</tbody></table>"
-            "<p>Elements, in order (prices as stored):</p><ol>{}</ol></div>",
+            "<p>Elements, in order (prices as stored):</p><ol>{}</ol>"
+            '<ul class="messagelist stale-text">{}</ul></div>',
             ", ".join(texts) or "none: the terminal has no text to show",
             reserve,
             rows,
             summaries,
+            warnings,
         )
 
     @admin.action(

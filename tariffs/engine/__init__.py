@@ -20,7 +20,8 @@ Entry points (everything else is an input or result type):
   when a session continuing at its current power reaches `amount` (None: never, in horizon).
 - `price_lines(tariff, language, *, with_taxes=False) -> list[str]`
   human-readable price lines in en, nl, de or fr, the tariff's own alt text first;
-  `format_money(value, currency, language)` for one amount.
+  `format_money(value, currency, language)` for one amount; `stale_numbers(text, tariff, language)`
+  the prices a text quotes that the tariff no longer computes.
 
 Inputs are frozen dataclasses that validate themselves (`Tariff`, `TariffElement`,
 `PriceComponent`, `Restrictions`, `PriceLimit`, `DisplayText`, `MeterSample`, `Reservation`).
@@ -31,7 +32,7 @@ Only the reported figures are rounded, to the currency's minor unit (`MINOR_UNIT
 
 from __future__ import annotations
 
-from tariffs.engine.display import SUPPORTED_LANGUAGES, format_money, price_lines
+from tariffs.engine.display import SUPPORTED_LANGUAGES, format_money, price_lines, stale_numbers
 from tariffs.engine.live import live_price, time_to_reach
 from tariffs.engine.loader import tariff_from_ocpi
 from tariffs.engine.model import (
@@ -89,6 +90,7 @@ __all__ = [
     "price_session",
     "round_money",
     "select_tariff",
+    "stale_numbers",
     "tariff_from_ocpi",
     "time_to_reach",
 ]

@@ -8,7 +8,8 @@ tariff_alt_text) it carries extra information beside the elements, not a replace
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
 from tariffs.engine.model import (
@@ -433,3 +434,70 @@ def _limit_value(limit: PriceLimit, tariff: Tariff, with_taxes: bool) -> Decimal
         return limit.before_taxes
     rates = [c.vat or Decimal(0) for element in tariff.elements for c in element.price_components]
     return _display_price(limit.before_taxes * (HUNDRED + max(rates)) / HUNDRED)
+
+
+# A number in a text staff wrote: "0,59", "0.59", "12", not part of a longer number or a time.
+_NUMBER = re.compile(r"(?<![\d.,:])(\d+(?:[.,]\d{1,4})?)(?![\d:]|[.,]\d)")
+_CURRENCY = r"(?:€|\$|£|¥|EUR|USD|GBP|CHF|SEK|NOK|DKK|PLN)"
+_CURRENCY_BEFORE = re.compile(_CURRENCY + r"\s?$")
+_CURRENCY_AFTER = re.compile(r"^\s?" + _CURRENCY)
+
+
+def _as_decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None
+
+
+def _known_prices(tariff: Tariff, language: str) -> set[Decimal]:
+    """Every figure a text may rightly quote: each component's price as stored and as the driver pays
+    it, per hour and per minute, VAT rates, price limits, the pre-authorisation, and whatever the
+    computed price lines show."""
+    known: set[Decimal] = set()
+    for element in tariff.elements:
+        for component in element.price_components:
+            for price in {component.price, _price(component, tariff, True)}:
+                known.update({price, (price / 60).quantize(_DISPLAY_QUANTUM, ROUND_HALF_UP)})
+                known.add(_display_price(price / 60))
+            if component.vat is not None:
+                known.add(component.vat)
+    for limit in (tariff.min_price, tariff.max_price):
+        if limit is not None:
+            known.update({limit.before_taxes, _limit_value(limit, tariff, True)})
+            if limit.after_taxes is not None:
+                known.add(limit.after_taxes)
+    if tariff.preauthorize_amount is not None:
+        known.add(tariff.preauthorize_amount)
+    for with_taxes in (True, False):
+        for line in price_lines(tariff, language, with_taxes=with_taxes):
+            for match in _NUMBER.finditer(line.replace("\u202f", "").replace("\u00a0", " ")):
+                value = _as_decimal(match[1])
+                if value is not None:
+                    known.add(value)
+    return known
+
+
+def stale_numbers(text: str, tariff: Tariff, language: str) -> list[str]:
+    """Prices quoted in ``text`` that the tariff no longer computes, as written (such as "0,59").
+
+    A price is a number with decimals, or a whole number beside a currency ("€ 50"); times, powers
+    and durations ("17:00", "22 kW", "2 hours") are not prices. ``tariff`` carries no alt text here:
+    the price lines compared with are the engine's own.
+    """
+    known = _known_prices(tariff, language)
+    stale: list[str] = []
+    for match in _NUMBER.finditer(text):
+        written = match[1]
+        is_decimal = "." in written or "," in written
+        near_currency = bool(
+            _CURRENCY_BEFORE.search(text[: match.start()]) or _CURRENCY_AFTER.search(text[match.end() :])
+        )
+        if not (is_decimal or near_currency):
+            continue
+        if text[match.end() : match.end() + 2].lstrip().startswith("%"):
+            continue  # a VAT rate, not a price
+        value = _as_decimal(written)
+        if value is not None and value not in known and written not in stale:
+            stale.append(written)
+    return stale

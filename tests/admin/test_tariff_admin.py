@@ -181,3 +181,46 @@ def test_a_new_tariff_starts_as_a_card_payment_tariff_with_a_row_for_its_first_t
     assert data["type"] == "AD_HOC_PAYMENT"
     assert data["alt_texts-TOTAL_FORMS"] == "1"
     assert data["elements-TOTAL_FORMS"] == "1"
+
+
+def test_a_tax_inclusive_price_reads_incl_vat_not_plus_vat(staff_client: Client) -> None:
+    tariff = TariffFactory(tax_included="YES")
+    TariffElementFactory(tariff=tariff, energy_price=Decimal("0.62"), energy_vat=Decimal("21"))
+    TariffAltTextFactory(tariff=tariff, text="EUR 0.62 per kWh")
+
+    page = staff_client.get(reverse("admin:tariffs_tariff_change", args=[tariff.pk])).content.decode()
+
+    assert "0.62 EUR per kWh (incl. 21% VAT)" in page
+    assert "(+21% VAT)" not in page
+
+
+def test_saving_a_text_that_quotes_an_old_price_warns(staff_client: Client, party: Party) -> None:
+    data = new_tariff_data(
+        staff_client, party, **{"alt_texts-1-text": "EUR 0,59 per kWh, EUR 0,79 van 17:00."}
+    )
+
+    response = staff_client.post(ADD_TARIFF, data, follow=True)
+
+    assert Tariff.objects.filter(tariff_id="DC-TEST").exists()
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("nl" in message and "0,59" in message for message in shown), shown
+    assert not any("en" in message.split(":")[0] and "0.69" in message for message in shown), shown
+
+
+def test_the_preview_button_shows_the_terminal_in_each_language_without_saving(
+    staff_client: Client, party: Party
+) -> None:
+    data = new_tariff_data(
+        staff_client, party, **{"alt_texts-1-text": "EUR 0,59 per kWh", "_preview": "Preview"}
+    )
+
+    response = staff_client.post(ADD_TARIFF, data)
+
+    assert response.status_code == 200
+    assert not Tariff.objects.filter(tariff_id="DC-TEST").exists()
+    page = response.content.decode()
+    assert "€0.69 per kWh" in page  # English, computed from the unsaved elements
+    assert "€\xa00,69 per kWh" in page or "€&nbsp;0,69 per kWh" in page  # Dutch
+    assert "0,59" in page
+    assert "not among the computed prices" in page
+    assert "nothing is saved" in page.lower()
