@@ -60,7 +60,7 @@ simulate: $(STAMP)
 		| awk '/^Token A:/ {print $$3}'); \
 	test -n "$$token" || { echo "could not create the simulator's partner"; exit 1; }; \
 	$(BIN)/python -m ptp_simulator serve --port 9100 --seed-terminals 2 --poll-interval 60 --verbose \
-		--register-with $(PORTAL_OCPI)/versions --register-token $$token
+		--register-with $(PORTAL_OCPI)/versions --register-token=$$token
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -184,9 +184,9 @@ class SimulatorProcess:
     def start(self) -> SimulatorProcess:
         command = [self.python, "-m", "ptp_simulator", "serve", "--host", "127.0.0.1", "--port", "0"]
         if self.token_a:
-            command += ["--token-a", self.token_a]
+            command += [f"--token-a={self.token_a}"]  # "=": a token may begin with "-"
         for token in self.tokens:
-            command += ["--token", token]
+            command += [f"--token={token}"]
         command += self.extra_args
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))

@@ -141,6 +141,14 @@ def test_the_process_helper_exposes_urls_and_its_log() -> None:
     assert "GET /ocpi/versions" in log
 
 
+def test_tokens_that_begin_with_a_dash_reach_the_simulator() -> None:
+    # Tokens are URL-safe base64, so about one in 64 begins with "-", which a command line
+    # would read as an option.
+    with SimulatorProcess(token_a="-token-a", tokens=["-token-c"]) as sim:
+        response = httpx.get(sim.versions_url, headers={"Authorization": encode_token("-token-c")}, timeout=5)
+    assert response.json()["status_code"] == 1000
+
+
 def test_the_process_helper_reports_a_failed_start() -> None:
     with (
         pytest.raises(SimulatorError, match="loopback only"),
