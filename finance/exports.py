@@ -218,7 +218,7 @@ def _screen_order_sql(queryset: QuerySet[Cdr]) -> tuple[str, tuple[Any, ...]]:
     )
     table = connection.ops.quote_name(Cdr._meta.db_table)
     sql = f"""
-        SELECT c.chosen_id FROM ({rows}) c
+        SELECT c.chosen_id, r.root_id FROM ({rows}) c
         LEFT JOIN (
             SELECT m.partner_id, m.authorization_reference, MIN(m.id) AS root_id
             FROM {table} m
@@ -267,12 +267,19 @@ def _planner_settings() -> Iterator[None]:
 
 def _ordered_id_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[int]]:
     """The ids in the screen's order (or the list's own), CHUNK_SIZE at a time, read as a stream."""
+    for chunk, _chained in _ordered_chunks(queryset):
+        yield chunk
+
+
+def _ordered_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[int], list[int] | None]]:
+    """The ids in order, CHUNK_SIZE at a time, each chunk with the ids of its CDRs whose chain has other
+    CDRs (None when the list's own order does not tell: every chain is then read)."""
     order = tuple(queryset.query.order_by)
     if order and order != SCREEN_ORDER:
         with _planner_settings():
             ids = queryset.values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
             while chunk := list(islice(ids, CHUNK_SIZE)):
-                yield chunk
+                yield chunk, None
         return
     try:
         sql, params = _screen_order_sql(queryset)
@@ -284,7 +291,7 @@ def _ordered_id_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[int]]:
     with _planner_settings(), cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_SIZE):
-            yield [row[0] for row in rows]
+            yield [row[0] for row in rows], [row[0] for row in rows if row[1] is not None]
 
 
 def _ids(chunk: list[int], column: str = "id") -> RawSQL:
@@ -352,8 +359,9 @@ _LOCATION_KEYS = ("id", "evse_uid", "evse_id", "connector_id", "address", "posta
 
 
 def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[tuple[Any, ...]], ChainIndex]]:
-    """Each chunk's rows in order, with the chains and captures they belong to: four queries a chunk
-    (rows, chain members, captures, and credits of CDRs outside card chains when there are such)."""
+    """Each chunk's rows in order, with the chains and captures they belong to: at most four queries a
+    chunk (rows, the other CDRs of chains of more than one, captures, and credits of CDRs outside
+    card chains when there are such)."""
     qualified = f"{connection.ops.quote_name(Cdr._meta.db_table)}.id"
     loader = (
         Cdr.objects.order_by()
@@ -366,11 +374,18 @@ def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[tuple[Any, ...]]
         )
         .values_list(*_ROW_FIELDS)
     )
-    for chunk in _ordered_id_chunks(queryset):
+    for chunk, chained in _ordered_chunks(queryset):
         loaded = {row[0]: row for row in loader.filter(_ids(chunk, qualified))}
         rows = [loaded[pk] for pk in chunk if pk in loaded]
         outside_chains = any(not row[26] or row[31] is None for row in rows)
-        yield rows, chain_index(_chunk(chunk), outside_chains=outside_chains)
+        yield (
+            rows,
+            chain_index(
+                _chunk(chunk),
+                chained=None if chained is None else _chunk(chained) if chained else Cdr.objects.none(),
+                outside_chains=outside_chains,
+            ),
+        )
 
 
 class _Parsed:

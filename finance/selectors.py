@@ -351,18 +351,24 @@ class ChainIndex:
             return _facts(card=False, role=role, net=total_cost_incl_vat, capture=None)
         key = (partner_id, authorization_reference)
         chain = self._chains.get(key)
+        if chain is None:  # a chain of this one CDR (see chain_index(chained=...))
+            return _facts(
+                card=True,
+                role=ChainRole.CREDIT if credit else ChainRole.SINGLE,
+                net=total_cost_incl_vat if total_cost_incl_vat is not None else Decimal(0),
+                capture=self._captures.get(key),
+            )
         if credit:
             role = ChainRole.CREDIT
-        elif chain is not None and cdr_id in chain.credited:
+        elif cdr_id in chain.credited:
             role = ChainRole.CREDITED
-        elif chain is not None and chain.has_credit:
+        elif chain.has_credit:
             role = ChainRole.REPLACEMENT
         else:
             role = ChainRole.SINGLE
         cached = self._facts.get((partner_id, authorization_reference, role))
         if cached is None:
-            net = chain.net if chain is not None else Decimal(0)
-            cached = _facts(card=True, role=role, net=net, capture=self._captures.get(key))
+            cached = _facts(card=True, role=role, net=chain.net, capture=self._captures.get(key))
             self._facts[(partner_id, authorization_reference, role)] = cached
         return cached
 
@@ -388,15 +394,26 @@ def _facts(
     )
 
 
-def chain_index(cdrs: QuerySet[Cdr], *, outside_chains: bool = True) -> ChainIndex:
+def chain_index(
+    cdrs: QuerySet[Cdr], *, chained: QuerySet[Cdr] | None = None, outside_chains: bool = True
+) -> ChainIndex:
     """The chains (every CDR of an authorisation, credits and replacements included) and the latest
-    capture of each chain that the CDRs of ``cdrs`` belong to, in three queries: ``cdrs`` is used as a
-    subquery, so no list of ids or references travels as parameters. ``outside_chains=False`` skips
-    the query for credits of CDRs that are not card payments (when ``cdrs`` holds none)."""
+    capture of each chain that the CDRs of ``cdrs`` belong to, in three queries at most: ``cdrs`` is
+    used as a subquery, so no list of ids or references travels as parameters.
+
+    ``chained``: those of ``cdrs`` whose chain has other CDRs, when the caller knows (the export's
+    ordering query does); the chains of the others are not read, each is a chain of its one CDR.
+    ``outside_chains=False`` skips the query for credits of CDRs that are not card payments (when
+    ``cdrs`` holds none)."""
     references = cdrs.filter(_is_card_payment()).order_by().values("authorization_reference")
+    chain_references = (
+        references
+        if chained is None
+        else chained.filter(_is_card_payment()).order_by().values("authorization_reference")
+    )
     chains: dict[tuple[int, str], _Chain] = {}
     for partner_id, reference, credit, credited_id, total in (
-        Cdr.objects.filter(authorization_reference__in=references, partner__isnull=False)
+        Cdr.objects.filter(authorization_reference__in=chain_references, partner__isnull=False)
         .order_by()
         .values_list("partner_id", "authorization_reference", "credit", "credit_reference_id",
                      "total_cost_incl_vat")

@@ -322,8 +322,8 @@ def test_an_empty_selection_is_the_header_alone() -> None:
 
 
 def test_an_export_reads_a_few_queries_per_chunk_not_per_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Per chunk: its rows, its chains and its captures; one more when it holds a CDR that is not a
-    card payment (credits of CDRs outside a chain). No query per row."""
+    """Per chunk: its rows and its captures; the other CDRs of its chains when a chain has more than one;
+    the credits of CDRs outside card chains when it holds such a CDR. No query per row."""
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
     for _ in range(2):
         capture(CdrFactory(), "5.90")
@@ -337,9 +337,17 @@ def test_an_export_reads_a_few_queries_per_chunk_not_per_row(monkeypatch: pytest
     two = queries()
     for _ in range(4):
         capture(CdrFactory(), "5.90")
-    assert queries() - two == 2 * 3  # two more chunks: rows, chains, captures
-    CdrFactory(authorization_reference="", **ending(END - timedelta(days=365)))  # last, alone
-    assert queries() - two == 2 * 3 + 4  # a fourth chunk, with the query for credits outside chains
+    six = queries()
+    assert six - two == 2 * 2  # two more chunks of chains of one CDR: rows and captures
+    CdrFactory(authorization_reference="", **ending(END - timedelta(days=365)))  # the last row
+    seven = queries()
+    assert seven - six == 3  # one more chunk: rows, captures, credits of CDRs outside card chains
+    corrected = CdrFactory(**ending(END + timedelta(days=365)))  # the first chain
+    capture(corrected, "5.90")
+    cdr_credit_and_correct(cdr=corrected, corrections={"total_cost_incl_vat": Decimal("5.00")}, remark="x")
+    # Chunks: [original, credit] [replacement, 1] [2, 3] [4, 5] [6, no card]: the first two read the
+    # other CDRs of their chain (2 + 1 + 1 + 2 + 2 queries before: [1, 2] [3, 4] [5, 6] [no card]).
+    assert queries() - seven == 4
 
 
 def test_the_xlsx_holds_every_value_of_the_rows() -> None:
