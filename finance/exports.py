@@ -9,7 +9,6 @@ The columns are documented in the README ("Finance"); their names and order are 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import tempfile
@@ -573,10 +572,10 @@ _TEXTS, _NUMBERS, _AMOUNTS, _DATETIMES = (
 )  # fmt: skip
 
 
-def _csv_cells(row: list[Any]) -> list[Any]:
-    """A row's cells as the CSV writes them: plain notation for numbers, ISO 8601 for datetimes (UTC as
-    ``Z``), text neutralised against formulas; a loop per column kind, not a call per cell. Amounts
-    are Decimals to the cent: the writer's str() is their plain notation."""
+def _csv_cells(row: list[Any]) -> list[str]:
+    """A row's cells as the CSV writes them: plain notation for numbers and amounts, ISO 8601 for
+    datetimes (UTC as ``Z``), text neutralised against formulas, empty for None; a loop per column
+    kind, not a call per cell."""
     cells = list(row)
     starts = _FORMULA_STARTS
     for index in _TEXTS:
@@ -585,16 +584,32 @@ def _csv_cells(row: list[Any]) -> list[Any]:
             value = cells[index] = "" if value is None else str(value)
         if value[:1] in starts:
             cells[index] = f"'{value}"
+    for index in _AMOUNTS:  # Decimals to the cent: str() is their plain notation
+        value = cells[index]
+        cells[index] = "" if value is None else str(value)
     for index in _NUMBERS:
         value = cells[index]
-        if value is not None:
-            cells[index] = f"{value:f}"
+        cells[index] = "" if value is None else f"{value:f}"
     for index in _DATETIMES:
         value = cells[index]
-        if value is not None:
+        if value is None:
+            cells[index] = ""
+        else:
             value = value.isoformat()
             cells[index] = value[:-6] + "Z" if value.endswith("+00:00") else value
     return cells
+
+
+_SEPARATORS = len(COLUMNS) - 1
+
+
+def _csv_line(cells: list[str], writer: Any) -> str:
+    """The line csv.writer would write: joined as they are when no cell needs quoting (no comma, quote
+    or line break in any cell, so exactly one comma between cells), else quoted by the writer."""
+    line = ",".join(cells)
+    if line.count(",") == _SEPARATORS and '"' not in line and "\n" not in line and "\r" not in line:
+        return line + "\r\n"
+    return writer.writerow(cells)
 
 
 def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
@@ -602,23 +617,20 @@ def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(HEADER)
     for row in rows:
-        yield writer.writerow(_csv_cells(row))
+        yield _csv_line(_csv_cells(row), writer)
 
 
 def csv_blocks(rows: Iterable[list[Any]], *, rows_per_block: int = CHUNK_SIZE) -> Iterator[str]:
     """The same CSV as csv_lines(), handed on ``rows_per_block`` rows at a time (a response sends a
     few hundred large pieces rather than a line each)."""
+    writer = csv.writer(_Echo())
     rows = iter(rows)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    header = writer.writerow(HEADER)
     while block := list(islice(rows, rows_per_block)):
-        writer.writerows([_csv_cells(row) for row in block])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()  # the header of an export without rows
+        yield header + "".join([_csv_line(_csv_cells(row), writer) for row in block])
+        header = ""
+    if header:
+        yield header  # an export without rows
 
 
 # -- XLSX: SpreadsheetML (ECMA-376 Part 1, §18.3 Worksheets) written as a stream -------------------------

@@ -382,3 +382,18 @@ def test_the_xlsx_holds_every_value_of_the_rows() -> None:
     assert second["end_local"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert second["end_local"].value == datetime(2026, 4, 1, 1, 30)
     assert second["energy_cost_excl_vat"].value == pytest.approx(12.34)
+
+
+def test_csv_lines_are_those_of_the_csv_module_also_for_cells_that_need_quoting() -> None:
+    dataset()
+    location = {"id": "LOC,1", "address": 'Stationsplein 1, "B"\nUtrecht', "city": "Utrecht\r"}
+    CdrFactory(cdr_location=location, invoice_reference_id='INV"2', authorization_reference="")
+    rows = list(export_rows(Cdr.objects.all()))
+    plain = io.StringIO()
+    writer = csv.writer(plain)
+    writer.writerow(HEADER)
+    writer.writerows([exports._csv_cells(row) for row in rows])
+
+    assert "".join(csv_blocks(rows)) == "".join(exports.csv_lines(rows)) == plain.getvalue()
+    records = list(csv.DictReader(io.StringIO(plain.getvalue(), newline="")))
+    assert [r["address"] for r in records if r["location_id"] == "LOC,1"] == ['Stationsplein 1, "B"\nUtrecht']
