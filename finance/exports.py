@@ -448,8 +448,17 @@ def mask_uid(uid: str) -> str:
 
 
 def _taxes(lines: Any) -> tuple[str, str, Decimal]:
-    if not isinstance(lines, list):
-        lines = []
+    """Each tax line's name and rate, its amount (``; `` separated) and their sum."""
+    if not isinstance(lines, list) or not lines:
+        return "", "", Decimal(0)
+    if len(lines) == 1:  # the usual case, without the joins
+        line = lines[0]
+        amount = line.get("amount")
+        return (
+            f"{line.get('name', 'tax')} {line.get('percentage', '?')}%",
+            str(amount),
+            Decimal(str(line.get("amount", 0))),
+        )
     rates = "; ".join(f"{line.get('name', 'tax')} {line.get('percentage', '?')}%" for line in lines)
     amounts = "; ".join(str(line.get("amount")) for line in lines)
     return rates, amounts, sum((Decimal(str(line.get("amount", 0))) for line in lines), Decimal(0))
