@@ -1,9 +1,13 @@
 """CDR exports for invoicing and accounting: one set of rows, written as CSV, XLSX or OCPI JSON lines.
 
-Every export reads the database in chunks (``iterator(chunk_size=...)``) and writes row by row, so
-its memory does not grow with the number of CDRs: CSV and JSON lines are generated as the response
-is sent; XLSX uses openpyxl's write-only mode, which keeps rows in a temporary file, not in memory.
-The columns are documented in the README ("Finance"); their names and order are part of the format.
+Every export streams the ids in order from one query and reads the rows in chunks, so its memory
+does not grow with the number of CDRs: CSV and JSON lines are generated as the response is sent; the
+XLSX sheet is written as a stream into a compressed temporary file (see write_xlsx). The same SQL
+runs on PostgreSQL and SQLite. The columns are documented in the README ("Finance"); their names and
+order are part of the format.
+
+Public: stream(), filtered_cdrs() and ExportFilter, export_rows(), csv_blocks(), csv_lines(),
+write_xlsx(), xlsx_file(), ocpi_json_lines(), filename(), mask_uid(), COLUMNS/HEADER.
 """
 
 from __future__ import annotations
