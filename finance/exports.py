@@ -1,29 +1,38 @@
 """CDR exports for invoicing and accounting: one set of rows, written as CSV, XLSX or OCPI JSON lines.
 
-Every export reads the database in chunks (``iterator(chunk_size=...)``) and writes row by row, so
-its memory does not grow with the number of CDRs: CSV and JSON lines are generated as the response
-is sent; XLSX uses openpyxl's write-only mode, which keeps rows in a temporary file, not in memory.
-The columns are documented in the README ("Finance"); their names and order are part of the format.
+Every export streams the ids in order from one query and reads the rows in chunks, so its memory
+does not grow with the number of CDRs: CSV and JSON lines are generated as the response is sent; the
+XLSX sheet is written as a stream into a compressed temporary file (see write_xlsx). The same SQL
+runs on PostgreSQL and SQLite. The columns are documented in the README ("Finance"); their names and
+order are part of the format.
+
+Public: stream(), filtered_cdrs() and ExportFilter, export_rows(), csv_blocks(), csv_lines(),
+write_xlsx(), xlsx_file(), ocpi_json_lines(), filename(), mask_uid(), COLUMNS/HEADER.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import BooleanField, Case, F, OuterRef, Q, QuerySet, Subquery, TextField, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.utils.text import slugify
 
-from finance.selectors import chain_facts_for
+from finance.selectors import ChainIndex, chain_index
 from locations.models import Location
 from ocpi_api.formatting import dumps
 from ocpi_api.modules.cdrs import serialize_cdr
@@ -169,6 +178,8 @@ SCREEN_ORDER = ("-chain_end", "-chain_root", "pk")
 
 
 def _screen_ordered(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
+    """The queryset in the screen's order, through the ORM (correlated subqueries per row): the
+    reference for _screen_order_sql(), which gives the same order in one join."""
     if queryset.query.order_by:
         return queryset  # the order of the list it comes from
     chain = Cdr.objects.filter(
@@ -183,64 +194,158 @@ def _screen_ordered(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
     ).order_by(*SCREEN_ORDER)
 
 
+def _screen_order_sql(queryset: QuerySet[Cdr]) -> tuple[str, tuple[Any, ...]]:
+    """The ids of ``queryset`` in the screen's order, as one query that PostgreSQL and SQLite both run.
+
+    A chain's first CDR (its root, whose end orders the chain) comes from one grouped join over the
+    chains of more than one CDR that the queryset touches (a chain of one is its own root), not from
+    two correlated subqueries per row. Plain SQL-92 (LEFT JOIN, GROUP BY,
+    COALESCE, IN (subquery)); the filter is the ORM's own compiled query, its values stay parameters.
+    """
+    rows, params = (
+        queryset.order_by()
+        .values(
+            chosen_id=F("pk"),
+            chosen_partner=F("partner_id"),
+            chosen_reference=F("authorization_reference"),
+            chosen_end=F("end_date_time"),
+        )
+        .query.sql_with_params()
+    )
+    references, more_params = (
+        queryset.order_by()
+        .filter(partner__isnull=False)
+        .values("authorization_reference")
+        .query.sql_with_params()
+    )
+    table = connection.ops.quote_name(Cdr._meta.db_table)
+    sql = f"""
+        SELECT c.chosen_id, r.root_id FROM ({rows}) c
+        LEFT JOIN (
+            SELECT m.partner_id, m.authorization_reference, MIN(m.id) AS root_id
+            FROM {table} m
+            WHERE m.partner_id IS NOT NULL AND m.authorization_reference <> ''
+              AND m.authorization_reference IN ({references})
+            GROUP BY m.partner_id, m.authorization_reference
+            HAVING COUNT(*) > 1
+        ) r ON r.partner_id = c.chosen_partner AND r.authorization_reference = c.chosen_reference
+        LEFT JOIN {table} root ON root.id = r.root_id
+        ORDER BY COALESCE(root.end_date_time, c.chosen_end) DESC, COALESCE(r.root_id, c.chosen_id) DESC,
+                 c.chosen_id
+    """  # noqa: S608 - our own table name and the ORM's compiled queries; values are parameters
+    return sql, (*params, *more_params)
+
+
+# PostgreSQL planner settings for the length of an export (measured in benchmarks/export_cdrs.py):
+# JIT would compile the ordering query for seconds to save milliseconds; parallel workers each built
+# the chains' aggregate again (three times the work on two cores); 64 MB sorts 200,000 keys without
+# spilling to disk; and the per-chunk lookups of chains and captures by reference (2,000 index probes)
+# are costed as if each probe read the disk, which made the planner scan 180,000 captures per chunk
+# instead (80 ms against 18 ms): the tables an export reads are in memory.
+_PLANNER_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "work_mem": "64MB",
+    "random_page_cost": "1.1",
+}
+
+
 @contextmanager
-def _without_jit() -> Iterator[None]:
-    # The ordering query is many cheap index lookups that the planner costs high: PostgreSQL's JIT
-    # would compile it for seconds to save milliseconds (measured in benchmarks/export_cdrs.py).
+def _planner_settings() -> Iterator[None]:
+    """The export's planner settings on this connection (PostgreSQL), reset afterwards."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
+        for name, value in _PLANNER_SETTINGS.items():
+            cursor.execute(f"SET {name} = '{value}'")  # our own constants
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET jit")
+            for name in _PLANNER_SETTINGS:
+                cursor.execute(f"RESET {name}")
 
 
 def _ordered_id_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[int]]:
-    """The ids in the screen's order, CHUNK_SIZE at a time, read as a stream."""
-    with _without_jit():
-        ids = _screen_ordered(queryset).values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
-        while chunk := list(islice(ids, CHUNK_SIZE)):
-            yield chunk
+    """The ids in the screen's order (or the list's own), CHUNK_SIZE at a time, read as a stream."""
+    for chunk, _chained in _ordered_chunks(queryset):
+        yield chunk
+
+
+def _ordered_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[int], list[int] | None]]:
+    """The ids in order, CHUNK_SIZE at a time, each chunk with the ids of its CDRs whose chain has other
+    CDRs (None when the list's own order does not tell: every chain is then read)."""
+    order = tuple(queryset.query.order_by)
+    if order and order != SCREEN_ORDER:
+        with _planner_settings():
+            ids = queryset.values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
+            while chunk := list(islice(ids, CHUNK_SIZE)):
+                yield chunk, None
+        return
+    try:
+        sql, params = _screen_order_sql(queryset)
+    except EmptyResultSet:
+        return  # a filter that can match nothing (an empty selection)
+    # A server-side cursor on PostgreSQL (as QuerySet.iterator() uses), so the ids stream.
+    chunked = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    cursor = connection.chunked_cursor() if chunked else connection.cursor()
+    with _planner_settings(), cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK_SIZE):
+            yield [row[0] for row in rows], [row[0] for row in rows if row[1] is not None]
+
+
+def _ids(chunk: list[int], column: str = "id") -> RawSQL:
+    """``column IN (…)`` with the ids written into the SQL: they are integers from our own query, and
+    2,000 of them as parameters cost more to bind (psycopg splits the query at each one) than the
+    chunk's rows cost to read. Unqualified ``id`` names the table of the query it is used in (a
+    subquery's own table)."""
+    listed = ",".join(str(int(pk)) for pk in chunk)
+    return RawSQL(f"{column} IN ({listed})", (), output_field=BooleanField())  # noqa: S611 - integers only
+
+
+def _chunk(chunk: list[int]) -> QuerySet[Cdr]:
+    return Cdr.objects.filter(_ids(chunk)).order_by()
 
 
 def cdr_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Cdr]]:
     """The CDRs as model instances (for serialize_cdr), one query per chunk."""
-    loader = Cdr.objects.select_related("party", "session")
+    qualified = f"{connection.ops.quote_name(Cdr._meta.db_table)}.id"
+    loader = Cdr.objects.select_related("party", "session").order_by()
     for chunk in _ordered_id_chunks(queryset):
-        loaded = loader.in_bulk(chunk)
+        loaded = {cdr.pk: cdr for cdr in loader.filter(_ids(chunk, qualified))}
         yield [loaded[pk] for pk in chunk if pk in loaded]
 
 
-# What a row needs, read as named tuples: building model instances cost more than the rest of a row.
+# What a row needs, read as tuples: building model instances cost more than the rest of a row. The
+# JSON snapshots are read as their text: parsed once per distinct text (a location's snapshot is
+# the same for every session at its connector), see _Parsed. Times are read as text and parsed by
+# datetime.fromisoformat(): the PostgreSQL backend's time zone aware loader is Python code that cost
+# more per row than writing the whole CSV line (SQLite stores the text itself).
 _ROW_FIELDS = (
     "pk",
     "cdr_id",
-    "party_id",
     "party__country_code",
     "party__party_id",
-    "partner_id",
     "partner__name",
     "session__session_id",
     "session__evse_id",
     "session__location_id",
-    "start_date_time",
-    "end_date_time",
-    "cdr_location",
+    "start_text",
+    "end_text",
+    "location_text",
     "total_energy",
     "total_time",
     "total_parking_time",
-    "tariffs",
+    "tariffs_text",
     "total_energy_cost_excl_vat",
     "total_time_cost_excl_vat",
     "total_parking_cost_excl_vat",
     "total_fixed_cost_excl_vat",
     "total_reservation_cost_excl_vat",
     "total_cost_excl_vat",
-    "total_cost_taxes",
+    "taxes_text",
     "total_cost_incl_vat",
     "currency",
     "token_type",
@@ -249,14 +354,82 @@ _ROW_FIELDS = (
     "invoice_reference_id",
     "credit",
     "credit_reference_id",
+    "party_id",
+    "partner_id",
 )
+_LOCATION_KEYS = ("id", "evse_uid", "evse_id", "connector_id", "address", "postal_code", "city", "country")
 
 
-def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[Any]]:
-    loader = Cdr.objects.order_by().values_list(*_ROW_FIELDS, named=True)
-    for chunk in _ordered_id_chunks(queryset):
-        loaded = {row.pk: row for row in loader.filter(pk__in=chunk)}
-        yield [loaded[pk] for pk in chunk if pk in loaded]
+def _row_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[tuple[Any, ...]], ChainIndex]]:
+    """Each chunk's rows in order, with the chains and captures they belong to: at most four queries a
+    chunk (rows, the other CDRs of chains of more than one, captures, and credits of CDRs outside
+    card chains when there are such)."""
+    qualified = f"{connection.ops.quote_name(Cdr._meta.db_table)}.id"
+    loader = (
+        Cdr.objects.order_by()
+        .annotate(
+            start_text=Cast("start_date_time", TextField()),
+            end_text=Cast("end_date_time", TextField()),
+            location_text=Cast("cdr_location", TextField()),
+            tariffs_text=Cast("tariffs", TextField()),
+            taxes_text=Cast("total_cost_taxes", TextField()),
+        )
+        .values_list(*_ROW_FIELDS)
+    )
+    for chunk, chained in _ordered_chunks(queryset):
+        loaded = {row[0]: row for row in loader.filter(_ids(chunk, qualified))}
+        rows = [loaded[pk] for pk in chunk if pk in loaded]
+        outside_chains = any(not row[26] or row[31] is None for row in rows)
+        yield (
+            rows,
+            chain_index(
+                _chunk(chunk),
+                chained=None if chained is None else _chunk(chained) if chained else Cdr.objects.none(),
+                outside_chains=outside_chains,
+            ),
+        )
+
+
+class _Parsed:
+    """Results of parsing JSON snapshot text, by text; emptied when it grows past ``size`` entries, so
+    an export of any length holds at most that many."""
+
+    def __init__(self, parse: Any, size: int = 4096) -> None:
+        self._parse = parse
+        self._size = size
+        self._seen: dict[str | None, Any] = {}
+
+    def __call__(self, text: str | None) -> Any:
+        seen = self._seen
+        if text in seen:
+            return seen[text]
+        if len(seen) >= self._size:
+            seen.clear()
+        value = seen[text] = self._parse(text)
+        return value
+
+
+def _location_cells(text: str | None) -> tuple[str, ...]:
+    where = json.loads(text) if text else {}
+    if not isinstance(where, dict):
+        where = {}
+    return tuple("" if where.get(key) is None else str(where[key]) for key in _LOCATION_KEYS)
+
+
+def _tariff_ids(text: str | None) -> str:
+    tariffs = json.loads(text) if text else []
+    if not isinstance(tariffs, list):
+        return ""
+    return " ".join(str(tariff.get("id", "")) for tariff in tariffs if isinstance(tariff, dict))
+
+
+def _utc(text: str) -> datetime:
+    """A stored time read as text: ISO 8601 with the session's offset (PostgreSQL: UTC, ``+00``) or
+    without one (SQLite keeps UTC without an offset)."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _terminals() -> tuple[dict[int, str], dict[int, str]]:
@@ -278,71 +451,106 @@ def mask_uid(uid: str) -> str:
     return "*" * max(len(uid) - 4, 0) + uid[-4:]
 
 
-def _taxes(lines: list[dict[str, Any]]) -> tuple[str, str, Decimal]:
+def _taxes(lines: Any) -> tuple[str, str, Decimal]:
+    """Each tax line's name and rate, its amount (``; `` separated) and their sum."""
+    if not isinstance(lines, list) or not lines:
+        return "", "", Decimal(0)
+    if len(lines) == 1:  # the usual case, without the joins
+        line = lines[0]
+        amount = line.get("amount")
+        return (
+            f"{line.get('name', 'tax')} {line.get('percentage', '?')}%",
+            str(amount),
+            Decimal(str(line.get("amount", 0))),
+        )
     rates = "; ".join(f"{line.get('name', 'tax')} {line.get('percentage', '?')}%" for line in lines)
     amounts = "; ".join(str(line.get("amount")) for line in lines)
     return rates, amounts, sum((Decimal(str(line.get("amount", 0))) for line in lines), Decimal(0))
 
 
+_CENT_EXPONENT = Decimal("0.01")
+
+
 def _cent(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(Decimal("0.01"))
+    return None if value is None else value.quantize(_CENT_EXPONENT)
 
 
 def export_rows(queryset: QuerySet[Cdr], *, unmask: bool = False) -> Iterator[list[Any]]:
-    """One typed row per CDR (str, Decimal, datetime or None), in the order of ``COLUMNS``."""
+    """One typed row per CDR (str, Decimal, datetime or None), in the order of ``COLUMNS``: text
+    cells are str (empty when unknown), amounts Decimals to the cent, times aware datetimes."""
     by_evse, by_location = _terminals()
     zones = {pk: ZoneInfo(name or "UTC") for pk, name in Location.objects.values_list("pk", "time_zone")}
-    utc = ZoneInfo("UTC")
-    for chunk in _row_chunks(queryset):
-        facts = chain_facts_for(chunk)
-        for cdr in chunk:
-            chain = facts[cdr.pk]
-            zone = zones.get(cdr.session__location_id, utc)
-            terminal_id = by_evse.get(cdr.session__evse_id) or by_location.get(cdr.session__location_id)
-            where = cdr.cdr_location
-            rates, amounts, tax_total = _taxes(cdr.total_cost_taxes or [])
-            if cdr.total_cost_incl_vat is not None and not cdr.total_cost_taxes:
-                tax_total = cdr.total_cost_incl_vat - cdr.total_cost_excl_vat
+    utc = ZoneInfo("UTC")  # a location without a time zone: its times in UTC, named "UTC"
+    zone_names = {zone: str(zone) for zone in {utc, *zones.values()}}
+    location_cells, tariff_ids = _Parsed(_location_cells), _Parsed(_tariff_ids)
+    loads, quantize, cent, utc_of = json.loads, Decimal.quantize, _CENT_EXPONENT, _utc
+    for rows, chains in _row_chunks(queryset):
+        facts_of = chains.facts
+        for (
+            _pk, cdr_id, country_code, party_code, partner, session_id, evse_pk, location_pk,
+            start_text, end_text,
+            location_text, energy, charging_time, parking_time, tariffs_text,
+            energy_cost, time_cost, parking_cost, fixed_cost, reservation_cost, total_excl,
+            taxes_text, total_incl, currency, token_type, token_uid, authorization_reference,
+            invoice_reference_id, credit, credit_reference_id, party_pk, partner_pk,
+        ) in rows:  # fmt: skip
+            zone = zones.get(location_pk, utc)
+            start, end = utc_of(start_text), utc_of(end_text)
+            taxes = loads(taxes_text) if taxes_text else None
+            rates, amounts, tax_total = _taxes(taxes)
+            if total_incl is not None and not taxes:
+                tax_total = total_incl - total_excl
+            chain = facts_of(
+                cdr_id=cdr_id,
+                party_id=party_pk,
+                partner_id=partner_pk,
+                authorization_reference=authorization_reference,
+                credit=bool(credit),
+                total_cost_incl_vat=total_incl,
+            )
+            location_id, evse_uid, evse_id, connector_id, address, postal_code, city, country = (
+                location_cells(location_text)
+            )
             yield [
-                cdr.cdr_id,
-                f"{cdr.party__country_code}*{cdr.party__party_id}",
-                cdr.partner__name or "",
-                cdr.session__session_id or "",
-                cdr.start_date_time,
-                cdr.end_date_time,
-                cdr.start_date_time.astimezone(zone),
-                cdr.end_date_time.astimezone(zone),
-                str(zone),
-                str(where.get("id", "")),
-                str(where.get("evse_uid", "")),
-                str(where.get("evse_id", "")),
-                str(where.get("connector_id", "")),
-                str(where.get("address", "")),
-                str(where.get("postal_code", "")),
-                str(where.get("city", "")),
-                str(where.get("country", "")),
-                cdr.total_energy,
-                cdr.total_time,
-                cdr.total_parking_time,
-                " ".join(str(tariff.get("id", "")) for tariff in cdr.tariffs or []),
-                _cent(cdr.total_energy_cost_excl_vat),
-                _cent(cdr.total_time_cost_excl_vat),
-                _cent(cdr.total_parking_cost_excl_vat),
-                _cent(cdr.total_fixed_cost_excl_vat),
-                _cent(cdr.total_reservation_cost_excl_vat),
-                _cent(cdr.total_cost_excl_vat),
+                cdr_id,
+                f"{country_code}*{party_code}",
+                partner or "",
+                session_id or "",
+                start,
+                end,
+                start.astimezone(zone),
+                end.astimezone(zone),
+                zone_names[zone],
+                location_id,
+                evse_uid,
+                evse_id,
+                connector_id,
+                address,
+                postal_code,
+                city,
+                country,
+                energy,
+                charging_time,
+                parking_time,
+                tariff_ids(tariffs_text),
+                None if energy_cost is None else quantize(energy_cost, cent),
+                None if time_cost is None else quantize(time_cost, cent),
+                None if parking_cost is None else quantize(parking_cost, cent),
+                None if fixed_cost is None else quantize(fixed_cost, cent),
+                None if reservation_cost is None else quantize(reservation_cost, cent),
+                quantize(total_excl, cent),
                 rates,
                 amounts,
-                _cent(tax_total),
-                _cent(cdr.total_cost_incl_vat),
-                cdr.currency,
-                cdr.token_type,
-                cdr.token_uid if unmask else mask_uid(cdr.token_uid),
-                cdr.authorization_reference,
-                terminal_id or "",
-                cdr.invoice_reference_id,
-                "yes" if cdr.credit else "no",
-                cdr.credit_reference_id,
+                quantize(tax_total, cent),
+                None if total_incl is None else quantize(total_incl, cent),
+                currency,
+                token_type,
+                token_uid if unmask else mask_uid(token_uid),
+                authorization_reference,
+                by_evse.get(evse_pk) or by_location.get(location_pk) or "",
+                invoice_reference_id,
+                "yes" if credit else "no",
+                credit_reference_id,
                 chain.role,
                 chain.capture_status,
                 _cent(chain.captured),
@@ -363,65 +571,197 @@ class _Echo:
         return value
 
 
-def _csv_plain(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    # Neutralise text a spreadsheet would run as a formula (CSV injection); numbers are not text.
-    return f"'{text}" if text[:1] in _FORMULA_STARTS else text
-
-
-def _csv_number(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:f}"
-
-
-def _csv_datetime(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat().replace("+00:00", "Z")
-
-
+# Text a spreadsheet would run as a formula (CSV injection) gets a leading quote; numbers are not text.
 _FORMULA_STARTS = frozenset("=+-@\t\r")
-_CSV_CELL = {"text": _csv_plain, "amount": _csv_number, "number": _csv_number, "datetime": _csv_datetime}
+
+
+def _positions(*kinds: str) -> tuple[int, ...]:
+    return tuple(index for index, (_, kind) in enumerate(COLUMNS) if kind in kinds)
+
+
+_TEXTS, _NUMBERS, _AMOUNTS, _DATETIMES = (
+    _positions("text"), _positions("number"), _positions("amount"), _positions("datetime")
+)  # fmt: skip
+
+
+def _csv_cells(row: list[Any]) -> list[str]:
+    """A row's cells as the CSV writes them: plain notation for numbers and amounts, ISO 8601 for
+    datetimes (UTC as ``Z``), text neutralised against formulas, empty for None; a loop per column
+    kind, not a call per cell."""
+    cells = list(row)
+    starts = _FORMULA_STARTS
+    for index in _TEXTS:
+        value = cells[index]
+        if value.__class__ is not str:
+            value = cells[index] = "" if value is None else str(value)
+        if value[:1] in starts:
+            cells[index] = f"'{value}"
+    for index in _AMOUNTS:  # Decimals to the cent: str() is their plain notation
+        value = cells[index]
+        cells[index] = "" if value is None else str(value)
+    for index in _NUMBERS:
+        value = cells[index]
+        cells[index] = "" if value is None else f"{value:f}"
+    for index in _DATETIMES:
+        value = cells[index]
+        if value is None:
+            cells[index] = ""
+        else:
+            value = value.isoformat()
+            cells[index] = value[:-6] + "Z" if value.endswith("+00:00") else value
+    return cells
+
+
+_SEPARATORS = len(COLUMNS) - 1
+
+
+def _csv_line(cells: list[str], writer: Any) -> str:
+    """The line csv.writer would write: joined as they are when no cell needs quoting (no comma, quote
+    or line break in any cell, so exactly one comma between cells), else quoted by the writer."""
+    line = ",".join(cells)
+    if line.count(",") == _SEPARATORS and '"' not in line and "\n" not in line and "\r" not in line:
+        return line + "\r\n"
+    return writer.writerow(cells)
 
 
 def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
+    """The header and one CSV line per row of export_rows()."""
     writer = csv.writer(_Echo())
-    cells = [_CSV_CELL[kind] for _, kind in COLUMNS]
     yield writer.writerow(HEADER)
     for row in rows:
-        yield writer.writerow([cell(value) for cell, value in zip(cells, row, strict=True)])
+        yield _csv_line(_csv_cells(row), writer)
 
 
+def csv_blocks(rows: Iterable[list[Any]], *, rows_per_block: int = CHUNK_SIZE) -> Iterator[str]:
+    """The same CSV as csv_lines(), handed on ``rows_per_block`` rows at a time (a response sends a
+    few hundred large pieces rather than a line each)."""
+    writer = csv.writer(_Echo())
+    rows = iter(rows)
+    header = writer.writerow(HEADER)
+    while block := list(islice(rows, rows_per_block)):
+        yield header + "".join([_csv_line(_csv_cells(row), writer) for row in block])
+        header = ""
+    if header:
+        yield header  # an export without rows
+
+
+# -- XLSX: SpreadsheetML (ECMA-376 Part 1, §18.3 Worksheets) written as a stream -------------------------
+# openpyxl's write-only mode builds a cell object and an XML element per value: about 150 to 600 rows/s
+# for these 46 columns, against 5,000 wanted. The sheet is plain XML, so it is written here row by row
+# into a zip member that is compressed as it is written (constant memory): text as inline strings (no
+# shared-string table to hold), amounts and dates as numbers with a number format (styles.xml). Cells
+# carry no reference (``r`` is optional, §18.3.1.4): each row writes all its cells, empty ones as <c/>.
 _CURRENCY_FORMAT = "#,##0.00"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
+        '<sheets><sheet name="CDRs" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>'
+        "</Relationships>"
+    ),
+    # Cell formats: 0 plain, 1 amount (numFmt 164), 2 date and time (numFmt 165).
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{_MAIN}">'
+        f'<numFmts count="2"><numFmt numFmtId="164" formatCode="{_CURRENCY_FORMAT}"/>'
+        f'<numFmt numFmtId="165" formatCode="{_DATETIME_FORMAT}"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+# XML 1.0 allows no control characters but tab, newline and carriage return: they are dropped.
+_XML_TEXT = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    | {chr(code): None for code in range(32) if chr(code) not in "\t\n\r"}
+)
+# Day 0 of the 1900 date system (serials from 61 on, 1 March 1900, are exact; a spreadsheet keeps
+# milliseconds).
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 - a wall-clock origin: Excel has no time zones
+_DAY = timedelta(days=1)
+_EMPTY = "<c/>"
+
+
+def _xlsx_text(value: str) -> str:
+    # Printable text (no control characters, no spaces but " ") needs the three escapes at most, and
+    # xml:space only when it starts or ends with a space; anything else takes the careful way.
+    if value.isprintable() and value[0] != " " and value[-1] != " ":
+        if "&" in value or "<" in value or ">" in value:
+            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f'<c t="inlineStr"><is><t>{value}</t></is></c>'
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{value.translate(_XML_TEXT)}</t></is></c>'
+
+
+def _xlsx_row(row: list[Any]) -> str:
+    """One <row> of export_rows() values: every cell written, empty ones as <c/>, without references;
+    a loop per column kind, not a call per cell."""
+    cells = list(row)
+    for index in _TEXTS:
+        value = cells[index]
+        cells[index] = _xlsx_text(str(value)) if value else _EMPTY
+    for index in _AMOUNTS:  # Decimals; to the cent from export_rows()
+        value = cells[index]
+        cells[index] = _EMPTY if value is None else f'<c s="1"><v>{value}</v></c>'
+    for index in _NUMBERS:
+        value = cells[index]
+        cells[index] = _EMPTY if value is None else f"<c><v>{value}</v></c>"
+    for index in _DATETIMES:
+        value = cells[index]
+        if value is None:
+            cells[index] = _EMPTY
+        else:
+            # Excel has no time zones: the wall-clock time of the column's zone (see its name).
+            serial = (value.replace(tzinfo=None) - _EXCEL_EPOCH) / _DAY
+            cells[index] = f'<c s="2"><v>{serial!r}</v></c>'
+    return f"<row>{''.join(cells)}</row>"
 
 
 def write_xlsx(rows: Iterable[list[Any]], target: IO[bytes]) -> None:
-    """Write-only workbook: amounts are numbers with a two-decimal format, dates are dates."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("CDRs")
-    sheet.append(HEADER)
-    kinds = [kind for _, kind in COLUMNS]
-    for row in rows:
-        cells: list[Any] = []
-        for kind, value in zip(kinds, row, strict=True):
-            if value is None:
-                cells.append(None)
-            elif kind == "datetime":
-                # Excel has no time zones: the wall-clock time of the column's zone (see its name).
-                cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
-                cell.number_format = _DATETIME_FORMAT
-                cells.append(cell)
-            elif kind == "amount":
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = _CURRENCY_FORMAT
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
-    workbook.save(target)
+    """A workbook with one sheet "CDRs": amounts are numbers with a two-decimal format, dates are
+    dates; written as a stream (the sheet is compressed as it is written)."""
+    # The fastest deflate level: a quarter larger, compressed several times faster.
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
+        for name, xml in _XLSX_PARTS.items():
+            package.writestr(name, _XML + xml)
+        with package.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            header = "".join(_xlsx_text(name) for name in HEADER)
+            sheet.write(f'{_XML}<worksheet xmlns="{_MAIN}"><sheetData><row>{header}</row>'.encode())
+            rows = iter(rows)
+            while block := list(islice(rows, 500)):
+                sheet.write("".join([_xlsx_row(row) for row in block]).encode())
+            sheet.write(b"</sheetData></worksheet>")
 
 
 def xlsx_file(rows: Iterable[list[Any]]) -> IO[bytes]:
@@ -451,7 +791,7 @@ def stream(
     """The body (an iterator of bytes, or an open file for XLSX) and its content type."""
     body: Iterator[bytes] | IO[bytes]
     if export_format == Format.CSV:
-        body = (line.encode() for line in csv_lines(export_rows(queryset, unmask=unmask)))
+        body = (block.encode() for block in csv_blocks(export_rows(queryset, unmask=unmask)))
     elif export_format == Format.XLSX:
         body = xlsx_file(export_rows(queryset, unmask=unmask))
     elif export_format == Format.JSONL:
@@ -473,9 +813,14 @@ __all__ = [
     "Credits",
     "ExportFilter",
     "Format",
+    "csv_blocks",
+    "csv_lines",
     "export_rows",
     "filename",
     "filtered_cdrs",
     "mask_uid",
+    "ocpi_json_lines",
     "stream",
+    "write_xlsx",
+    "xlsx_file",
 ]

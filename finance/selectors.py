@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -257,8 +257,10 @@ def captures_without_cdr_totals() -> dict[str, Decimal]:
 # Python twin of the CASE in cdrs_with_reconciliation() (tests/finance/test_chains.py holds them equal).
 
 
-@dataclass(frozen=True, slots=True)
-class ChainFacts:
+class ChainFacts(NamedTuple):
+    """One CDR's chain and capture (a named tuple: an export builds one per row, and a frozen
+    dataclass cost several times as much to build)."""
+
     role: str
     billed: Decimal | None
     captured: Decimal | None
@@ -293,17 +295,139 @@ def chain_facts_for(cdrs: list[Any]) -> dict[int, ChainFacts]:
     ``cdrs``: CDRs, or rows with their pk, cdr_id, party_id, partner_id, authorization_reference,
     credit and total_cost_incl_vat.
     """
-    references = {
-        cdr.authorization_reference for cdr in cdrs if cdr.authorization_reference and cdr.partner_id
+    index = chain_index(Cdr.objects.filter(pk__in=[cdr.pk for cdr in cdrs]))
+    return {
+        cdr.pk: index.facts(
+            cdr_id=cdr.cdr_id,
+            party_id=cdr.party_id,
+            partner_id=cdr.partner_id,
+            authorization_reference=cdr.authorization_reference,
+            credit=bool(cdr.credit),
+            total_cost_incl_vat=cdr.total_cost_incl_vat,
+        )
+        for cdr in cdrs
     }
-    members: dict[tuple[int, str], list[tuple[int, str, bool, str, Decimal | None]]] = {}
-    for row in (
-        Cdr.objects.filter(authorization_reference__in=references, partner__isnull=False)
-        .order_by("pk")
-        .values_list("partner_id", "authorization_reference", "pk", "cdr_id", "credit", "credit_reference_id",
+
+
+@dataclass(slots=True)
+class _Chain:
+    net: Decimal
+    has_credit: bool
+    credited: set[str]  # cdr_ids of the chain's CDRs that a credit of the chain credits
+
+
+class ChainIndex:
+    """The chains and latest captures of a set of CDRs (see chain_index()); facts() applies the
+    rules of cdrs_with_reconciliation() to one CDR. A chain's facts are worked out once per role."""
+
+    def __init__(
+        self,
+        *,
+        chains: dict[tuple[int, str], _Chain],
+        captures: dict[tuple[int, str], tuple[str, Decimal | None, list[str]]],
+        credited_alone: set[tuple[int, str]],
+    ) -> None:
+        self._chains = chains
+        self._captures = captures
+        self._credited_alone = credited_alone
+        self._facts: dict[tuple[int, str, str], ChainFacts] = {}
+
+    def facts(
+        self,
+        *,
+        cdr_id: str,
+        party_id: int,
+        partner_id: int | None,
+        authorization_reference: str,
+        credit: bool,
+        total_cost_incl_vat: Decimal | None,
+    ) -> ChainFacts:
+        if not authorization_reference or partner_id is None:
+            # Not a card payment: a chain of its own, billed its own total, never captured.
+            if credit:
+                role = ChainRole.CREDIT
+            elif (party_id, cdr_id) in self._credited_alone:
+                role = ChainRole.CREDITED
+            else:
+                role = ChainRole.SINGLE
+            return _facts(card=False, role=role, net=total_cost_incl_vat, capture=None)
+        key = (partner_id, authorization_reference)
+        chain = self._chains.get(key)
+        if chain is None:  # a chain of this one CDR (see chain_index(chained=...))
+            return _facts(
+                card=True,
+                role=ChainRole.CREDIT if credit else ChainRole.SINGLE,
+                net=total_cost_incl_vat if total_cost_incl_vat is not None else Decimal(0),
+                capture=self._captures.get(key),
+            )
+        if credit:
+            role = ChainRole.CREDIT
+        elif cdr_id in chain.credited:
+            role = ChainRole.CREDITED
+        elif chain.has_credit:
+            role = ChainRole.REPLACEMENT
+        else:
+            role = ChainRole.SINGLE
+        cached = self._facts.get((partner_id, authorization_reference, role))
+        if cached is None:
+            cached = _facts(card=True, role=role, net=chain.net, capture=self._captures.get(key))
+            self._facts[(partner_id, authorization_reference, role)] = cached
+        return cached
+
+
+def _facts(
+    *, card: bool, role: str, net: Decimal | None, capture: tuple[str, Decimal | None, list[str]] | None
+) -> ChainFacts:
+    status, amount, eft_data = capture if capture is not None else (None, None, [])
+    if status is None:
+        captured = None
+    elif status == CaptureStatusCode.FAILED:
+        captured = Decimal(0)
+    else:
+        captured = amount if amount is not None else Decimal(0)
+    return ChainFacts(
+        role=role,
+        billed=net,
+        captured=captured,
+        difference=None if captured is None or net is None else captured - net,
+        status=chain_status(card=card, capture_status=status, captured=captured, net=net),
+        capture_status=status or "",
+        eft_data=eft_data,
+    )
+
+
+def chain_index(
+    cdrs: QuerySet[Cdr], *, chained: QuerySet[Cdr] | None = None, outside_chains: bool = True
+) -> ChainIndex:
+    """The chains (every CDR of an authorisation, credits and replacements included) and the latest
+    capture of each chain that the CDRs of ``cdrs`` belong to, in three queries at most: ``cdrs`` is
+    used as a subquery, so no list of ids or references travels as parameters.
+
+    ``chained``: those of ``cdrs`` whose chain has other CDRs, when the caller knows (the export's
+    ordering query does); the chains of the others are not read, each is a chain of its one CDR.
+    ``outside_chains=False`` skips the query for credits of CDRs that are not card payments (when
+    ``cdrs`` holds none)."""
+    references = cdrs.filter(_is_card_payment()).order_by().values("authorization_reference")
+    chain_references = (
+        references
+        if chained is None
+        else chained.filter(_is_card_payment()).order_by().values("authorization_reference")
+    )
+    chains: dict[tuple[int, str], _Chain] = {}
+    for partner_id, reference, credit, credited_id, total in (
+        Cdr.objects.filter(authorization_reference__in=chain_references, partner__isnull=False)
+        .order_by()
+        .values_list("partner_id", "authorization_reference", "credit", "credit_reference_id",
                      "total_cost_incl_vat")
     ):  # fmt: skip
-        members.setdefault((row[0], row[1]), []).append((row[2], row[3], bool(row[4]), row[5], row[6]))
+        chain = chains.get((partner_id, reference))
+        if chain is None:
+            chain = chains[(partner_id, reference)] = _Chain(net=Decimal(0), has_credit=False, credited=set())
+        if total is not None:
+            chain.net += total
+        if credit:
+            chain.has_credit = True
+            chain.credited.add(credited_id)
     captures: dict[tuple[int, str], tuple[str, Decimal | None, list[str]]] = {}
     for partner_id, reference, status, amount, eft_data in (
         FinancialAdviceConfirmation.objects.filter(authorization_reference__in=references)
@@ -312,46 +436,12 @@ def chain_facts_for(cdrs: list[Any]) -> dict[int, ChainFacts]:
                      "eft_data")
     ):  # fmt: skip
         captures[(partner_id, reference)] = (status, amount, eft_data or [])
-    credited_alone = set(
-        Cdr.objects.filter(
-            credit=True,
-            credit_reference_id__in=[cdr.cdr_id for cdr in cdrs if not cdr.authorization_reference],
-        ).values_list("party_id", "credit_reference_id")
-    )
-    facts = {}
-    for cdr in cdrs:
-        card = bool(cdr.authorization_reference) and cdr.partner_id is not None
-        chain = members.get((cdr.partner_id, cdr.authorization_reference), []) if card else []
-        status, amount, eft_data = captures.get(
-            (cdr.partner_id, cdr.authorization_reference), (None, None, [])
+    credited_alone: set[tuple[int, str]] = set()
+    if outside_chains:
+        alone = cdrs.exclude(_is_card_payment()).order_by().values("cdr_id")
+        credited_alone = set(
+            Cdr.objects.filter(credit=True, credit_reference_id__in=alone).values_list(
+                "party_id", "credit_reference_id"
+            )
         )
-        if cdr.credit:
-            role = ChainRole.CREDIT
-        elif (card and any(credit and ref == cdr.cdr_id for _, _, credit, ref, _ in chain)) or (
-            not card and (cdr.party_id, cdr.cdr_id) in credited_alone
-        ):
-            role = ChainRole.CREDITED
-        elif any(credit for _, _, credit, _, _ in chain):
-            role = ChainRole.REPLACEMENT
-        else:
-            role = ChainRole.SINGLE
-        if card:
-            net: Decimal | None = sum((total or Decimal(0) for *_, total in chain), Decimal(0))
-        else:
-            net = cdr.total_cost_incl_vat
-        if status is None:
-            captured = None
-        elif status == CaptureStatusCode.FAILED:
-            captured = Decimal(0)
-        else:
-            captured = amount if amount is not None else Decimal(0)
-        facts[cdr.pk] = ChainFacts(
-            role=role,
-            billed=net,
-            captured=captured,
-            difference=None if captured is None or net is None else captured - net,
-            status=chain_status(card=card, capture_status=status, captured=captured, net=net),
-            capture_status=status or "",
-            eft_data=eft_data,
-        )
-    return facts
+    return ChainIndex(chains=chains, captures=captures, credited_alone=credited_alone)
