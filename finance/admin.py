@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
@@ -44,6 +47,13 @@ from sessions.admin import CdrAdmin
 from sessions.models import Cdr
 
 SUMMARY_PAGE_ROWS = 2000
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    # Opened when the response starts to send, closed when done or when the response is closed.
+    with path.open("rb") as file:
+        while chunk := file.read(64 * 1024):
+            yield chunk
 
 
 def summary_charts(rows: list[SummaryRow], export_filter: ExportFilter) -> list[dict[str, Any]]:
@@ -495,12 +505,15 @@ class ExportJobAdmin(admin.ModelAdmin[ExportJob]):
         path = export_job_path(job)
         if job.status != ExportJob.Status.DONE or path is None or not path.exists():
             return HttpResponse("This export has no file (not done, or expired).", status=404)
-        return FileResponse(
-            path.open("rb"),
-            as_attachment=True,
-            filename=job.file_name,
+        response = StreamingHttpResponse(
+            _file_chunks(path),
             content_type=Format.content_types.get(job.export_format, "application/octet-stream"),
         )
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=job.file_name
+        )
+        response["Content-Length"] = str(path.stat().st_size)
+        return response
 
     def change_view(
         self,

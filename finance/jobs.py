@@ -85,12 +85,13 @@ def _validate(contents: str, export_format: str) -> None:
 
 
 def _enqueue(job_id: int, *, on_commit: bool = True) -> None:
-    # By name: finance.tasks imports this module, and this module does not import it back.
-    task = celery_app.signature(RUN_TASK, args=(job_id,))
+    # Looked up by name (finance.apps registers the tasks): finance.tasks imports this module, and
+    # this module does not import it back.
+    task = celery_app.tasks[RUN_TASK]
     if on_commit:
-        enqueue_on_commit("finance export", task.delay)
+        enqueue_on_commit("finance export", lambda: task.delay(job_id))
     else:
-        enqueue_safely("finance export", task.delay)
+        enqueue_safely("finance export", lambda: task.delay(job_id))
 
 
 @transaction.atomic
