@@ -401,6 +401,7 @@ class ExportJobAdmin(admin.ModelAdmin[ExportJob]):
     """
 
     list_display = ("created_at", "file_name", "owner", "schedule_label", "status", "progress", "download")
+    list_display_links = ("created_at", "file_name")
     list_filter = ("status", "schedule", "contents", "export_format")
     search_fields = ("file_name", "owner__username")
     list_select_related = ("owner",)
