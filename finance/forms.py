@@ -35,7 +35,7 @@ class ExportForm(forms.Form):
         help_text="A period summary: per day, location and currency (CSV or XLSX).",
     )
     background = forms.BooleanField(
-        label="in the background",
+        label="In the background",
         required=False,
         help_text="Write the file as a job and download it when done (always so above the threshold).",
     )

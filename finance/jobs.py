@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -184,7 +185,7 @@ class _Progress:
     def __init__(self, job_id: int, token: str, total: int) -> None:
         self.job_id, self.token, self.total = job_id, token, total
         self.done = 0
-        self._written_at = 0.0
+        self._written_at = time.monotonic()
 
     def save(self, **fields: Any) -> None:
         now = timezone.now()
@@ -196,7 +197,7 @@ class _Progress:
 
     def tick(self) -> None:
         self.done += 1
-        clock = timezone.now().timestamp()
+        clock = time.monotonic()
         if clock - self._written_at >= PROGRESS_SECONDS:
             self._written_at = clock
             self.save()
