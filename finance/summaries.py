@@ -160,7 +160,7 @@ def _as_date(value: Any) -> date:
 
 def period_summary(export_filter: ExportFilter) -> list[SummaryRow]:
     """The summary rows of the CDRs the filter selects (credits always included), by day, then
-    location, then currency. Three queries, whatever the number of CDRs."""
+    location, then currency. Four queries, whatever the number of CDRs."""
     cdrs = _summary_queryset(export_filter)
     signed = Case(When(credit=True, then=Value(-1)), default=Value(1))
     main = cdrs.values("s_day", "s_location", "currency").annotate(
