@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cpo_portal.celery import app as celery_app
@@ -50,6 +50,9 @@ STALE_SECONDS = 600
 PROGRESS_SECONDS = 1.0
 # A queued job no worker took within this long is enqueued again (the broker was down at commit).
 QUEUED_GRACE_SECONDS = 120
+# A job whose runs died this many times (killed at the hard time limit, out of memory) fails
+# instead of being taken over again and again.
+MAX_ATTEMPTS = 3
 
 SUMMARY_FORMATS = (Format.CSV, Format.XLSX)
 RUN_TASK = "finance.tasks.export_job_run"
@@ -238,12 +241,14 @@ def _claim(job_id: int) -> str | None:
     now = timezone.now()
     # A conditional UPDATE, its row count checked: of two runs of one job, one gets it.
     claimable = Q(status=ExportJob.Status.QUEUED) | Q(
-        status=ExportJob.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS)
+        status=ExportJob.Status.RUNNING,
+        heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS),
+        attempts__lt=MAX_ATTEMPTS,
     )
     claimed = (
         ExportJob.objects.filter(claimable, pk=job_id)
         .update(status=ExportJob.Status.RUNNING, run_token=token, started_at=now, heartbeat_at=now,
-                rows_done=0, error="")
+                rows_done=0, error="", attempts=F("attempts") + 1)
     )  # fmt: skip
     return token if claimed else None
 
@@ -305,8 +310,8 @@ def _remove(*paths: Path) -> None:
 
 
 def export_jobs_maintain(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete the files of jobs past their time (the job stays, EXPIRED) and enqueue again jobs
-    that no worker took (the broker was down) or whose run died."""
+    """Delete the files of jobs past their time (the job stays, EXPIRED), enqueue again jobs that
+    no worker took (the broker was down) or whose run died, and fail those that died too often."""
     now = now or timezone.now()
     purged = 0
     expired = ExportJob.objects.filter(
@@ -319,15 +324,31 @@ def export_jobs_maintain(*, now: datetime | None = None) -> dict[str, int]:
             if path is not None:
                 path.unlink(missing_ok=True)
             purged += 1
+    stale = now - timedelta(seconds=STALE_SECONDS)
+    # Half-written files of runs that died (a finished run renamed or removed its own).
+    directory = Path(settings.FINANCE_EXPORT_DIR)
+    if directory.is_dir():
+        for partial in directory.glob("*.part"):
+            if partial.stat().st_mtime < stale.timestamp():
+                partial.unlink(missing_ok=True)
+    # Runs that died MAX_ATTEMPTS times: recorded as failed rather than started once more.
+    given_up = ExportJob.objects.filter(
+        status=ExportJob.Status.RUNNING, heartbeat_at__lt=stale, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        status=ExportJob.Status.FAILED,
+        error=f"The worker running this export stopped {MAX_ATTEMPTS} times (time limit or memory).",
+        finished_at=now,
+        expires_at=now + timedelta(days=settings.FINANCE_EXPORT_RETENTION_DAYS),
+    )
     waiting = ExportJob.objects.filter(
         Q(status=ExportJob.Status.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_GRACE_SECONDS))
-        | Q(status=ExportJob.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS))
+        | Q(status=ExportJob.Status.RUNNING, heartbeat_at__lt=stale)
     ).values_list("pk", flat=True)
     requeued = 0
     for job_id in waiting:
         _enqueue(job_id, on_commit=False)
         requeued += 1
-    return {"purged": purged, "requeued": requeued}
+    return {"purged": purged, "requeued": requeued, "given_up": given_up}
 
 
 def export_job_may_download(job: ExportJob, user: Any) -> bool:

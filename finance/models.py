@@ -66,6 +66,7 @@ class ExportJob(models.Model):
     # Which run holds the job: a run that lost it (a second delivery took over a stale run) writes
     # nothing more. heartbeat_at moves with the progress; a stale one lets another run take over.
     run_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs that claimed the job.")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

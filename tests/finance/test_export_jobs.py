@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -397,3 +398,22 @@ def test_a_job_no_worker_took_is_enqueued_again() -> None:
     fresh.refresh_from_db()
     assert job.status == ExportJob.Status.DONE  # run in process, as without a broker
     assert fresh.status == ExportJob.Status.QUEUED
+
+
+def test_a_job_whose_runs_keep_dying_fails_instead_of_starting_again(export_dir: Path) -> None:
+    long_ago = timezone.now() - timedelta(hours=1)
+    dead = ExportJob.objects.create(
+        export_format="csv", status=ExportJob.Status.RUNNING, heartbeat_at=long_ago, attempts=3
+    )
+    leftover = export_dir / f"{dead.pk}-{'b' * 32}.csv.part"
+    leftover.write_text("cdr_id\n")
+    os.utime(leftover, (long_ago.timestamp(), long_ago.timestamp()))
+
+    assert export_job_run(job_id=dead.pk) == "not claimed"
+    outcome = export_jobs_maintain()
+
+    dead.refresh_from_db()
+    assert outcome == {"purged": 0, "requeued": 0, "given_up": 1}
+    assert dead.status == ExportJob.Status.FAILED
+    assert "stopped 3 times" in dead.error
+    assert not leftover.exists()
