@@ -262,34 +262,30 @@ class CdrReconciliationAdmin(admin.ModelAdmin[CdrReconciliation]):
         form = ExportForm(request.POST if posted else request.GET if "export_format" in request.GET else None)
         too_many = None
         if form.is_valid():
+            data = form.cleaned_data
             export_filter = form.export_filter()
-            export_format = form.cleaned_data["export_format"]
-            if form.cleaned_data["contents"] == ExportJob.Contents.SUMMARY and not (
-                posted and form.cleaned_data["background"]
-            ):
-                return summary_response(export_filter=export_filter, export_format=export_format)
-            queryset = filtered_cdrs(export_filter)
-            background = posted and form.cleaned_data["background"]
-            count = None if background else queryset.count()
-            if background or (count is not None and count > settings.FINANCE_EXPORT_ASYNC_ROWS):
-                if not posted:
-                    too_many = count
-                else:
-                    job = export_job_start(
+            if not (posted and data["background"]):
+                if data["contents"] == ExportJob.Contents.SUMMARY:  # a row per day and location: small
+                    return summary_response(export_filter=export_filter, export_format=data["export_format"])
+                queryset = filtered_cdrs(export_filter)
+                count = queryset.count()
+                if count <= settings.FINANCE_EXPORT_ASYNC_ROWS:
+                    return export_response(
+                        export_format=data["export_format"],
+                        queryset=queryset,
                         user=request.user,
-                        contents=form.cleaned_data["contents"],
-                        export_format=export_format,
-                        export_filter=export_filter,
+                        stem=export_filter.describe(),
                     )
-                    self.message_user(request, f"Export job started: {job.file_name}.", messages.INFO)
-                    return redirect("admin:finance_exportjob_change", job.pk)
-            else:
-                return export_response(
-                    export_format=export_format,
-                    queryset=queryset,
+                too_many = count
+            if posted:
+                job = export_job_start(
                     user=request.user,
-                    stem=export_filter.describe(),
+                    contents=data["contents"],
+                    export_format=data["export_format"],
+                    export_filter=export_filter,
                 )
+                self.message_user(request, f"Export job started: {job.file_name}.", messages.INFO)
+                return redirect("admin:finance_exportjob_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": "Export CDRs",
