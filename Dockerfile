@@ -24,7 +24,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY . /app
 # collectstatic reads the settings, which need a key; this one exists only during the build.
 RUN SECRET_KEY=collectstatic-only-not-a-runtime-key python manage.py collectstatic --no-input \
-    && mkdir -p /tmp/metrics && chown portal:portal /tmp/metrics
+    && mkdir -p /tmp/metrics /app/var/exports && chown portal:portal /tmp/metrics /app/var/exports
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "cpo_portal.wsgi"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 # Generic Django classes (ModelAdmin[Location], ...) become subscriptable for our type annotations.
@@ -303,6 +304,34 @@ CELERY_BEAT_SCHEDULE["pushes-pull-from-ptp"] = {
 CELERY_BEAT_SCHEDULE["pushes-reconcile"] = {
     "task": "pushes.tasks.reconcile",
     "schedule": PUSH_RECONCILE_INTERVAL_SECONDS,
+}
+
+# Finance exports (finance/jobs.py). An export of more CDRs than FINANCE_EXPORT_ASYNC_ROWS runs as a
+# Celery job that writes its file under FINANCE_EXPORT_DIR (shared by web and worker processes);
+# the admin shows its progress and offers the file for FINANCE_EXPORT_RETENTION_DAYS.
+FINANCE_EXPORT_ASYNC_ROWS = env.int("FINANCE_EXPORT_ASYNC_ROWS", default=20_000)
+FINANCE_EXPORT_DIR = env.path("FINANCE_EXPORT_DIR", default=str(DATA_DIR / "exports"))
+FINANCE_EXPORT_RETENTION_DAYS = env.int("FINANCE_EXPORT_RETENTION_DAYS", default=7)
+# Seconds an export job may run (the default task limits suit short tasks, not 200,000 rows).
+FINANCE_EXPORT_TIME_LIMIT = env.int("FINANCE_EXPORT_TIME_LIMIT", default=3600)
+# Scheduled exports: daily (yesterday) and monthly (last month), days in this time zone, one job per
+# "contents:format" entry (contents: cdrs or summary), kept for FINANCE_SCHEDULED_EXPORT_RETENTION_DAYS.
+FINANCE_SCHEDULED_EXPORT_TIME_ZONE = env.str("FINANCE_SCHEDULED_EXPORT_TIME_ZONE", default="UTC")
+FINANCE_SCHEDULED_EXPORTS = env.list("FINANCE_SCHEDULED_EXPORTS", default=["cdrs:csv", "summary:xlsx"])
+FINANCE_SCHEDULED_EXPORT_RETENTION_DAYS = env.int("FINANCE_SCHEDULED_EXPORT_RETENTION_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["finance-daily-exports"] = {
+    "task": "finance.tasks.scheduled_exports_start",
+    "schedule": crontab(hour=1, minute=15),
+    "kwargs": {"schedule": "daily"},
+}
+CELERY_BEAT_SCHEDULE["finance-monthly-exports"] = {
+    "task": "finance.tasks.scheduled_exports_start",
+    "schedule": crontab(day_of_month=1, hour=1, minute=45),
+    "kwargs": {"schedule": "monthly"},
+}
+CELERY_BEAT_SCHEDULE["finance-export-jobs-maintain"] = {
+    "task": "finance.tasks.export_jobs_maintain",
+    "schedule": 5 * 60,
 }
 
 # The periodic jobs' heartbeat (cpo_portal.tasks.scheduler_heartbeat). The admin and /readyz say

@@ -40,6 +40,7 @@ def a_row_of_what_the_demo_lacks(demo_data: None) -> None:
     from django.contrib.auth.models import Group
 
     from chargers.services import charging_backend_create
+    from finance.models import ExportJob
     from ocpi_api.models import InboundRequestLog, OutboundRequestLog
     from partners.models import Partner
     from pushes.models import DeliveryAttempt, ObjectType, OutboxMessage, PartnerCopy, PullCursor
@@ -74,6 +75,7 @@ def a_row_of_what_the_demo_lacks(demo_data: None) -> None:
     )
     PullCursor.objects.create(partner=partner, name="terminals", last_run_at=now)
     charging_backend_create(name="Central system")
+    ExportJob.objects.create(export_format="csv", schedule="daily", file_name="daily_cdrs_all.csv")
 
 
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=IDS)

@@ -25,6 +25,7 @@ def test_the_group_holds_exactly_the_finance_permissions() -> None:
         ("charging_sessions", "view_cdr"),
         ("charging_sessions", "add_cdr"),
         ("payments", "view_financialadviceconfirmation"),
+        ("finance", "view_exportjob"),
     }
 
 
