@@ -19,7 +19,7 @@ from finance.exports import ExportFilter
 from finance.selectors import cdrs_with_reconciliation, reconciliation_totals
 from finance.summaries import SummaryRow, period_summary, summary_totals
 from sessions.models import Cdr
-from sessions.services import cdr_credit_and_correct
+from sessions.credits import cdr_credit_and_correct
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
