@@ -12,13 +12,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from simple_history.admin import SimpleHistoryAdmin
 
 from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from cpo_portal.history import changes_by_record
 from tariffs import engine
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
 from tariffs.models import DIMENSION_PREFIXES, Dimension, Tariff, TariffAltText, TariffElement, TariffType
@@ -182,7 +185,7 @@ class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Tariff)
-class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
+class TariffAdmin(TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
@@ -200,6 +203,7 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
     readonly_fields = ("last_updated", "terminal_preview")
     inlines = (TariffAltTextInline, TariffElementInline)
     actions = ("duplicate_tariffs",)
+    object_history_template = "admin/tariffs/tariff/object_history.html"
     fieldsets = (
         (None, {"fields": ("party", "tariff_id", "type", "currency", "tax_included", "last_updated")}),
         (
@@ -231,6 +235,21 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             .prefetch_related("alt_texts")
             .order_by(*Tariff._meta.ordering)  # an aggregate drops Meta.ordering; the autocomplete pages
         )
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # Texts and elements are edited on the tariff's page, so its History lists their changes too.
+        tariff_pk = unquote(object_id)
+        texts = TariffAltText.history.filter(tariff_id=tariff_pk)  # type: ignore[attr-defined]
+        elements = TariffElement.history.filter(tariff_id=tariff_pk)  # type: ignore[attr-defined]
+        parts = {
+            "part_changes": [
+                ("Texts for the terminal", changes_by_record(texts)),
+                ("Elements", changes_by_record(elements)),
+            ]
+        }
+        return super().history_view(request, object_id, extra_context={**parts, **(extra_context or {})})
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # This portal exists for card payments at the terminal.
