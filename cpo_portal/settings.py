@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "ocpi_api",
     "finance",
     "pushes",
+    # On top of everything: the dashboard reads every app, the staff roles name their permissions.
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -106,6 +106,13 @@ class FinancialAdviceConfirmation(LastUpdatedModel):
         indexes = (
             # Reconciliation joins FACs to CDRs on the PTP's reference.
             models.Index(fields=("authorization_reference",), name="fac_authorization_ref_idx"),
+            # The dashboard's unmatched captures (backoffice.selectors.unmatched_captures): only the
+            # few that match nothing are in it.
+            models.Index(
+                fields=("received_at",),
+                condition=Q(session__isnull=True, cdr__isnull=True),
+                name="fac_unmatched_idx",
+            ),
         )
 
     def __str__(self) -> str:
