@@ -154,6 +154,13 @@ class PartnerCopyAdmin(admin.ModelAdmin[PartnerCopy]):
         return False
 
 
+# Why a partner gets no pushes, said once (the status labels carry parentheses of their own).
+_NOT_CONNECTED = {
+    Partner.Status.PLANNED: "token A issued, no handshake yet",
+    Partner.Status.UNREGISTERED: "unregistered",
+}
+
+
 @admin.register(PartnerPushHealth)
 class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
     """Per partner: whether pushes flow, queue depth, stuck and dead messages, failure rate (24 h),
@@ -187,10 +194,9 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
 
     @admin.display(description="pushes")
     def alert(self, partner: Partner) -> str:
-        if partner.status in (Partner.Status.PLANNED, Partner.Status.UNREGISTERED):
-            return format_html(
-                '<span style="color:#666">not connected</span> ({})', partner.get_status_display()
-            )
+        if partner.status in _NOT_CONNECTED:
+            why = _NOT_CONNECTED[partner.status]
+            return format_html('<span style="color:#666">not connected</span>: {}', why)
         if partner.status == Partner.Status.SUSPENDED:
             return format_html('<span style="color:#b8860b">suspended</span>')
         status = getattr(partner, "push_status", None)

@@ -33,6 +33,11 @@ def test_a_planned_or_unregistered_partner_is_not_connected(staff_client: Client
     assert "not connected" in _row(page, "Planned eMSP")
     assert "flowing" not in _row(page, "Planned eMSP")
     assert "not connected" in _row(page, "Gone eMSP")
+    # One pair of parentheses, not "not connected (Planned (token A issued, no handshake yet))".
+    assert "((" not in _row(page, "Planned eMSP")
+    assert "))" not in _row(page, "Planned eMSP")
+    assert "not connected</span>: token A issued, no handshake yet" in _row(page, "Planned eMSP")
+    assert "not connected</span>: unregistered" in _row(page, "Gone eMSP")
 
 
 def test_a_partner_whose_due_retry_nobody_sent_is_stuck_not_flowing(
