@@ -29,6 +29,7 @@ from benchmarks.postgres import ensure_database  # noqa: E402 (needs the reposit
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpo_portal.settings_test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_dashboard_bench")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # the test client's host
 
 PREFIX = "DASH"
 BATCH = 5_000
@@ -133,7 +134,9 @@ def seed(total: int) -> None:
             for n in range(count)
         )  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a table this size
+        # What autovacuum does to tables this size: statistics, and the visibility map that lets
+        # the dashboard's aggregates read their indexes alone.
+        cursor.execute("VACUUM ANALYZE")
     print(f"seed: {total - have} sessions with CDRs in {time.perf_counter() - started:.0f} s")
 
 
@@ -156,11 +159,14 @@ def measure(runs: int) -> None:
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get("/admin/")
-    slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
     times.sort()
-    print(f"/admin/ with the dashboard: median {statistics.median(times):.0f} ms, "
-          f"p95 {times[int(len(times) * 0.95) - 1]:.0f} ms over {runs} loads; {len(queries)} queries, "
-          f"slowest {float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:120]}")  # fmt: skip
+    p95 = times[int(len(times) * 0.95) - 1]
+    print(
+        f"/admin/ with the dashboard: median {statistics.median(times):.0f} ms, p95 {p95:.0f} ms "
+        f"over {runs} loads; {len(queries)} queries"
+    )
+    for query in sorted(queries.captured_queries, key=lambda query: -float(query["time"]))[:5]:
+        print(f"  {float(query['time']) * 1000:6.1f} ms  {query['sql'][:110]}")
 
 
 def main() -> None:

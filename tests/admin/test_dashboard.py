@@ -123,7 +123,7 @@ def test_the_index_shows_the_dashboard_as_tables_in_a_fixed_number_of_queries(
         page = staff_client.get(reverse("admin:index"))
 
     html = page.content.decode()
-    dashboard = html[html.index('<div class="dashboard"') : html.index('<div id="content-main"')]
+    dashboard = html[html.index('<div class="cpo-dashboard"') : html.index('<div id="content-main"')]
     for caption in ("Charging", "Revenue", "EVSEs by status", "Commands and captures", "Pushes waiting"):
         assert f"<caption>{caption}" in dashboard
     assert "Sessions per day" in dashboard
@@ -153,4 +153,4 @@ def test_each_role_sees_the_panels_of_what_it_may_view(activity: dict[str, Any])
     assert "<caption>Revenue" in finance
     assert "<caption>Pushes waiting" not in finance
     assert "Pushes waiting" in index_for("Operations")
-    assert 'class="dashboard"' not in index_for(None)
+    assert 'class="cpo-dashboard"' not in index_for(None)
