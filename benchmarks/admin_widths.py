@@ -25,6 +25,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
 from benchmarks.postgres import ensure_database  # noqa: E402 (needs the repository on the path)
+from tests.admin.widths import CONTENT_WIDTH_JS, partner_traffic  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cpo_admin_widths")
 os.environ["DJANGO_SETTINGS_MODULE"] = "cpo_portal.settings_dev"  # runserver serves the static files
@@ -58,6 +59,7 @@ def prepare() -> list[tuple[str, str]]:
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", "--if-empty", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    partner_traffic()
     user_model = get_user_model()
     user = user_model.objects.filter(username=USERNAME).first() or user_model.objects.create_superuser(
         USERNAME, "widths@example.com", PASSWORD
@@ -74,19 +76,6 @@ def prepare() -> list[tuple[str, str]]:
             pages.append((f"{opts.label} page", reverse(f"admin:{name}_change", args=[obj.pk])))
     pages.append(("admin index", reverse("admin:index")))
     return pages
-
-
-# How wide the page would have to be to show everything: the document's own scroll width, or
-# wider where the admin scrolls a list's table inside its box (.results has overflow-x: auto,
-# so the document never grows and columns such as "last updated" are simply out of sight).
-_CONTENT_WIDTH = """() => {
-  let width = document.documentElement.scrollWidth;
-  for (const box of document.querySelectorAll('.results, .tabular .module, fieldset')) {
-    const hidden = box.scrollWidth - box.clientWidth;
-    if (hidden > 0) width = Math.max(width, document.documentElement.clientWidth + hidden);
-  }
-  return width;
-}"""
 
 
 def measure(
@@ -106,7 +95,7 @@ def measure(
         for label, path in pages:
             response = page.goto(base + path)
             status = response.status if response else 0
-            results.append((label, path, status, int(page.evaluate(_CONTENT_WIDTH))))
+            results.append((label, path, status, int(page.evaluate(CONTENT_WIDTH_JS))))
             if screenshots is not None:
                 page.screenshot(path=str(screenshots / f"{label.replace(' ', '_')}.png"), full_page=True)
         browser.close()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.db import models
@@ -108,3 +111,28 @@ def is_changelist(request: HttpRequest) -> bool:
 def pretty_json(value: Any) -> SafeString:
     """JSON laid out for reading on a view page."""
     return format_html('<pre class="json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def local_period(start: datetime | None, end: datetime | None, time_zone: str) -> str:
+    """A UTC period on the location's own clock, for beside the UTC times (the convention: UTC
+    everywhere, local time where the driver's or the tariff's clock matters)."""
+    if start is None or not time_zone:
+        return "-"
+    zone = ZoneInfo(time_zone)
+    text = f"{start.astimezone(zone):%Y-%m-%d %H:%M}"
+    if end is not None:
+        local_end = end.astimezone(zone)
+        same_day = local_end.date() == start.astimezone(zone).date()
+        text += f" to {local_end:%H:%M}" if same_day else f" to {local_end:%Y-%m-%d %H:%M}"
+    return f"{text} {time_zone}"
+
+
+def short_url(url: str, *, limit: int = 60) -> SafeString:
+    """A URL for a list column: its path and query without scheme and host, shortened in the
+    middle past ``limit`` characters; the whole URL shows on hover and on the object's page."""
+    parts = urlsplit(url)
+    text = parts.path + (f"?{parts.query}" if parts.query else "") if parts.netloc else url
+    if len(text) > limit:
+        keep = (limit - 1) // 2
+        text = f"{text[:keep]}…{text[-keep:]}"
+    return format_html('<span title="{}">{}</span>', url, text)

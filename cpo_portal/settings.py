@@ -137,6 +137,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The back office writes times one way: 2026-12-01 17:05:12 UTC (cpo_portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["cpo_portal.formats"]
 
 # History pages show old -> new values; going back is an ordinary edit (validated, pushed), never
 # a "revert" button that restores a row as it was.

@@ -110,9 +110,8 @@ class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Fina
         "partner",
         "authorization_reference",
         "captured",
-        "capture_status_code",
+        "capture_status",
         "matched",
-        "session",
         "cdr",
         "received_at",
     )
@@ -150,6 +149,10 @@ class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Fina
             fac.total_costs_incl_vat if fac.total_costs_incl_vat is not None else fac.total_costs_excl_vat
         )
         return "-" if amount is None else f"{amount:.2f} {fac.currency}"
+
+    @admin.display(description="status", ordering="capture_status_code")
+    def capture_status(self, fac: FinancialAdviceConfirmation) -> str:
+        return fac.get_capture_status_code_display()
 
     @admin.display(description="matched", boolean=True)
     def matched(self, fac: FinancialAdviceConfirmation) -> bool:
