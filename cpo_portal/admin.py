@@ -9,11 +9,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from simple_history.admin import SimpleHistoryAdmin
 
 from cpo_portal.fields import EnumListField
 
@@ -136,3 +139,22 @@ def short_url(url: str, *, limit: int = 60) -> SafeString:
         keep = (limit - 1) // 2
         text = f"{text[:keep]}…{text[-keep:]}"
     return format_html('<span title="{}">{}</span>', url, text)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
+    """The History page of curated objects (who changed what, old -> new; cpo_portal/history.py).
+
+    django-simple-history filters its rows by the id in the URL as given: one that is not an id
+    (a mistyped or crafted URL) would end in a server error; it is a page not found instead."""
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError as error:
+            raise Http404("No such object.") from error
+        context = {**self.history_extra_context(request, pk), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+    def history_extra_context(self, request: HttpRequest, pk: Any) -> dict[str, Any]:
+        """More for the History page's template (a tariff adds its texts' and elements' changes)."""
+        return {}

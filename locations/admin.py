@@ -14,9 +14,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from cpo_portal.admin import (
+    URL_FIELD_OVERRIDES,
+    EnumLabelsMixin,
+    HistoryAdmin,
+    TimestampsOnChangeMixin,
+    party_code,
+)
 from locations.forms import BusinessDetailsForm, DisplayTextListField, time_zone_input
 from locations.models import Connector, Evse, Location, RegularHours
 from locations.services import locations_set_published
@@ -109,7 +114,7 @@ def connector_label(connector: Connector) -> str:
 
 
 @admin.register(Location)
-class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[Location]):
+class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Location]):
     form = LocationForm
     list_display = (
         "location_id",
@@ -229,7 +234,7 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Evse)
-class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[Evse]):
+class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Evse]):
     form = EvseForm
     list_display = (
         "uid",
@@ -280,7 +285,7 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, SimpleHistoryAdmin, ad
 
 
 @admin.register(Connector)
-class ConnectorAdmin(EnumLabelsMixin, SimpleHistoryAdmin, admin.ModelAdmin[Connector]):
+class ConnectorAdmin(EnumLabelsMixin, HistoryAdmin, admin.ModelAdmin[Connector]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")
     list_filter = ("standard", "power_type", "format", "evse__location__party")

@@ -10,10 +10,10 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
-from simple_history.admin import SimpleHistoryAdmin
 
 from cpo_portal.admin import (
     URL_FIELD_OVERRIDES,
+    HistoryAdmin,
     ReadOnlyAdminMixin,
     TimestampsOnChangeMixin,
     is_changelist,
@@ -23,7 +23,7 @@ from payments.models import FinancialAdviceConfirmation, PaymentTerminal
 
 
 @admin.register(PaymentTerminal)
-class PaymentTerminalAdmin(TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[PaymentTerminal]):
+class PaymentTerminalAdmin(TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[PaymentTerminal]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "terminal_id",

@@ -12,15 +12,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from simple_history.admin import SimpleHistoryAdmin
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from cpo_portal.admin import (
+    URL_FIELD_OVERRIDES,
+    EnumLabelsMixin,
+    HistoryAdmin,
+    TimestampsOnChangeMixin,
+    party_code,
+)
 from cpo_portal.history import changes_by_record
 from tariffs import engine
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
@@ -185,7 +189,7 @@ class TariffElementInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Tariff)
-class TariffAdmin(TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[Tariff]):
+class TariffAdmin(TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
@@ -236,20 +240,16 @@ class TariffAdmin(TimestampsOnChangeMixin, SimpleHistoryAdmin, admin.ModelAdmin[
             .order_by(*Tariff._meta.ordering)  # an aggregate drops Meta.ordering; the autocomplete pages
         )
 
-    def history_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> Any:
+    def history_extra_context(self, request: HttpRequest, pk: Any) -> dict[str, Any]:
         # Texts and elements are edited on the tariff's page, so its History lists their changes too.
-        tariff_pk = unquote(object_id)
-        texts = TariffAltText.history.filter(tariff_id=tariff_pk)  # type: ignore[attr-defined]
-        elements = TariffElement.history.filter(tariff_id=tariff_pk)  # type: ignore[attr-defined]
-        parts = {
+        texts = TariffAltText.history.filter(tariff_id=pk)  # type: ignore[attr-defined]
+        elements = TariffElement.history.filter(tariff_id=pk)  # type: ignore[attr-defined]
+        return {
             "part_changes": [
                 ("Texts for the terminal", changes_by_record(texts)),
                 ("Elements", changes_by_record(elements)),
             ]
         }
-        return super().history_view(request, object_id, extra_context={**parts, **(extra_context or {})})
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # This portal exists for card payments at the terminal.

@@ -110,3 +110,11 @@ def test_partner_tokens_stay_out_of_the_history() -> None:
     columns = {field.name for field in Partner.history.model._meta.fields}  # type: ignore[attr-defined]
     assert not {"token_a_hash", "token_c_hash", "token_b"} & columns
     assert Partner.history.filter(id=partner.pk).count() == before + 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/tariffs/tariff/not-an-id/history/", "/admin/locations/location/not-an-id/history/"],
+)
+def test_a_history_page_of_something_that_is_not_an_id_is_not_found(staff_client: Client, url: str) -> None:
+    assert staff_client.get(url).status_code == 404
