@@ -9,12 +9,14 @@ import shutil
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles.handlers import StaticFilesHandler as _StaticFilesHandler
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.test.testcases import LiveServerThread
 from django.urls import reverse
 
 from tests.admin.widths import CONTENT_WIDTH_JS, partner_traffic
@@ -56,38 +58,54 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def short_lived_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The live server answers each request in a thread of its own; a persistent connection
-    (CONN_MAX_AGE) would outlive that thread and keep the test database from being dropped."""
-    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 0)
+def server(transactional_db: None, settings: Any) -> Iterator[str]:
+    """A live server (with the static files: the width depends on the admin's CSS) for this test
+    alone, stopped here with its database connections."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
+    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    try:
+        yield f"http://127.0.0.1:{thread.port}"
+    finally:
+        thread.terminate()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_every_list_and_object_page_fits_a_1440_px_window(
-    short_lived_connections: None, chromium: object, live_server: object
-) -> None:
+@pytest.fixture
+def pages(transactional_db: None) -> list[str]:
+    """The demo data, a day of partner traffic and a superuser, and the pages to measure: every
+    list, the page of one object per model, the index. Made before the browser starts: once
+    Playwright's event loop runs in this thread, database work here would use a connection that
+    the suite does not close."""
     call_command("seed_demo", stdout=StringIO())
     partner_traffic()
     get_user_model().objects.create_superuser("widths", "widths@example.com", PASSWORD)
-    pages = []
+    paths = []
     for model in admin.site._registry:
         name = f"{model._meta.app_label}_{model._meta.model_name}"
-        pages.append(reverse(f"admin:{name}_changelist"))
+        paths.append(reverse(f"admin:{name}_changelist"))
         obj = model._default_manager.order_by("pk").first()
         if obj is not None:
-            pages.append(reverse(f"admin:{name}_change", args=[obj.pk]))
-    pages.append(reverse("admin:index"))
+            paths.append(reverse(f"admin:{name}_change", args=[obj.pk]))
+    paths.append(reverse("admin:index"))
+    return paths
 
+
+def test_every_list_and_object_page_fits_a_1440_px_window(
+    server: str, pages: list[str], chromium: object
+) -> None:
     page = chromium.new_page(viewport={"width": WINDOW, "height": 900})  # type: ignore[attr-defined]
-    base = str(live_server)
-    page.goto(f"{base}/admin/login/")
+    page.goto(f"{server}/admin/login/")
     page.fill("#id_username", "widths")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
+    page.wait_for_url(f"{server}/admin/")
     too_wide = {}
     for path in pages:
-        response = page.goto(base + path)
+        response = page.goto(server + path)
         assert response is not None
         assert response.status == 200, path
         width = page.evaluate(CONTENT_WIDTH_JS)
