@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from simple_history.admin import SimpleHistoryAdmin
 
 from cpo_portal.fields import EnumListField
 
@@ -108,3 +114,47 @@ def is_changelist(request: HttpRequest) -> bool:
 def pretty_json(value: Any) -> SafeString:
     """JSON laid out for reading on a view page."""
     return format_html('<pre class="json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def local_period(start: datetime | None, end: datetime | None, time_zone: str) -> str:
+    """A UTC period on the location's own clock, for beside the UTC times (the convention: UTC
+    everywhere, local time where the driver's or the tariff's clock matters)."""
+    if start is None or not time_zone:
+        return "-"
+    zone = ZoneInfo(time_zone)
+    text = f"{start.astimezone(zone):%Y-%m-%d %H:%M}"
+    if end is not None:
+        local_end = end.astimezone(zone)
+        same_day = local_end.date() == start.astimezone(zone).date()
+        text += f" to {local_end:%H:%M}" if same_day else f" to {local_end:%Y-%m-%d %H:%M}"
+    return f"{text} {time_zone}"
+
+
+def short_url(url: str, *, limit: int = 60) -> SafeString:
+    """A URL for a list column: its path and query without scheme and host, shortened in the
+    middle past ``limit`` characters; the whole URL shows on hover and on the object's page."""
+    parts = urlsplit(url)
+    text = parts.path + (f"?{parts.query}" if parts.query else "") if parts.netloc else url
+    if len(text) > limit:
+        keep = (limit - 1) // 2
+        text = f"{text[:keep]}…{text[-keep:]}"
+    return format_html('<span title="{}">{}</span>', url, text)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
+    """The History page of curated objects (who changed what, old -> new; cpo_portal/history.py).
+
+    django-simple-history filters its rows by the id in the URL as given: one that is not an id
+    (a mistyped or crafted URL) would end in a server error; it is a page not found instead."""
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError as error:
+            raise Http404("No such object.") from error
+        context = {**self.history_extra_context(request, pk), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+    def history_extra_context(self, request: HttpRequest, pk: Any) -> dict[str, Any]:
+        """More for the History page's template (a tariff adds its texts' and elements' changes)."""
+        return {}

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Who changed what, old and new values, on the objects staff curate (cpo_portal/history.py).
+    "simple_history",
     "cpo_portal.apps.CpoPortalConfig",
     "partners",
     "locations",
@@ -65,6 +67,8 @@ INSTALLED_APPS = [
     "finance",
     "pushes",
     "demo",
+    # On top of everything: the dashboard reads every app, the staff roles name their permissions.
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the signed-in user on the history rows of curated objects (cpo_portal/history.py).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -133,6 +139,12 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The back office writes times one way: 2026-12-01 17:05:12 UTC (cpo_portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["cpo_portal.formats"]
+
+# History pages show old -> new values; going back is an ordinary edit (validated, pushed), never
+# a "revert" button that restores a row as it was.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))

@@ -19,7 +19,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from cpo_portal.admin import (
+    URL_FIELD_OVERRIDES,
+    EnumLabelsMixin,
+    HistoryAdmin,
+    TimestampsOnChangeMixin,
+    party_code,
+)
 from locations.admin_readiness import readiness_filter, readiness_html
 from locations.forms import BusinessDetailsForm, DisplayTextListField, time_zone_input
 from locations.models import Connector, Evse, Location, RegularHours
@@ -146,7 +152,7 @@ def connector_label(connector: Connector) -> str:
 
 
 @admin.register(Location)
-class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Location]):
+class LocationAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Location]):
     form = LocationForm
     list_display = (
         "location_id",
@@ -380,7 +386,7 @@ class ConnectorInline(EnumLabelsMixin, admin.StackedInline):
 
 
 @admin.register(Evse)
-class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]):
+class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Evse]):
     form = EvseForm
     list_display = (
         "uid",
@@ -475,7 +481,7 @@ class EvseAdmin(EnumLabelsMixin, TimestampsOnChangeMixin, admin.ModelAdmin[Evse]
 
 
 @admin.register(Connector)
-class ConnectorAdmin(EnumLabelsMixin, admin.ModelAdmin[Connector]):
+class ConnectorAdmin(EnumLabelsMixin, HistoryAdmin, admin.ModelAdmin[Connector]):
     form = ConnectorForm
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ("__str__", "standard", "format", "power_type", "power_kw", "tariff_ids", "last_updated")

@@ -30,6 +30,7 @@ from cpo_portal.fields import (
     time_of_day_validator,
     validate_time_zone,
 )
+from cpo_portal.history import tracked_history
 from partners.models import Party
 from tariffs.models import Tariff
 
@@ -422,6 +423,8 @@ class Location(LastUpdatedModel):
 
     objects = LocationQuerySet.as_manager()
 
+    history = tracked_history(excluded_fields=("last_updated",))
+
     class Meta:
         ordering = ("party", "location_id")
         constraints = (
@@ -549,6 +552,8 @@ class Evse(LastUpdatedModel):
     )
     accepted_service_providers = models.JSONField(default=list, blank=True, help_text="OCPI 2.3.0 only.")
 
+    history = tracked_history(excluded_fields=("last_updated",))
+
     class Meta:
         verbose_name = "EVSE"
         ordering = ("location", "uid")
@@ -596,7 +601,16 @@ class Evse(LastUpdatedModel):
             raise ValidationError({"accepted_service_providers": "Enter a list of eMSP names."})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
+        # A status saved alone is the charger reporting (every session start and stop): telemetry,
+        # not a staff edit, so it writes no history row on that hot path. Staff edits save the form.
+        status_only = set(kwargs.get("update_fields") or ()) == {"status"}
+        if status_only:
+            self.skip_history_when_saving = True
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            if status_only:
+                del self.skip_history_when_saving
         if kwargs.get("touch", True):
             touch_location(self.location_id)
 
@@ -638,6 +652,8 @@ class Connector(LastUpdatedModel):
     capabilities = EnumListField(
         enum=ConnectorCapability.choices, open_enum=True, help_text="OCPI 2.3.0 only."
     )
+
+    history = tracked_history(excluded_fields=("last_updated",), m2m_fields=("tariffs",))
 
     class Meta:
         ordering = ("evse", "connector_id")

@@ -6,21 +6,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
+from cpo_portal.admin import short_url
 from ocpi_api.models import InboundRequestLog, OutboundRequestLog, RequestLog
 
 
 class RequestLogAdmin(admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "partner",
-        "method",
-        "url",
-        "http_status",
-        "ocpi_status",
-        "duration_ms",
-        "request_id",
-    )
+    # The request id, the correlation id and the bodies are on the log's page (and searchable).
+    list_display = ("created_at", "partner", "method", "path", "http_status", "ocpi_status", "duration_ms")
     list_filter = ("method", "http_status", "ocpi_status", "partner")
     search_fields = ("url", "request_id", "correlation_id")
     list_select_related = ("partner",)
@@ -41,6 +35,10 @@ class RequestLogAdmin(admin.ModelAdmin):
         "request_body",
         "response_body",
     )
+
+    @admin.display(description="URL", ordering="url")
+    def path(self, log: RequestLog) -> SafeString:
+        return short_url(log.url)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).defer("request_body", "response_body")

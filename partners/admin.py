@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from cpo_portal.admin import HistoryAdmin
 from partners.models import Partner, PartnerEndpoint, PartnerRole, Party, Token
 from partners.registration import (
     HandshakeError,
@@ -108,7 +109,7 @@ class PartnerCredentialsForm(PartnerForm):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin[Partner]):
+class PartnerAdmin(HistoryAdmin, admin.ModelAdmin[Partner]):
     form = PartnerForm
     list_display = ("name", "status", "version", "versions_url", "role_list", "updated_at")
     list_filter = ("status", "version", "send_raw_token")

@@ -23,6 +23,7 @@ from cpo_portal.fields import (
     party_id_validator,
     printable_ascii,
 )
+from cpo_portal.history import tracked_history
 from partners.callback_urls import callback_hosts_parse, validate_callback_hosts
 
 
@@ -142,6 +143,11 @@ class Partner(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Tokens (ours as hashes, the partner's in clear) never go into the history tables.
+    history = tracked_history(
+        excluded_fields=("token_a_hash", "token_c_hash", "token_b", "updated_at"), m2m_fields=("parties",)
+    )
 
     class Meta:
         ordering = ("name",)

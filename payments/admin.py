@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 
 from cpo_portal.admin import (
     URL_FIELD_OVERRIDES,
+    HistoryAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     TimestampsOnChangeMixin,
@@ -29,7 +30,7 @@ from sessions.models import Cdr, ChargingSession
 
 
 @admin.register(PaymentTerminal)
-class PaymentTerminalAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[PaymentTerminal]):
+class PaymentTerminalAdmin(TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[PaymentTerminal]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "terminal_id",
@@ -123,9 +124,8 @@ class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Fina
         "partner",
         "authorization_reference",
         "captured",
-        "capture_status_code",
+        "capture_status",
         "matched",
-        "session",
         "cdr",
         "received_at",
     )
@@ -163,6 +163,10 @@ class FinancialAdviceConfirmationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Fina
             fac.total_costs_incl_vat if fac.total_costs_incl_vat is not None else fac.total_costs_excl_vat
         )
         return "-" if amount is None else f"{amount:.2f} {fac.currency}"
+
+    @admin.display(description="status", ordering="capture_status_code")
+    def capture_status(self, fac: FinancialAdviceConfirmation) -> str:
+        return fac.get_capture_status_code_display()
 
     @admin.display(description="matched", boolean=True)
     def matched(self, fac: FinancialAdviceConfirmation) -> bool:

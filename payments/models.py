@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from cpo_portal.fields import LastUpdatedModel, currency_validator, printable_ascii
+from cpo_portal.history import tracked_history
 from locations.models import Evse, Location, latitude_field_kwargs, longitude_field_kwargs
 from partners.models import Partner
 from sessions.models import Cdr, ChargingSession
@@ -51,6 +52,8 @@ class PaymentTerminal(LastUpdatedModel):
     )
     locations = models.ManyToManyField(Location, blank=True, related_name="terminals")
     evses = models.ManyToManyField(Evse, blank=True, related_name="terminals", verbose_name="EVSEs")
+
+    history = tracked_history(excluded_fields=("last_updated",), m2m_fields=("locations", "evses"))
 
     class Meta:
         verbose_name = "payment terminal"
@@ -103,6 +106,13 @@ class FinancialAdviceConfirmation(LastUpdatedModel):
         indexes = (
             # Reconciliation joins FACs to CDRs on the PTP's reference.
             models.Index(fields=("authorization_reference",), name="fac_authorization_ref_idx"),
+            # The dashboard's unmatched captures (backoffice.selectors.unmatched_captures): only the
+            # few that match nothing are in it.
+            models.Index(
+                fields=("received_at",),
+                condition=Q(session__isnull=True, cdr__isnull=True),
+                name="fac_unmatched_idx",
+            ),
         )
 
     def __str__(self) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 
+from cpo_portal.admin import short_url
 from partners.models import Partner
 from pushes import selectors, staff
 from pushes.models import (
@@ -59,15 +64,14 @@ class DeliveryAttemptInline(admin.TabularInline[DeliveryAttempt, OutboxMessage])
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
+    # The module follows from the object; coalesced changes and the error are on the message's page.
     list_display = (
         "id",
         "partner",
-        "module",
         "action",
         "object_label",
         "state",
         "attempts",
-        "coalesced",
         "next_attempt_at",
         "created_at",
         "last_http_status",
@@ -118,6 +122,8 @@ class DeadLetterAdmin(OutboxMessageAdmin):
     """Messages that ran out of retries or were rejected: retry or replay them from here."""
 
     list_filter = ("module", "action", "partner")
+    # All of them are dead and wait for nobody: no state nor next attempt.
+    list_display = ("id", "partner", "action", "object_label", "attempts", "created_at", "last_http_status")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
         return super().get_queryset(request).filter(state=OutboxMessage.State.DEAD)
@@ -154,6 +160,21 @@ class PartnerCopyAdmin(admin.ModelAdmin[PartnerCopy]):
         return False
 
 
+def _ago(moment: datetime | None) -> object:
+    """How long ago, for a list column (three full timestamps side by side overflow the window);
+    the UTC time shows on hover."""
+    if moment is None:
+        return "-"
+    return format_html('<span title="{}">{} ago</span>', f"{moment:%Y-%m-%d %H:%M:%S} UTC", timesince(moment))
+
+
+# Why a partner gets no pushes, said once (the status labels carry parentheses of their own).
+_NOT_CONNECTED = {
+    Partner.Status.PLANNED: "token A issued, no handshake yet",
+    Partner.Status.UNREGISTERED: "unregistered",
+}
+
+
 @admin.register(PartnerPushHealth)
 class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
     """Per partner: whether pushes flow, queue depth, stuck and dead messages, failure rate (24 h),
@@ -187,10 +208,9 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
 
     @admin.display(description="pushes")
     def alert(self, partner: Partner) -> str:
-        if partner.status in (Partner.Status.PLANNED, Partner.Status.UNREGISTERED):
-            return format_html(
-                '<span style="color:#666">not connected</span> ({})', partner.get_status_display()
-            )
+        if partner.status in _NOT_CONNECTED:
+            why = _NOT_CONNECTED[partner.status]
+            return format_html('<span style="color:#666">not connected</span>: {}', why)
         if partner.status == Partner.Status.SUSPENDED:
             return format_html('<span style="color:#b8860b">suspended</span>')
         status = getattr(partner, "push_status", None)
@@ -213,7 +233,7 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
 
     @admin.display(description="oldest pending")
     def oldest_pending(self, partner: Partner) -> object:
-        return self._health(partner).oldest_pending_at or "-"
+        return _ago(self._health(partner).oldest_pending_at)
 
     @admin.display(description="stuck")
     def stuck(self, partner: Partner) -> int:
@@ -232,11 +252,11 @@ class PartnerPushHealthAdmin(admin.ModelAdmin[PartnerPushHealth]):
 
     @admin.display(description="last successful push")
     def last_push(self, partner: Partner) -> object:
-        return self._health(partner).last_push_at or "-"
+        return _ago(self._health(partner).last_push_at)
 
     @admin.display(description="last pull")
     def last_pull(self, partner: Partner) -> object:
-        return self._health(partner).last_pull_at or "-"
+        return _ago(self._health(partner).last_pull_at)
 
     @admin.action(description="Retry now (the partner's waiting and dead messages)", permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[PartnerPushHealth]) -> None:
@@ -266,7 +286,7 @@ class DeliveryAttemptAdmin(admin.ModelAdmin[DeliveryAttempt]):
         "started_at",
         "partner",
         "method",
-        "url",
+        "path",
         "http_status",
         "ocpi_status",
         "outcome",
@@ -296,6 +316,10 @@ class DeliveryAttemptAdmin(admin.ModelAdmin[DeliveryAttempt]):
 
     def has_change_permission(self, request: HttpRequest, obj: DeliveryAttempt | None = None) -> bool:
         return False
+
+    @admin.display(description="URL", ordering="url")
+    def path(self, attempt: DeliveryAttempt) -> SafeString:
+        return short_url(attempt.url)
 
 
 @admin.register(PullCursor)

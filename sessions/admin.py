@@ -19,7 +19,14 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import ReadOnlyAdminMixin, ReadOnlyInline, is_changelist, party_code, pretty_json
+from cpo_portal.admin import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    is_changelist,
+    local_period,
+    party_code,
+    pretty_json,
+)
 from partners.outbox import cdr_recipients, cdrs_queued
 from sessions.credits import cdr_credit_and_correct
 from sessions.exceptions import SessionStateError
@@ -87,7 +94,12 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
     show_full_result_count = False
     # payments/admin.py adds the financial advice confirmations between the two.
     inlines = (CdrInline, ReceivedCommandInline)
-    readonly_fields = ("charging_periods_pretty", "total_cost_taxes_pretty", "meter_readings_link")
+    readonly_fields = (
+        "charging_periods_pretty",
+        "total_cost_taxes_pretty",
+        "meter_readings_link",
+        "local_time",
+    )
     fieldsets = (
         (None, {"fields": ("party", "session_id", "status", "last_updated")}),
         ("Where", {"fields": ("location", "evse", "connector", "meter_id")}),
@@ -99,6 +111,7 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
                 "fields": (
                     "created_at",
                     ("start_date_time", "end_date_time"),
+                    "local_time",
                     ("stop_requested_at", "stop_reason"),
                     ("kwh", "meter_readings_link"),
                     "currency",
@@ -128,9 +141,14 @@ class ChargingSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChargingSession]
         minutes = int((session.end_date_time - session.start_date_time).total_seconds() // 60)
         return f"{minutes // 60}:{minutes % 60:02d}"
 
-    @admin.display(description="cost incl. taxes (as of the last reading)", ordering="total_cost_incl_vat")
+    # "As of the last reading" is said on the session's page (Progress); the list keeps it short.
+    @admin.display(description="cost incl. VAT", ordering="total_cost_incl_vat")
     def cost(self, session: ChargingSession) -> str:
         return _money(session.total_cost_incl_vat, session.currency)
+
+    @admin.display(description="location's local time")
+    def local_time(self, session: ChargingSession) -> str:
+        return local_period(session.start_date_time, session.end_date_time, session.location.time_zone)
 
     @admin.display(description="meter readings")
     def meter_readings_link(self, session: ChargingSession) -> SafeString:
@@ -177,7 +195,13 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     list_select_related = ("party", "session")
     show_full_result_count = False
     actions = ("credit_and_correct",)
-    readonly_fields = ("costs_table", "cdr_location_pretty", "tariffs_pretty", "charging_periods_pretty")
+    readonly_fields = (
+        "costs_table",
+        "cdr_location_pretty",
+        "tariffs_pretty",
+        "charging_periods_pretty",
+        "local_time",
+    )
     fieldsets = (
         (None, {"fields": ("party", "cdr_id", "session", "last_updated")}),
         ("Token", {"fields": _TOKEN_FIELDS}),
@@ -186,6 +210,7 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
             {
                 "fields": (
                     ("start_date_time", "end_date_time"),
+                    "local_time",
                     ("total_energy", "total_time", "total_parking_time"),
                     "currency",
                     "costs_table",
@@ -226,6 +251,13 @@ class CdrAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cdr]):
     @admin.display(description="ended", ordering="end_date_time")
     def ended(self, cdr: Cdr) -> str:
         return f"{cdr.end_date_time:%Y-%m-%d %H:%M} UTC"
+
+    @admin.display(description="location's local time")
+    def local_time(self, cdr: Cdr) -> str:
+        # The snapshot in cdr_location has no time zone; the session's location has.
+        if cdr.session is None:
+            return "-"
+        return local_period(cdr.start_date_time, cdr.end_date_time, cdr.session.location.time_zone)
 
     @admin.display(description="kWh", ordering="total_energy")
     def energy(self, cdr: Cdr) -> str:

@@ -12,7 +12,9 @@ from sessions.models import Cdr
 
 class CdrCorrectionForm(forms.Form):
     remark = forms.CharField(
-        max_length=255, help_text="Why the CDR is corrected; sent to the partner on both new CDRs."
+        max_length=255,
+        help_text="Why the CDR is corrected; sent to the partner on both new CDRs.",
+        widget=forms.TextInput(attrs={"class": "vTextField", "size": 60}),
     )
     total_cost_excl_vat = forms.DecimalField(
         label="corrected total excl. taxes",

@@ -142,6 +142,9 @@ class ChargingSession(AuthorisedByToken, LastUpdatedModel):
             models.Index(fields=("authorization_reference",), name="session_authorization_ref_idx"),
             # The expiry sweep looks for PENDING sessions created before a cut-off.
             models.Index(fields=("status", "created_at"), name="session_status_created_idx"),
+            # The dashboard's sessions and energy per day (backoffice.selectors.sessions_per_day):
+            # kwh in the key makes it an index-only scan.
+            models.Index(fields=("start_date_time", "kwh"), name="session_started_idx"),
         )
 
     def __str__(self) -> str:
@@ -231,6 +234,12 @@ class Cdr(AuthorisedByToken, LastUpdatedModel):
             models.Index(fields=("partner", "last_updated", "id"), name="cdr_partner_paging_idx"),
             # Finance matches financial advice confirmations to CDRs by the PTP's reference.
             models.Index(fields=("authorization_reference",), name="cdr_authorization_ref_idx"),
+            # The dashboard's revenue per currency (backoffice.selectors.revenue_per_currency),
+            # read from the index alone.
+            models.Index(
+                fields=("end_date_time", "currency", "total_cost_excl_vat", "total_cost_incl_vat"),
+                name="cdr_ended_idx",
+            ),
         )
 
     def __str__(self) -> str:
@@ -346,6 +355,8 @@ class ReceivedCommand(models.Model):
         indexes = (
             # The redelivery sweep looks for results decided but not yet delivered.
             models.Index(fields=("delivered_at", "result_at"), name="command_undelivered_idx"),
+            # The dashboard's command success rate (backoffice.selectors.command_success).
+            models.Index(fields=("created_at", "result", "response_result"), name="command_created_idx"),
         )
 
     def __str__(self) -> str:

@@ -18,7 +18,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from cpo_portal.admin import URL_FIELD_OVERRIDES, EnumLabelsMixin, TimestampsOnChangeMixin, party_code
+from cpo_portal.admin import (
+    URL_FIELD_OVERRIDES,
+    EnumLabelsMixin,
+    HistoryAdmin,
+    TimestampsOnChangeMixin,
+    party_code,
+)
+from cpo_portal.history import changes_by_record
 from tariffs import engine
 from tariffs.engine_adapter import engine_tariff
 from tariffs.forms import TariffAltTextFormSet, TariffElementFormSet
@@ -234,7 +241,7 @@ class PreviewOnly:
 
 
 @admin.register(Tariff)
-class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
+class TariffAdmin(TimestampsOnChangeMixin, HistoryAdmin, admin.ModelAdmin[Tariff]):
     formfield_overrides = URL_FIELD_OVERRIDES
     list_display = (
         "tariff_id",
@@ -252,6 +259,7 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
     readonly_fields = ("last_updated", "terminal_preview")
     inlines = (TariffAltTextInline, TariffElementInline)
     actions = ("duplicate_tariffs",)
+    object_history_template = "admin/tariffs/tariff/object_history.html"
     fieldsets = (
         (None, {"fields": ("party", "tariff_id", "type", "currency", "tax_included", "last_updated")}),
         (
@@ -283,6 +291,17 @@ class TariffAdmin(TimestampsOnChangeMixin, admin.ModelAdmin[Tariff]):
             .prefetch_related("alt_texts")
             .order_by(*Tariff._meta.ordering)  # an aggregate drops Meta.ordering; the autocomplete pages
         )
+
+    def history_extra_context(self, request: HttpRequest, pk: Any) -> dict[str, Any]:
+        # Texts and elements are edited on the tariff's page, so its History lists their changes too.
+        texts = TariffAltText.history.filter(tariff_id=pk)  # type: ignore[attr-defined]
+        elements = TariffElement.history.filter(tariff_id=pk)  # type: ignore[attr-defined]
+        return {
+            "part_changes": [
+                ("Texts for the terminal", changes_by_record(texts)),
+                ("Elements", changes_by_record(elements)),
+            ]
+        }
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # This portal exists for card payments at the terminal.

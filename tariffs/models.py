@@ -30,6 +30,7 @@ from cpo_portal.fields import (
     printable_ascii,
     time_of_day_validator,
 )
+from cpo_portal.history import tracked_history
 from partners.models import Party
 
 non_negative = MinValueValidator(Decimal(0), "Enter zero or a positive amount.")
@@ -130,6 +131,8 @@ class Tariff(LastUpdatedModel):
         null=True, blank=True, validators=[JSONSchemaValidator(ENERGY_MIX_SCHEMA, "energy_mix")]
     )
 
+    history = tracked_history(excluded_fields=("last_updated",))
+
     class Meta:
         ordering = ("party", "tariff_id")
         constraints = (
@@ -227,6 +230,8 @@ class TariffAltText(models.Model):
     )
     text = models.CharField(max_length=512)
 
+    history = tracked_history()
+
     class Meta:
         verbose_name = "text for the terminal"
         verbose_name_plural = "texts for the terminal (one per language)"
@@ -315,6 +320,8 @@ class TariffElement(models.Model):
     max_duration = models.PositiveIntegerField("max duration (s)", null=True, blank=True)
     day_of_week = EnumListField(enum=DayOfWeek.choices)
     reservation = models.CharField(max_length=19, choices=ReservationRestriction.choices, blank=True)
+
+    history = tracked_history()
 
     class Meta:
         ordering = ("tariff", "position", "id")

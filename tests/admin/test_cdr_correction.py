@@ -119,3 +119,21 @@ def test_it_says_nothing_was_sent_when_the_partner_is_not_connected(staff_client
     cdr = CdrFactory()
     response = correct(staff_client, cdr, remark="Goodwill")
     assert b"Nothing was sent" in response.content
+
+
+def test_the_form_is_laid_out_as_an_admin_form_with_the_cdr_as_sent_beside_it(staff_client: Client) -> None:
+    cdr = CdrFactory(total_cost_excl_vat=Decimal("4.88"), total_cost_incl_vat=Decimal("5.90"))
+
+    page = correct(staff_client, cdr, remark="Charger overcounted", total_cost_excl_vat="4.00")
+
+    html = page.content.decode()  # type: ignore[attr-defined]
+    assert "admin/css/forms.css" in html
+    assert html.count('<fieldset class="module aligned">') == 2
+    assert f"CDR {cdr.cdr_id} as sent" in html
+    assert "5.90 EUR" in html
+    # Labels as the admin writes them, each field in its row with its help and its errors.
+    assert 'class="required">Remark:</label>' in html
+    assert "Corrected total excl. taxes:</label>" in html
+    assert '<p class="errornote">' in html
+    assert "Give both corrected totals, or neither to credit only." in html
+    assert f'href="/admin/charging_sessions/cdr/{cdr.pk}/change/" class="closelink">Cancel</a>' in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.db.models import Model
 from django.test import Client
@@ -9,6 +11,7 @@ from django.urls import reverse
 
 from payments.models import FinancialAdviceConfirmation
 from sessions.models import Cdr, ChargingSession, MeterReading
+from tests.factories import CdrFactory
 
 READ_ONLY = [ChargingSession, Cdr, FinancialAdviceConfirmation, MeterReading]
 
@@ -83,3 +86,21 @@ def test_the_cdr_list_leaves_the_snapshots_unloaded(
 
     deferred = response.context["cl"].result_list[0].get_deferred_fields()
     assert {"cdr_location", "tariffs", "charging_periods", "signed_data"} <= deferred
+
+
+def test_a_session_and_its_cdr_show_times_in_utc_with_the_locations_local_time_beside(
+    staff_client: Client,
+) -> None:
+    start = datetime(2026, 7, 1, 16, 5, tzinfo=UTC)  # summer: Amsterdam is UTC+2
+    cdr = CdrFactory(session__start_date_time=start, end_date_time=start + timedelta(minutes=35))
+    session = cdr.session
+    session.end_date_time = start + timedelta(minutes=35)
+    session.save()
+
+    for url in (
+        f"/admin/charging_sessions/chargingsession/{session.pk}/change/",
+        f"/admin/charging_sessions/cdr/{cdr.pk}/change/",
+    ):
+        html = staff_client.get(url).content.decode()
+        assert "2026-07-01 16:05:00 UTC" in html, url
+        assert "2026-07-01 18:05 to 18:40 Europe/Amsterdam" in html, url

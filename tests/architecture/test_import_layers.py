@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("payments", "chargers"),
     ("ocpi_api",),
     ("pushes",),
-    ("finance", "demo"),
+    ("finance", "demo", "backoffice"),
 )
 LAYER_OF: dict[str, int] = {app: index for index, apps in enumerate(LAYERS) for app in apps}
 PORTAL_APPS = frozenset(LAYER_OF)
@@ -177,6 +177,12 @@ def test_the_graph_is_read_from_every_app() -> None:
     apps_seen = {app_of(name) for name in modules()}
     assert apps_seen >= PORTAL_APPS | {SIMULATOR}
     assert any(edge.source == "sessions.models" and app_of(edge.target) == "locations" for edge in graph())
+
+
+def test_every_app_of_ours_has_a_layer() -> None:
+    # An app left out of LAYERS would not be checked at all: a new app must choose its layer.
+    apps_on_disk = {path.parent.name for path in ROOT.glob("*/apps.py")}
+    assert apps_on_disk <= PORTAL_APPS, f"apps without a layer: {sorted(apps_on_disk - PORTAL_APPS)}"
 
 
 def test_apps_import_only_the_layers_below_them() -> None:

@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from finance import exports
 from finance.exports import HEADER, ExportFilter, csv_blocks, export_rows, filtered_cdrs, xlsx_file
 from finance.selectors import cdrs_with_reconciliation
-from sessions.models import Cdr
 from sessions.credits import cdr_credit_and_correct
+from sessions.models import Cdr
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory
 
 pytestmark = pytest.mark.django_db

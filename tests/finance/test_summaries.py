@@ -18,8 +18,8 @@ from django.test import Client
 from finance.exports import ExportFilter
 from finance.selectors import cdrs_with_reconciliation, reconciliation_totals
 from finance.summaries import SummaryRow, period_summary, summary_totals
-from sessions.models import Cdr
 from sessions.credits import cdr_credit_and_correct
+from sessions.models import Cdr
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db

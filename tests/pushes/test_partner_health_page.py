@@ -33,6 +33,11 @@ def test_a_planned_or_unregistered_partner_is_not_connected(staff_client: Client
     assert "not connected" in _row(page, "Planned eMSP")
     assert "flowing" not in _row(page, "Planned eMSP")
     assert "not connected" in _row(page, "Gone eMSP")
+    # One pair of parentheses, not "not connected (Planned (token A issued, no handshake yet))".
+    assert "((" not in _row(page, "Planned eMSP")
+    assert "))" not in _row(page, "Planned eMSP")
+    assert "not connected</span>: token A issued, no handshake yet" in _row(page, "Planned eMSP")
+    assert "not connected</span>: unregistered" in _row(page, "Gone eMSP")
 
 
 def test_a_partner_whose_due_retry_nobody_sent_is_stuck_not_flowing(
@@ -66,10 +71,11 @@ def test_the_page_shows_the_last_successful_push_and_pull(
 
     assert health.last_push_at == DeliveryAttempt.objects.get(outcome="DELIVERED").started_at
     assert health.last_pull_at == pulled_at
-    assert '<td class="field-last_push nowrap">-</td>' not in row
-    assert '<td class="field-last_pull nowrap">-</td>' not in row
-    assert 'class="field-last_push nowrap">' in row
-    assert 'class="field-last_pull nowrap">' in row
+    assert '<td class="field-last_push">-</td>' not in row
+    assert '<td class="field-last_pull">-</td>' not in row
+    # As ages (three full timestamps side by side did not fit the window), the time on hover.
+    assert f'<span title="{pulled_at:%Y-%m-%d %H:%M:%S} UTC">7\xa0minutes ago</span>' in row
+    assert f'<span title="{health.last_push_at:%Y-%m-%d %H:%M:%S} UTC">' in row
 
 
 def test_retry_now_on_the_health_page_sends_the_partners_dead_and_waiting_messages(
