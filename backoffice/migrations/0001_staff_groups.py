@@ -115,14 +115,14 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("partners", "0005_partner_history"),
-        ("locations", "0003_location_evse_connector_history"),
+        ("locations", "0004_historical_connector_power_validators"),
         ("tariffs", "0002_tariff_history"),
         ("charging_sessions", "0005_dashboard_indexes"),
         ("payments", "0003_unmatched_captures_index"),
         ("chargers", "0003_backends_serve_evses"),
         ("ocpi_api", "0002_composite_indexes_cover_foreign_keys"),
         ("pushes", "0005_partner_failure_observations"),
-        ("finance", "0004_finance_group"),
+        ("finance", "0006_finance_group_sees_export_jobs"),
     ]
 
     operations = [migrations.RunPython(create_groups, remove_groups)]
