@@ -68,7 +68,7 @@ from decimal import (
     localcontext,
 )
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from tariffs.engine.localtime import EPOCH as _EPOCH
@@ -231,14 +231,17 @@ class _Element:
 
     Compiled for every tariff object, so for every session of a tariff freshly loaded: only
     attribute reads and a few comparisons, whatever can wait is worked out where it is used.
+    It holds no container of its own (each one the garbage collector would visit again and
+    again while the compiled tariff is cached).
     """
 
     __slots__ = (
         "always",
         "clock",
         "clock_only",
-        "components",
         "element",
+        "energy",
+        "flat",
         "flat_subtotal",
         "index",
         "max_current",
@@ -249,24 +252,35 @@ class _Element:
         "min_duration_us",
         "min_kwh",
         "min_power",
+        "parking_time",
         "reservation",
+        "time",
     )
 
     def __init__(self, index: int, element: TariffElement) -> None:
         self.index = index
         self.element = element
-        components: dict[Dimension, PriceComponent] = {}
+        # Its price component per dimension, None when it prices no such thing. "Only one Price
+        # Component per dimension can be active" (mod_tariffs, Tariff object): within one element
+        # the first one for a dimension is the one that counts.
+        energy = time = parking_time = flat = None
         for component in element.price_components:
-            # "Only one Price Component per dimension can be active" (mod_tariffs, Tariff object):
-            # within one element the first one for a dimension is the one that counts.
-            if component.type not in components:
-                components[component.type] = component
-        self.components = components
+            kind = component.type
+            if kind is _DIM_ENERGY:
+                if energy is None:
+                    energy = component
+            elif kind is _DIM_TIME:
+                if time is None:
+                    time = component
+            elif kind is _DIM_PARKING_TIME:
+                if parking_time is None:
+                    parking_time = component
+            elif flat is None:
+                flat = component
+        self.energy, self.time, self.parking_time, self.flat = energy, time, parking_time, flat
         # total_parking_cost includes the "fixed price components" of parking (mod_cdrs, CDR
         # object); a FLAT beside only a PARKING_TIME price is taken to be such a parking fee.
-        parking_fee = (
-            _DIM_PARKING_TIME in components and _DIM_ENERGY not in components and _DIM_TIME not in components
-        )
+        parking_fee = parking_time is not None and energy is None and time is None
         self.flat_subtotal = PARKING_COST if parking_fee else FIXED
         r = element.restrictions
         if r is None:
@@ -308,13 +322,37 @@ class _Element:
         # No restriction that can change during a session: it holds at every instant.
         self.always = self.clock_only and not windowed
 
+    def component(self, dimension: Dimension) -> PriceComponent | None:
+        """Its price component for `dimension`, if it prices that."""
+        return getattr(self, _COMPONENT_SLOTS[dimension])  # type: ignore[no-any-return]
 
-_WINDOWS: dict[tuple[_Clock, ZoneInfo, int, int], tuple[list[int], list[int]]] = {}
+
+_COMPONENT_SLOTS = {
+    _DIM_ENERGY: "energy",
+    _DIM_TIME: "time",
+    _DIM_PARKING_TIME: "parking_time",
+    _DIM_FLAT: "flat",
+}
+
+
+# UTC windows (starts, ends) per local-time restrictions, zone and UTC days. Every engine cache
+# is bounded and forgets its oldest entry first, and holds tuples of ints where it can: what a
+# cache keeps, the garbage collector visits again and again, and it dominated the cold path.
+_Windows = tuple[tuple[int, ...], tuple[int, ...]]
+_WINDOWS: dict[tuple[_Clock, ZoneInfo, int, int], _Windows] = {}
+_WINDOWS_KEPT = 2048
+
+
+def _remember(cache: dict[Any, Any], size: int, key: object, value: object) -> None:
+    """Store `value` in `cache`, forgetting the oldest entry once it holds `size`."""
+    if len(cache) >= size:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def windows_of(
     clock: _Clock, tz: ZoneInfo, first_day: int, last_day: int, stretches: list[tuple[int, int, int]]
-) -> tuple[list[int], list[int]]:
+) -> _Windows:
     """UTC intervals (starts, ends) over the UTC days first_day..last_day where `clock` holds.
 
     `stretches` are `offset_stretches(tz, first_day, last_day)`. Evaluated per instant on the
@@ -322,8 +360,7 @@ def windows_of(
     22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday 22:00-24:00. Each stretch
     of constant UTC offset shows its own wall-clock times, so a repeated local hour (DST ends) is
     inside a window twice and a skipped one never. Cached per local-time restrictions (not per
-    tariff): tariffs with the same hours share their days' windows. The lists are shared: read
-    them, never change them.
+    tariff): tariffs with the same hours share their days' windows.
     """
     key = (clock, tz, first_day, last_day)
     found = _WINDOWS.get(key)
@@ -367,75 +404,84 @@ def windows_of(
                 else:
                     starts.append(begin)
                     ends.append(finish)
-    if len(_WINDOWS) >= 16_384:
-        _WINDOWS.clear()
-    _WINDOWS[key] = (starts, ends)
-    return starts, ends
+    found = (tuple(starts), tuple(ends))
+    _remember(_WINDOWS, _WINDOWS_KEPT, key, found)
+    return found
 
 
-# The local-time restrictions of a group of elements: (element index, its _Clock) for each
-# element that has some. With a zone and days it keys the group's windows, shared by every
-# tariff with the same hours.
-_WindowKey = tuple[tuple[int, _Clock], ...]
+# The local-time restrictions of a group of elements: each element's _Clock, by element index,
+# None for an element without any or outside the group. With a zone and days it keys the
+# group's windows, shared by every tariff with the same hours.
+_WindowKey = tuple[_Clock | None, ...]
 
 
-def _window_key(elements: list[_Element]) -> _WindowKey:
-    return tuple((e.index, e.clock) for e in elements if e.clock is not None)
+def _window_key(elements: list[_Element], count: int) -> _WindowKey | None:
+    """The group's key, None when no element of it has local-time restrictions."""
+    clocks: list[_Clock | None] = [None] * count
+    for e in elements:
+        clocks[e.index] = e.clock
+    return tuple(clocks) if any(clocks) else None
 
 
 class _Compiled:
-    """Per-tariff lookups prepared once and reused for every session priced with it."""
+    """Per-tariff lookups prepared once and reused for every session priced with it.
+
+    Like _Element, as little as a session needs: the general path's lookups are worked out on
+    first use (`positions`), as few containers as possible are kept.
+    """
 
     __slots__ = (
         "clock_only",
         "duration_thresholds_us",
         "elements",
         "energy_thresholds",
-        "parking_fee_positions",
+        "general",
         "session_elements",
-        "session_positions",
         "session_windows",
-        "start_fee_positions",
         "tariff",
     )
 
     def __init__(self, tariff: Tariff) -> None:
         self.tariff = tariff
         elements = self.elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
-        session = self.session_elements = [e for e in elements if e.reservation is None]
+        session = elements
+        energy_thresholds: set[Decimal] | tuple[()] = ()
+        durations: set[int] | tuple[()] = ()
+        for e in elements:
+            if e.reservation is not None:
+                session = [e for e in elements if e.reservation is None]
+            if e.always:
+                continue
+            if not e.clock_only:
+                for value in (e.min_kwh, e.max_kwh):
+                    if value is not None and e.reservation is None:
+                        energy_thresholds = {*energy_thresholds, value}
+                for value in (e.min_duration_us, e.max_duration_us):
+                    if value is not None:
+                        durations = {*durations, value}
+        self.session_elements = session
         # Every session element restricted by local time at most (the usual tariff): which
         # elements price a segment then depends only on the window boundaries around it.
+        # (A reservation element's duration restrictions still cut the session's segments.)
         self.clock_only = all(e.clock_only for e in session)
-        # Per dimension, the positions in session_elements of the elements that price it.
-        positions: dict[Dimension, list[int]] = {
-            _DIM_ENERGY: [],
-            _DIM_FLAT: [],
-            _DIM_PARKING_TIME: [],
-            _DIM_TIME: [],
-        }
-        start_fees: list[int] = []
-        parking_fees: list[int] = []
-        energy_thresholds: set[Decimal] = set()
-        for position, e in enumerate(session):
-            for dimension in e.components:
-                positions[dimension].append(position)
-            if _DIM_FLAT in e.components:
-                (start_fees if e.flat_subtotal is FIXED else parking_fees).append(position)
-            if e.min_kwh is not None:
-                energy_thresholds.add(e.min_kwh)
-            if e.max_kwh is not None:
-                energy_thresholds.add(e.max_kwh)
-        self.session_positions = positions
-        self.start_fee_positions, self.parking_fee_positions = start_fees, parking_fees
-        self.energy_thresholds = sorted(energy_thresholds)
-        durations: set[int] = set()
-        for e in elements:
-            if e.min_duration_us is not None:
-                durations.add(e.min_duration_us)
-            if e.max_duration_us is not None:
-                durations.add(e.max_duration_us)
-        self.duration_thresholds_us = sorted(durations)
-        self.session_windows = _window_key(session)
+        self.energy_thresholds = sorted(energy_thresholds) if energy_thresholds else ()
+        self.duration_thresholds_us = sorted(durations) if durations else ()
+        self.session_windows = _window_key(session, len(elements))
+        self.general: tuple[list[int], ...] | None = None
+
+    def positions(self) -> tuple[list[int], ...]:
+        """For the general path, the positions in session_elements of the elements that price
+        ENERGY, TIME, PARKING_TIME, the start fee and the parking fee, each in element order."""
+        if self.general is None:
+            session = self.session_elements
+            self.general = (
+                [k for k, e in enumerate(session) if e.energy is not None],
+                [k for k, e in enumerate(session) if e.time is not None],
+                [k for k, e in enumerate(session) if e.parking_time is not None],
+                [k for k, e in enumerate(session) if e.flat is not None and e.flat_subtotal is FIXED],
+                [k for k, e in enumerate(session) if e.flat is not None and e.flat_subtotal is PARKING_COST],
+            )
+        return self.general
 
     def reservation_elements(self, expired: bool) -> list[_Element]:
         """The elements that price a reservation, in the order they are tried."""
@@ -458,19 +504,18 @@ class _Compiled:
         return uniform, max((v or ZERO for v in vats), default=None) if vats else None
 
 
-_COMPILED: dict[int, tuple[Tariff, _Compiled]] = {}
+_COMPILED: dict[int, _Compiled] = {}
 
 
 def _compiled(tariff: Tariff) -> _Compiled:
     # Keyed by identity: hashing a frozen tariff costs more than compiling a small one. The
     # entry keeps the tariff alive, so an id cannot be reused while it is cached.
-    entry = _COMPILED.get(id(tariff))
-    if entry is not None and entry[0] is tariff:
-        return entry[1]
-    if len(_COMPILED) >= 1024:
-        _COMPILED.clear()
+    compiled = _COMPILED.get(id(tariff))
+    if compiled is not None and compiled.tariff is tariff:
+        return compiled
     compiled = _Compiled(tariff)
-    _COMPILED[id(tariff)] = (tariff, compiled)
+    # A few: a tariff is priced again within a call (time_to_reach) or a batch, rarely later.
+    _remember(_COMPILED, 64, id(tariff), compiled)
     return compiled
 
 
@@ -524,26 +569,28 @@ def _start_key(tariff: Tariff) -> int:
 # --------------------------------------------------------------------------- segments
 
 
-class _Period(NamedTuple):
-    """Consecutive segments priced by the same components (built with `tuple.__new__`)."""
-
-    start_us: int
-    end_us: int
-    energy: Decimal
-    charging: bool
-    reservation: bool
-    energy_el: _Element | None
-    time_el: _Element | None
-    flat_el: _Element | None
-    parking_fee_el: _Element | None
-    # The start as a UTC datetime when it is at hand (a sample's own timestamp), else None:
-    # building one from start_us costs about a microsecond, most periods start at a sample.
-    start: datetime | None
+# A charging period being priced: consecutive segments priced by the same components, as a
+# plain tuple (about ten per session, and a NamedTuple costs several times more to build):
+# (start µs, end µs, kWh, charging, reservation, ENERGY element, TIME or PARKING_TIME element,
+# start fee element, parking fee element, start). The start is the UTC datetime when it is at
+# hand (a sample's own timestamp), else None: building one from µs costs about a microsecond.
+_Period = tuple[
+    int,
+    int,
+    Decimal,
+    bool,
+    bool,
+    _Element | None,
+    _Element | None,
+    _Element | None,
+    _Element | None,
+    datetime | None,
+]
 
 
 def _first(elements: list[_Element], dimension: Dimension, holds: list[bool]) -> _Element | None:
     for element in elements:
-        if dimension in element.components and holds[element.index]:
+        if holds[element.index] and element.component(dimension) is not None:
             return element
     return None
 
@@ -555,7 +602,7 @@ def _matches(
     duration_us: int,
     power: Decimal,
     current: Decimal | None,
-    windows: Mapping[int, tuple[list[int], list[int]]],
+    windows: Sequence[_Windows | None],
 ) -> bool:
     if e.clock is not None:
         starts, ends = windows[e.index]
@@ -581,22 +628,22 @@ def _matches(
 
 
 _BREAKPOINTS: dict[
-    tuple[_WindowKey, ZoneInfo, int, int], tuple[dict[int, tuple[list[int], list[int]]], list[int]]
+    tuple[_WindowKey, ZoneInfo, int, int], tuple[tuple[_Windows | None, ...], tuple[int, ...]]
 ] = {}
 
 
 def _window_breakpoints(
-    window_key: _WindowKey, tz: ZoneInfo, first_us: int, last_us: int
-) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:
-    """The windows of the elements in `window_key` (by element index) and their boundaries inside
-    ]first_us, last_us[ (a new list).
+    window_key: _WindowKey | None, tz: ZoneInfo, first_us: int, last_us: int
+) -> tuple[tuple[_Windows | None, ...], list[int]]:
+    """The windows of the elements in `window_key` (by element index, None for one without) and
+    their boundaries inside ]first_us, last_us[ (a new list).
 
     Cached per windows, zone and UTC days, whatever the tariff: sessions of the same days on
     tariffs with the same hours share them, so the zone database is consulted once per day
     rather than once per sample, and the windows are merged once.
     """
-    if not window_key:
-        return {}, []
+    if window_key is None:
+        return (), []
     first_day, last_day = first_us // US_PER_DAY, last_us // US_PER_DAY
     key = (window_key, tz, first_day, last_day)
     cached = _BREAKPOINTS.get(key)
@@ -604,15 +651,15 @@ def _window_breakpoints(
         # Only the session's own UTC days: membership is asked for instants inside them, and a
         # window cut at a day's edge only adds a breakpoint that changes no element.
         stretches = offset_stretches(tz, first_day, last_day)
-        windows = {
-            index: windows_of(clock, tz, first_day, last_day, stretches) for index, clock in window_key
-        }
-        points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
-        if len(_BREAKPOINTS) >= 4096:
-            _BREAKPOINTS.clear()
-        cached = _BREAKPOINTS[key] = (windows, points)
+        windows = tuple(
+            None if clock is None else windows_of(clock, tz, first_day, last_day, stretches)
+            for clock in window_key
+        )
+        points = tuple(sorted({p for found in windows if found for p in (*found[0], *found[1])}))
+        cached = (windows, points)
+        _remember(_BREAKPOINTS, 1024, key, cached)
     windows, points = cached
-    return windows, points[bisect_right(points, first_us) : bisect_left(points, last_us)]
+    return windows, list(points[bisect_right(points, first_us) : bisect_left(points, last_us)])
 
 
 def _session_periods(
@@ -631,12 +678,10 @@ def _session_periods(
     if compiled.clock_only:
         return _clock_only_periods(compiled, samples, times, energies, end_us, windows, breakpoints)
     thresholds = compiled.energy_thresholds
-    positions = compiled.session_positions
-    energy_positions = positions[_DIM_ENERGY]
-    charging_positions, parking_positions = positions[_DIM_TIME], positions[_DIM_PARKING_TIME]
-    flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
+    energy_positions, charging_positions, parking_positions, flat_positions, parking_fee_positions = (
+        compiled.positions()
+    )
     periods: list[_Period] = []
-    new = tuple.__new__
     # The period being built, kept in locals and closed into a _Period when the next one starts
     # (p_charging None: none yet).
     p_start = p_end = 0
@@ -706,20 +751,17 @@ def _session_periods(
             if p_charging is not charging or p_energy_el is not energy_el or p_time_el is not time_el:
                 if p_charging is not None:
                     periods.append(
-                        new(
-                            _Period,
-                            (
-                                p_start,
-                                p_end,
-                                p_energy,
-                                p_charging,
-                                False,
-                                p_energy_el,
-                                p_time_el,
-                                p_flat_el,
-                                p_fee_el,
-                                p_stamp,
-                            ),
+                        (
+                            p_start,
+                            p_end,
+                            p_energy,
+                            p_charging,
+                            False,
+                            p_energy_el,
+                            p_time_el,
+                            p_flat_el,
+                            p_fee_el,
+                            p_stamp,
                         )
                     )
                 p_start, p_energy, p_charging = a, ZERO, charging
@@ -740,20 +782,17 @@ def _session_periods(
                 p_fee_el, parking_fee_done = fee_el, True
     if p_charging is not None:
         periods.append(
-            new(
-                _Period,
-                (
-                    p_start,
-                    p_end,
-                    p_energy,
-                    p_charging,
-                    False,
-                    p_energy_el,
-                    p_time_el,
-                    p_flat_el,
-                    p_fee_el,
-                    p_stamp,
-                ),
+            (
+                p_start,
+                p_end,
+                p_energy,
+                p_charging,
+                False,
+                p_energy_el,
+                p_time_el,
+                p_flat_el,
+                p_fee_el,
+                p_stamp,
             )
         )
     return periods
@@ -765,7 +804,7 @@ def _clock_only_periods(
     times: list[int],
     energies: list[Decimal],
     end_us: int,
-    windows: Mapping[int, tuple[list[int], list[int]]],
+    windows: Sequence[_Windows | None],
     breakpoints: list[int],
 ) -> list[_Period]:
     """`_session_periods` for a tariff restricted by local time at most (the usual tariff).
@@ -777,7 +816,6 @@ def _clock_only_periods(
     """
     elements = compiled.session_elements
     periods: list[_Period] = []
-    new = tuple.__new__
     # The period being built, kept in locals and closed into a _Period when the next one starts
     # (p_charging None: none yet).
     p_start = p_end = 0
@@ -819,20 +857,17 @@ def _clock_only_periods(
             if p_charging is not charging or p_energy_el is not energy_el or p_time_el is not time_el:
                 if p_charging is not None:
                     periods.append(
-                        new(
-                            _Period,
-                            (
-                                p_start,
-                                p_end,
-                                p_energy,
-                                p_charging,
-                                False,
-                                p_energy_el,
-                                p_time_el,
-                                p_flat_el,
-                                p_fee_el,
-                                p_stamp,
-                            ),
+                        (
+                            p_start,
+                            p_end,
+                            p_energy,
+                            p_charging,
+                            False,
+                            p_energy_el,
+                            p_time_el,
+                            p_flat_el,
+                            p_fee_el,
+                            p_stamp,
                         )
                     )
                 p_start, p_energy, p_charging = a, ZERO, charging
@@ -854,27 +889,24 @@ def _clock_only_periods(
             k += 1
     if p_charging is not None:
         periods.append(
-            new(
-                _Period,
-                (
-                    p_start,
-                    p_end,
-                    p_energy,
-                    p_charging,
-                    False,
-                    p_energy_el,
-                    p_time_el,
-                    p_flat_el,
-                    p_fee_el,
-                    p_stamp,
-                ),
+            (
+                p_start,
+                p_end,
+                p_energy,
+                p_charging,
+                False,
+                p_energy_el,
+                p_time_el,
+                p_flat_el,
+                p_fee_el,
+                p_stamp,
             )
         )
     return periods
 
 
 def _clock_choice(
-    elements: list[_Element], at_us: int, windows: Mapping[int, tuple[list[int], list[int]]]
+    elements: list[_Element], at_us: int, windows: Sequence[_Windows | None]
 ) -> tuple[_Element | None, _Element | None, _Element | None, _Element | None, _Element | None]:
     """The elements that price ENERGY, TIME, PARKING_TIME, the start fee and the parking fee at
     `at_us`, for elements restricted by local time at most: each the first that holds."""
@@ -885,14 +917,13 @@ def _clock_choice(
             i = bisect_right(starts, at_us) - 1
             if i < 0 or at_us >= ends[i]:
                 continue
-        components = e.components
-        if energy_el is None and _DIM_ENERGY in components:
+        if energy_el is None and e.energy is not None:
             energy_el = e
-        if time_el is None and _DIM_TIME in components:
+        if time_el is None and e.time is not None:
             time_el = e
-        if parking_el is None and _DIM_PARKING_TIME in components:
+        if parking_el is None and e.parking_time is not None:
             parking_el = e
-        if _DIM_FLAT in components:
+        if e.flat is not None:
             if e.flat_subtotal is FIXED:
                 if flat_el is None:
                     flat_el = e
@@ -908,12 +939,13 @@ def _reservation_periods(
     start_us = to_us(reservation.start)
     # A session that started before its reservation did (bad data) leaves a zero-length one.
     end_us = max(start_us, to_us(min(reservation.end, end)))
-    windows, breakpoints = _window_breakpoints(_window_key(elements), tz, start_us, end_us)
+    key = _window_key(elements, len(compiled.elements))
+    windows, breakpoints = _window_breakpoints(key, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:
             breakpoints.append(start_us + threshold)
     points = [start_us, *sorted(breakpoints), end_us]
-    periods: list[_Period] = []
+    spans: list[list[Any]] = []  # [start µs, end µs, TIME element, FLAT element] per period
     flat_done = False
     for a, b in pairwise(points):
         holds = [False] * len(compiled.tariff.elements)
@@ -921,16 +953,15 @@ def _reservation_periods(
             # Energy, power and current are nil while reserved; duration counts from the booking.
             holds[e.index] = _matches(e, a, ZERO, a - start_us, ZERO, None, windows)
         time_el = _first(elements, _DIM_TIME, holds)
-        flat_el = None
+        if spans and spans[-1][2] is time_el:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b, time_el, None])
         if not flat_done:
             flat_el = _first(elements, _DIM_FLAT, holds)
-            flat_done = flat_el is not None
-        if periods and periods[-1].time_el is time_el:
-            last = periods[-1]
-            periods[-1] = last._replace(end_us=b, flat_el=flat_el if last.flat_el is None else last.flat_el)
-        else:
-            periods.append(_Period(a, b, ZERO, False, True, None, time_el, flat_el, None, None))
-    return periods
+            if flat_el is not None:
+                spans[-1][3], flat_done = flat_el, True
+    return [(a, b, ZERO, False, True, None, time_el, flat_el, None, None) for a, b, time_el, flat_el in spans]
 
 
 # --------------------------------------------------------------------------- step_size
@@ -948,36 +979,34 @@ def _step_extras(periods: list[_Period]) -> tuple[int, Decimal, dict[int, int]]:
     """
     extra_time: dict[int, int] = {}
     # One pass over the periods: the energy billed, and per time group (parked, charging,
-    # reserved) the µs billed and the last period billing it.
-    energy_total, last_energy, extra_energy = ZERO, -1, ZERO
+    # reserved) the µs billed and the last period billing it, with its element.
+    energy_total, last_energy, extra_energy, energy_step = ZERO, -1, ZERO, 1
     group_us = [0, 0, 0]
     group_last = [-1, -1, -1]
+    group_step = [1, 1, 1]
     for i, (start_us, end_us, energy, charging, reservation, energy_el, time_el, _, _, _) in enumerate(
         periods
     ):
         if energy_el is not None and not reservation and energy > 0:
             energy_total += energy
-            last_energy = i
+            last_energy, energy_step = i, energy_el.energy.step_size  # type: ignore[union-attr]
         if time_el is not None and end_us > start_us:
-            group = 2 if reservation else 1 if charging else 0
+            if reservation:
+                group, component = 2, time_el.time
+            elif charging:
+                group, component = 1, time_el.time
+            else:
+                group, component = 0, time_el.parking_time
             group_us[group] += end_us - start_us
-            group_last[group] = i
+            group_last[group], group_step[group] = i, component.step_size  # type: ignore[union-attr]
     if last_energy >= 0:
-        energy_el = periods[last_energy].energy_el
-        assert energy_el is not None  # noqa: S101 - only priced periods count
-        step = Decimal(max(energy_el.components[_DIM_ENERGY].step_size, 1)) / WH_PER_KWH
+        step = Decimal(max(energy_step, 1)) / WH_PER_KWH
         rounded = (energy_total / step).to_integral_value(rounding=ROUND_CEILING) * step
         extra_energy = rounded - energy_total
     # Parking when there is any, else charging; reservation time on its own.
     for group in (0 if group_last[0] >= 0 else 1, 2):
-        last = group_last[group]
-        if last < 0:
-            continue
-        period = periods[last]
-        dimension = _DIM_TIME if period.reservation or period.charging else _DIM_PARKING_TIME
-        assert period.time_el is not None  # noqa: S101 - only priced periods count
-        step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
-        extra_time[last] = -group_us[group] % step_us
+        if group_last[group] >= 0:
+            extra_time[group_last[group]] = -group_us[group] % (max(group_step[group], 1) * US_PER_SECOND)
     return last_energy, extra_energy, extra_time
 
 
@@ -1362,7 +1391,7 @@ def _result(
         if energy_el is not None:
             volume = energy + extra_energy if index == energy_index else energy
             if volume:
-                component = energy_el.components[_DIM_ENERGY]
+                component = energy_el.energy
                 price, vat = component.price, component.vat
                 raw = mul(price, volume)
                 scaled = mul(raw, US_PER_HOUR)
@@ -1391,7 +1420,7 @@ def _result(
         if time_el is not None:
             billed_us = duration_us + extra_time[index] if index in extra_time else duration_us
             if billed_us:
-                component = time_el.components[time_kind]
+                component = time_el.parking_time if time_kind is _DIM_PARKING_TIME else time_el.time
                 price, vat = component.price, component.vat
                 # Price x µs first (exact), one division for the line's own figure; the
                 # totals divide the sum of the exact products once more, never the sum of these.
@@ -1425,7 +1454,7 @@ def _result(
             for fee in (flat_el, fee_el):
                 if fee is None:
                     continue
-                component = fee.components[_DIM_FLAT]
+                component = fee.flat
                 dimensions += (new(CdrDimension, (_FLAT, _ONE)),)
                 subtotal = RESERVATION_COST if reservation else fee.flat_subtotal
                 bill(
