@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tariffs.engine import MeterSample, Tariff, localtime, price_session, pricing, tariff_from_ocpi
+from tariffs.engine import MeterSample, Tariff, price_session, pricing, tariff_from_ocpi
 
 TARGET = 5_000
 ZONE = "Europe/Amsterdam"
@@ -85,10 +85,7 @@ def session(rng: random.Random, start: datetime) -> list[MeterSample]:
 
 def clear_caches() -> None:
     """Forget every compiled tariff, day window and zone offset the engine has cached."""
-    pricing._COMPILED.clear()
-    pricing.windows_of.cache_clear()
-    localtime.day_offsets.cache_clear()
-    localtime.zone.cache_clear()
+    pricing.clear_caches()
 
 
 def measure(batch: Callable[[], int], seconds: float) -> tuple[float, float, int]:

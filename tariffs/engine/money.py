@@ -120,14 +120,12 @@ class Amount(NamedTuple):
                 amounts = _apportion(after_r - before_r, [t.amount for t in self.taxes], quantum)
         else:
             amounts = [t.amount.quantize(quantum, rounding) for t in self.taxes]
-        return Amount(
-            before_r,
-            after_r,
-            tuple(
-                TaxAmount(t.percentage, amount, t.name, t.account_number)
-                for t, amount in zip(self.taxes, amounts, strict=True)
-            ),
-        )
+        new = tuple.__new__  # NamedTuples without their Python-level __new__: once per figure priced
+        taxes = [
+            new(TaxAmount, (t.percentage, amount, t.name, t.account_number))
+            for t, amount in zip(self.taxes, amounts, strict=True)
+        ]
+        return new(Amount, (before_r, after_r, tuple(taxes)))
 
     def as_ocpi_221(self) -> dict[str, Decimal]:
         """OCPI 2.2.1 `Price`: excl_vat, and incl_vat only when it is known (types, Price class)."""

@@ -52,9 +52,9 @@ Readings of the spec where it leaves room, chosen here (with the reason):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import (
     ROUND_CEILING,
     ROUND_HALF_EVEN,
@@ -67,20 +67,26 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from functools import lru_cache
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from tariffs.engine.localtime import EPOCH as _EPOCH
-from tariffs.engine.localtime import EPOCH_ORDINAL, MINUTES_PER_DAY, offset_stretches, to_us, zone
+from tariffs.engine.localtime import (
+    EPOCH_ORDINAL,
+    MINUTES_PER_DAY,
+    day_offsets,
+    offset_stretches,
+    to_us,
+    zone,
+)
 from tariffs.engine.model import (
+    DayOfWeek,
     Dimension,
     MeterSample,
     PriceComponent,
     Reservation,
     ReservationRestriction,
-    Restrictions,
     Tariff,
     TariffElement,
     TariffError,
@@ -98,6 +104,7 @@ _TAX_NO, _TAX_NOT_APPLICABLE = TaxIncluded.NO, TaxIncluded.NOT_APPLICABLE
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 US_PER_MINUTE = 60 * US_PER_SECOND
+_ONE_US = timedelta(microseconds=1)
 US_PER_HOUR = Decimal(3_600_000_000)
 WH_PER_KWH = Decimal(1000)
 ENERGY_QUANTUM = Decimal("1e-12")
@@ -213,14 +220,28 @@ class SessionPrice:
 # --------------------------------------------------------------------------- compiled tariff
 
 
+# The local-time restrictions of an element as they are given: (start_time, end_time,
+# start_date, end_date, day_of_week). As a cache key it hashes in well under a microsecond,
+# unlike the Restrictions it comes from, and is read (by `windows_of`) only on a miss.
+_Clock = tuple[time | None, time | None, date | None, date | None, tuple[DayOfWeek, ...]]
+
+
 class _Element:
-    """A tariff element flattened for fast matching."""
+    """A tariff element flattened for fast matching.
+
+    Compiled for every tariff object, so for every session of a tariff freshly loaded: only
+    attribute reads and a few comparisons, whatever can wait is worked out where it is used.
+    It holds no container of its own (each one the garbage collector would visit again and
+    again while the compiled tariff is cached).
+    """
 
     __slots__ = (
         "always",
+        "clock",
         "clock_only",
-        "components",
         "element",
+        "energy",
+        "flat",
         "flat_subtotal",
         "index",
         "max_current",
@@ -231,74 +252,123 @@ class _Element:
         "min_duration_us",
         "min_kwh",
         "min_power",
+        "parking_time",
         "reservation",
-        "windowed",
+        "time",
     )
 
     def __init__(self, index: int, element: TariffElement) -> None:
         self.index = index
         self.element = element
-        components: dict[Dimension, PriceComponent] = {}
+        # Its price component per dimension, None when it prices no such thing. "Only one Price
+        # Component per dimension can be active" (mod_tariffs, Tariff object): within one element
+        # the first one for a dimension is the one that counts.
+        energy = time = parking_time = flat = None
         for component in element.price_components:
-            # "Only one Price Component per dimension can be active" (mod_tariffs, Tariff object):
-            # within one element the first one for a dimension is the one that counts.
-            components.setdefault(component.type, component)
-        self.components = components
-        kinds = components.keys()
+            kind = component.type
+            if kind is _DIM_ENERGY:
+                if energy is None:
+                    energy = component
+            elif kind is _DIM_TIME:
+                if time is None:
+                    time = component
+            elif kind is _DIM_PARKING_TIME:
+                if parking_time is None:
+                    parking_time = component
+            elif flat is None:
+                flat = component
+        self.energy, self.time, self.parking_time, self.flat = energy, time, parking_time, flat
         # total_parking_cost includes the "fixed price components" of parking (mod_cdrs, CDR
         # object); a FLAT beside only a PARKING_TIME price is taken to be such a parking fee.
-        parking_fee = _DIM_PARKING_TIME in kinds and not kinds & {_DIM_ENERGY, _DIM_TIME}
+        parking_fee = parking_time is not None and energy is None and time is None
         self.flat_subtotal = PARKING_COST if parking_fee else FIXED
         r = element.restrictions
-        self.reservation = r.reservation if r else None
-        self.windowed = bool(
-            r and (r.start_time or r.end_time or r.start_date or r.end_date or r.day_of_week)
+        if r is None:
+            self.reservation = self.clock = None
+            self.min_kwh = self.max_kwh = self.min_power = self.max_power = None
+            self.min_current = self.max_current = self.min_duration_us = self.max_duration_us = None
+            self.clock_only = self.always = True
+            return
+        self.reservation = r.reservation
+        start_time, end_time, start_date, end_date, days = (
+            r.start_time,
+            r.end_time,
+            r.start_date,
+            r.end_date,
+            r.day_of_week,
         )
-        self.min_kwh = r.min_kwh if r else None
-        self.max_kwh = r.max_kwh if r else None
-        self.min_power = r.min_power if r else None
-        self.max_power = r.max_power if r else None
-        self.min_current = r.min_current if r else None
-        self.max_current = r.max_current if r else None
-        self.min_duration_us = r.min_duration * US_PER_SECOND if r and r.min_duration is not None else None
-        self.max_duration_us = r.max_duration * US_PER_SECOND if r and r.max_duration is not None else None
+        windowed = start_time or end_time or start_date or end_date or days
+        self.clock = (start_time, end_time, start_date, end_date, days) if windowed else None
+        self.min_kwh = min_kwh = r.min_kwh
+        self.max_kwh = max_kwh = r.max_kwh
+        self.min_power = min_power = r.min_power
+        self.max_power = max_power = r.max_power
+        self.min_current = min_current = r.min_current
+        self.max_current = max_current = r.max_current
+        min_duration, max_duration = r.min_duration, r.max_duration
+        self.min_duration_us = None if min_duration is None else min_duration * US_PER_SECOND
+        self.max_duration_us = None if max_duration is None else max_duration * US_PER_SECOND
         # No restriction but local time: whether it holds depends on the instant only.
-        self.clock_only = all(
-            value is None
-            for value in (
-                self.min_kwh,
-                self.max_kwh,
-                self.min_power,
-                self.max_power,
-                self.min_current,
-                self.max_current,
-                self.min_duration_us,
-                self.max_duration_us,
-            )
+        self.clock_only = (
+            min_kwh is None
+            and max_kwh is None
+            and min_power is None
+            and max_power is None
+            and min_current is None
+            and max_current is None
+            and min_duration is None
+            and max_duration is None
         )
         # No restriction that can change during a session: it holds at every instant.
-        self.always = self.clock_only and not self.windowed
+        self.always = self.clock_only and not windowed
 
-    def windows(self, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
-        """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold."""
-        r = self.element.restrictions
-        assert r is not None  # noqa: S101 - only windowed elements get here
-        return windows_of(r, tz, first_day, last_day)
+    def component(self, dimension: Dimension) -> PriceComponent | None:
+        """Its price component for `dimension`, if it prices that."""
+        return getattr(self, _COMPONENT_SLOTS[dimension])  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=16_384)
-def windows_of(r: Restrictions, tz: ZoneInfo, first_day: int, last_day: int) -> tuple[list[int], list[int]]:
-    """UTC intervals (starts, ends) over the UTC days first_day..last_day where the rules hold.
+_COMPONENT_SLOTS = {
+    _DIM_ENERGY: "energy",
+    _DIM_TIME: "time",
+    _DIM_PARKING_TIME: "parking_time",
+    _DIM_FLAT: "flat",
+}
 
-    Evaluated per instant on the local wall clock: day_of_week and the dates are those of the
-    instant's local day, so a 22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday
-    22:00-24:00. Each stretch of constant UTC offset shows its own wall-clock times, so a
-    repeated local hour (DST ends) is inside a window twice and a skipped one never. Cached
-    per restrictions (not per tariff): tariffs with the same hours share their days' windows.
-    The lists are shared: read them, never change them.
+
+# UTC windows (starts, ends) per local-time restrictions, zone and UTC days. Every engine cache
+# is bounded and forgets its oldest entry first, and holds tuples of ints where it can: what a
+# cache keeps, the garbage collector visits again and again, and it dominated the cold path.
+_Windows = tuple[tuple[int, ...], tuple[int, ...]]
+_WINDOWS: dict[tuple[_Clock, ZoneInfo, int, int], _Windows] = {}
+_WINDOWS_KEPT = 2048
+
+
+def _remember(cache: dict[Any, Any], size: int, key: object, value: object) -> None:
+    """Store `value` in `cache`, forgetting the oldest entry once it holds `size`."""
+    if len(cache) >= size:
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
+def windows_of(
+    clock: _Clock, tz: ZoneInfo, first_day: int, last_day: int, stretches: list[tuple[int, int, int]]
+) -> _Windows:
+    """UTC intervals (starts, ends) over the UTC days first_day..last_day where `clock` holds.
+
+    `stretches` are `offset_stretches(tz, first_day, last_day)`. Evaluated per instant on the
+    local wall clock: day_of_week and the dates are those of the instant's local day, so a
+    22:00-06:00 window on FRIDAY means Friday 00:00-06:00 and Friday 22:00-24:00. Each stretch
+    of constant UTC offset shows its own wall-clock times, so a repeated local hour (DST ends) is
+    inside a window twice and a skipped one never. Cached per local-time restrictions (not per
+    tariff): tariffs with the same hours share their days' windows.
     """
-    start_minute = r.start_time.hour * 60 + r.start_time.minute if r.start_time else 0
-    end_minute = r.end_time.hour * 60 + r.end_time.minute if r.end_time else MINUTES_PER_DAY
+    key = (clock, tz, first_day, last_day)
+    found = _WINDOWS.get(key)
+    if found is not None:
+        return found
+    start_time, end_time, start_date, end_date, days = clock
+    start_minute = start_time.hour * 60 + start_time.minute if start_time else 0
+    end_minute = end_time.hour * 60 + end_time.minute if end_time else MINUTES_PER_DAY
     if end_minute == 0:
         end_minute = MINUTES_PER_DAY  # "To stop at end of the day use: 00:00"
     if start_minute == end_minute:
@@ -307,12 +377,12 @@ def windows_of(r: Restrictions, tz: ZoneInfo, first_day: int, last_day: int) -> 
         spans = [(0, end_minute), (start_minute, MINUTES_PER_DAY)]  # wraps past midnight
     else:
         spans = [(start_minute, end_minute)]
-    weekdays = {day.weekday for day in r.day_of_week}
-    start_ordinal = r.start_date.toordinal() - EPOCH_ORDINAL if r.start_date else None
-    end_ordinal = r.end_date.toordinal() - EPOCH_ORDINAL if r.end_date else None
+    weekdays = {day.weekday for day in days}
+    start_ordinal = start_date.toordinal() - EPOCH_ORDINAL if start_date else None
+    end_ordinal = end_date.toordinal() - EPOCH_ORDINAL if end_date else None
     starts: list[int] = []
     ends: list[int] = []
-    for stretch_start, stretch_end, offset in offset_stretches(tz, first_day, last_day):
+    for stretch_start, stretch_end, offset in stretches:
         # The same stretch on the wall clock ("local µs since 1970-01-01 00:00 local").
         local_start, local_end = stretch_start + offset, stretch_end + offset
         for day in range(local_start // US_PER_DAY, (local_end - 1) // US_PER_DAY + 1):
@@ -334,79 +404,131 @@ def windows_of(r: Restrictions, tz: ZoneInfo, first_day: int, last_day: int) -> 
                 else:
                     starts.append(begin)
                     ends.append(finish)
-    return starts, ends
+    found = (tuple(starts), tuple(ends))
+    _remember(_WINDOWS, _WINDOWS_KEPT, key, found)
+    return found
+
+
+# The local-time restrictions of a group of elements: each element's _Clock, by element index,
+# None for an element without any or outside the group. With a zone and days it keys the
+# group's windows, shared by every tariff with the same hours.
+_WindowKey = tuple[_Clock | None, ...]
+
+
+def _window_key(elements: list[_Element], count: int) -> _WindowKey | None:
+    """The group's key, None when no element of it has local-time restrictions."""
+    clocks: list[_Clock | None] = [None] * count
+    for e in elements:
+        clocks[e.index] = e.clock
+    return tuple(clocks) if any(clocks) else None
 
 
 class _Compiled:
-    """Per-tariff lookups prepared once and reused for every session priced with it."""
+    """Per-tariff lookups prepared once and reused for every session priced with it.
+
+    Like _Element, as little as a session needs: the general path's lookups are worked out on
+    first use (`positions`), as few containers as possible are kept.
+    """
 
     __slots__ = (
         "clock_only",
         "duration_thresholds_us",
+        "elements",
         "energy_thresholds",
-        "parking_fee_positions",
-        "reservation_elements",
+        "general",
         "session_elements",
-        "session_positions",
-        "start_fee_positions",
+        "session_windows",
         "tariff",
-        "top_vat",
-        "uniform_vat",
-        "window_cache",
     )
 
     def __init__(self, tariff: Tariff) -> None:
         self.tariff = tariff
-        elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
-        self.session_elements = [e for e in elements if e.reservation is None]
+        elements = self.elements = [_Element(index, element) for index, element in enumerate(tariff.elements)]
+        session = elements
+        energy_thresholds: set[Decimal] | tuple[()] = ()
+        durations: set[int] | tuple[()] = ()
+        for e in elements:
+            if e.reservation is not None:
+                session = [e for e in elements if e.reservation is None]
+            if e.always:
+                continue
+            if not e.clock_only:
+                for value in (e.min_kwh, e.max_kwh):
+                    if value is not None and e.reservation is None:
+                        energy_thresholds = {*energy_thresholds, value}
+                for value in (e.min_duration_us, e.max_duration_us):
+                    if value is not None:
+                        durations = {*durations, value}
+        self.session_elements = session
         # Every session element restricted by local time at most (the usual tariff): which
         # elements price a segment then depends only on the window boundaries around it.
-        self.clock_only = all(e.clock_only for e in self.session_elements)
-        # Per dimension, the positions in session_elements of the elements that price it.
-        self.session_positions = {
-            dimension: [k for k, e in enumerate(self.session_elements) if dimension in e.components]
-            for dimension in _DIMENSIONS
-        }
-        flats = self.session_positions[_DIM_FLAT]
-        self.start_fee_positions = [k for k in flats if self.session_elements[k].flat_subtotal is FIXED]
-        self.parking_fee_positions = [
-            k for k in flats if self.session_elements[k].flat_subtotal is PARKING_COST
-        ]
-        booked = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION]
-        expires = [e for e in elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
+        # (A reservation element's duration restrictions still cut the session's segments.)
+        self.clock_only = all(e.clock_only for e in session)
+        self.energy_thresholds = sorted(energy_thresholds) if energy_thresholds else ()
+        self.duration_thresholds_us = sorted(durations) if durations else ()
+        self.session_windows = _window_key(session, len(elements))
+        self.general: tuple[list[int], ...] | None = None
+
+    def positions(self) -> tuple[list[int], ...]:
+        """For the general path, the positions in session_elements of the elements that price
+        ENERGY, TIME, PARKING_TIME, the start fee and the parking fee, each in element order."""
+        if self.general is None:
+            session = self.session_elements
+            self.general = (
+                [k for k, e in enumerate(session) if e.energy is not None],
+                [k for k, e in enumerate(session) if e.time is not None],
+                [k for k, e in enumerate(session) if e.parking_time is not None],
+                [k for k, e in enumerate(session) if e.flat is not None and e.flat_subtotal is FIXED],
+                [k for k, e in enumerate(session) if e.flat is not None and e.flat_subtotal is PARKING_COST],
+            )
+        return self.general
+
+    def reservation_elements(self, expired: bool) -> list[_Element]:
+        """The elements that price a reservation, in the order they are tried."""
+        booked = [e for e in self.elements if e.reservation is ReservationRestriction.RESERVATION]
+        if not expired:
+            return booked
         # mod_tariffs, ReservationRestrictionType NOTE: for an expired reservation the
         # RESERVATION_EXPIRES element wins over the RESERVATION one, whatever their order.
-        self.reservation_elements = {False: booked, True: expires + booked}
-        self.energy_thresholds = sorted(
-            {v for e in self.session_elements for v in (e.min_kwh, e.max_kwh) if v is not None}
-        )
-        self.duration_thresholds_us = sorted(
-            {v for e in elements for v in (e.min_duration_us, e.max_duration_us) if v is not None}
-        )
-        vats = {c.vat for element in tariff.elements for c in element.price_components}
-        self.uniform_vat = next(iter(vats)) if len(vats) == 1 else None
-        # The highest rate of the tariff (no vat counts as 0 %), for a limit given before taxes
-        # only on a session with no amount of its own to take a rate from.
-        self.top_vat = max((v or ZERO for v in vats), default=None) if vats else None
-        self.window_cache: dict[
-            tuple[ZoneInfo, int, int, bool], tuple[dict[int, tuple[list[int], list[int]]], list[int]]
-        ] = {}
+        expires = [e for e in self.elements if e.reservation is ReservationRestriction.RESERVATION_EXPIRES]
+        return expires + booked
+
+    def vat_rates(self) -> tuple[Decimal | None, Decimal | None]:
+        """(the tariff's one VAT rate or None, its highest rate with no vat as 0 %, or None).
+
+        For a limit given before taxes only, on a session with no amount of its own to take a
+        rate from; worked out only then.
+        """
+        vats = {c.vat for element in self.tariff.elements for c in element.price_components}
+        uniform = next(iter(vats)) if len(vats) == 1 else None
+        return uniform, max((v or ZERO for v in vats), default=None) if vats else None
 
 
-_COMPILED: dict[int, tuple[Tariff, _Compiled]] = {}
+_COMPILED: dict[int, _Compiled] = {}
 
 
 def _compiled(tariff: Tariff) -> _Compiled:
     # Keyed by identity: hashing a frozen tariff costs more than compiling a small one. The
     # entry keeps the tariff alive, so an id cannot be reused while it is cached.
-    entry = _COMPILED.get(id(tariff))
-    if entry is not None and entry[0] is tariff:
-        return entry[1]
-    if len(_COMPILED) >= 1024:
-        _COMPILED.clear()
+    compiled = _COMPILED.get(id(tariff))
+    if compiled is not None and compiled.tariff is tariff:
+        return compiled
     compiled = _Compiled(tariff)
-    _COMPILED[id(tariff)] = (tariff, compiled)
+    # A few: a tariff is priced again within a call (time_to_reach) or a batch, rarely later.
+    _remember(_COMPILED, 64, id(tariff), compiled)
     return compiled
+
+
+def clear_caches() -> None:
+    """Forget every compiled tariff, day window and zone offset the engine has cached.
+
+    For benchmarks that measure the engine cold, and for tests; pricing never needs it.
+    """
+    _COMPILED.clear()
+    _WINDOWS.clear()
+    _BREAKPOINTS.clear()
+    day_offsets.cache_clear()
+    zone.cache_clear()
 
 
 # --------------------------------------------------------------------------- tariff choice
@@ -447,51 +569,28 @@ def _start_key(tariff: Tariff) -> int:
 # --------------------------------------------------------------------------- segments
 
 
-class _Period:
-    """Consecutive segments priced by the same components; mutable while it is being built."""
-
-    __slots__ = (
-        "charging",
-        "end_us",
-        "energy",
-        "energy_el",
-        "flat_el",
-        "parking_fee_el",
-        "reservation",
-        "start",
-        "start_us",
-        "time_el",
-    )
-
-    def __init__(
-        self,
-        start_us: int,
-        charging: bool,
-        reservation: bool,
-        energy_el: _Element | None,
-        time_el: _Element | None,
-    ) -> None:
-        self.start_us = start_us
-        self.end_us = start_us
-        self.energy = ZERO
-        self.charging = charging
-        self.reservation = reservation
-        self.energy_el = energy_el
-        self.time_el = time_el
-        self.flat_el: _Element | None = None
-        self.parking_fee_el: _Element | None = None
-        # The start as a UTC datetime when it is at hand (a sample's own timestamp), else None:
-        # building one from start_us costs about a microsecond, most periods start at a sample.
-        self.start: datetime | None = None
-
-    @property
-    def time_dimension(self) -> Dimension:
-        return _DIM_TIME if self.charging else _DIM_PARKING_TIME
+# A charging period being priced: consecutive segments priced by the same components, as a
+# plain tuple (about ten per session, and a NamedTuple costs several times more to build):
+# (start µs, end µs, kWh, charging, reservation, ENERGY element, TIME or PARKING_TIME element,
+# start fee element, parking fee element, start). The start is the UTC datetime when it is at
+# hand (a sample's own timestamp), else None: building one from µs costs about a microsecond.
+_Period = tuple[
+    int,
+    int,
+    Decimal,
+    bool,
+    bool,
+    _Element | None,
+    _Element | None,
+    _Element | None,
+    _Element | None,
+    datetime | None,
+]
 
 
 def _first(elements: list[_Element], dimension: Dimension, holds: list[bool]) -> _Element | None:
     for element in elements:
-        if dimension in element.components and holds[element.index]:
+        if holds[element.index] and element.component(dimension) is not None:
             return element
     return None
 
@@ -503,9 +602,9 @@ def _matches(
     duration_us: int,
     power: Decimal,
     current: Decimal | None,
-    windows: dict[int, tuple[list[int], list[int]]],
+    windows: Sequence[_Windows | None],
 ) -> bool:
-    if e.windowed:
+    if e.clock is not None:
         starts, ends = windows[e.index]
         i = bisect_right(starts, at_us) - 1
         if i < 0 or at_us >= ends[i]:
@@ -528,66 +627,82 @@ def _matches(
     return not (e.max_current is not None and (current is None or current >= e.max_current))
 
 
-def _window_breakpoints(
-    compiled: _Compiled, elements: list[_Element], tz: ZoneInfo, first_us: int, last_us: int
-) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:
-    """The local-time windows of `elements` around [first_us, last_us] and the boundaries inside it.
+_BREAKPOINTS: dict[
+    tuple[_WindowKey, ZoneInfo, int, int], tuple[tuple[_Windows | None, ...], tuple[int, ...]]
+] = {}
 
-    Cached per tariff, zone and UTC days: sessions of the same days share them, so the zone
-    database is consulted once per boundary per day rather than once per sample.
+
+def _window_breakpoints(
+    window_key: _WindowKey | None, tz: ZoneInfo, first_us: int, last_us: int
+) -> tuple[tuple[_Windows | None, ...], list[int]]:
+    """The windows of the elements in `window_key` (by element index, None for one without) and
+    their boundaries inside ]first_us, last_us[ (a new list).
+
+    Cached per windows, zone and UTC days, whatever the tariff: sessions of the same days on
+    tariffs with the same hours share them, so the zone database is consulted once per day
+    rather than once per sample, and the windows are merged once.
     """
+    if window_key is None:
+        return (), []
     first_day, last_day = first_us // US_PER_DAY, last_us // US_PER_DAY
-    key = (tz, first_day, last_day, elements is compiled.session_elements)
-    cached = compiled.window_cache.get(key)
+    key = (window_key, tz, first_day, last_day)
+    cached = _BREAKPOINTS.get(key)
     if cached is None:
-        if len(compiled.window_cache) >= 256:
-            compiled.window_cache.clear()
         # Only the session's own UTC days: membership is asked for instants inside them, and a
         # window cut at a day's edge only adds a breakpoint that changes no element.
-        windows = {e.index: e.windows(tz, first_day, last_day) for e in elements if e.windowed}
-        points = sorted({p for starts, ends in windows.values() for p in (*starts, *ends)})
-        cached = compiled.window_cache[key] = (windows, points)
+        stretches = offset_stretches(tz, first_day, last_day)
+        windows = tuple(
+            None if clock is None else windows_of(clock, tz, first_day, last_day, stretches)
+            for clock in window_key
+        )
+        points = tuple(sorted({p for found in windows if found for p in (*found[0], *found[1])}))
+        cached = (windows, points)
+        _remember(_BREAKPOINTS, 1024, key, cached)
     windows, points = cached
-    return windows, points[bisect_right(points, first_us) : bisect_left(points, last_us)]
+    return windows, list(points[bisect_right(points, first_us) : bisect_left(points, last_us)])
 
 
 def _session_periods(
     compiled: _Compiled, samples: list[MeterSample], end_us: int, tz: ZoneInfo
 ) -> list[_Period]:
     elements = compiled.session_elements
-    times = [to_us(s.timestamp) for s in samples]
+    times = [(s.timestamp - _EPOCH) // _ONE_US for s in samples]  # to_us, inlined
     start_us = times[0]
     base = samples[0].energy_kwh
     energies = [s.energy_kwh - base for s in samples]
-    windows, breakpoints = _window_breakpoints(compiled, elements, tz, start_us, end_us)
+    windows, breakpoints = _window_breakpoints(compiled.session_windows, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:
             breakpoints.append(start_us + threshold)
     breakpoints.sort()
+    if compiled.clock_only:
+        return _clock_only_periods(compiled, samples, times, energies, end_us, windows, breakpoints)
     thresholds = compiled.energy_thresholds
-    positions = compiled.session_positions
-    energy_positions = positions[_DIM_ENERGY]
-    charging_positions, parking_positions = positions[_DIM_TIME], positions[_DIM_PARKING_TIME]
-    flat_positions, parking_fee_positions = compiled.start_fee_positions, compiled.parking_fee_positions
+    energy_positions, charging_positions, parking_positions, flat_positions, parking_fee_positions = (
+        compiled.positions()
+    )
     periods: list[_Period] = []
+    # The period being built, kept in locals and closed into a _Period when the next one starts
+    # (p_charging None: none yet).
+    p_start = p_end = 0
+    p_energy = ZERO
+    p_charging: bool | None = None
+    p_energy_el = p_time_el = p_flat_el = p_fee_el = None
+    p_stamp: datetime | None = None
     flat_done = parking_fee_done = False
     previous_power = ZERO
-    clock_only = compiled.clock_only
-    # With clock_only, the elements chosen between two consecutive breakpoints (every window
-    # boundary inside the session is one) are the same at every instant: chosen once per
-    # stretch between breakpoints, keyed by its position among them.
-    chosen: dict[int, tuple[_Element | None, ...]] = {}
     n = len(samples)
     for i in range(n):
         t0 = times[i]
         t1 = times[i + 1] if i + 1 < n else end_us
-        if t1 <= t0 and (periods or i + 1 < n):
+        if t1 <= t0 and (p_charging is not None or i + 1 < n):
             continue  # a zero-length interval; kept only when it is all the session has
         e0 = energies[i]
         e1 = energies[i + 1] if i + 1 < n else e0
         span, delta = t1 - t0, e1 - e0
         sample = samples[i]
-        if not sample.charging:
+        charging = sample.charging
+        if not charging:
             power = ZERO  # parked: min_power/max_power see the power drawn, none
         elif sample.power_kw is not None:
             power = sample.power_kw
@@ -598,89 +713,239 @@ def _session_periods(
             # charging EV is taken to go on at the power of the interval before.
             power = previous_power
         previous_power = power
-        points = [(t0, e0)]
-        for bp in breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)]:
-            # Interpolated energy is kept to 1e-12 kWh so that it does not depend on which two
-            # samples it was interpolated between (more samples on the same line, same result).
-            points.append((bp, (e0 + delta * (bp - t0) / span).quantize(ENERGY_QUANTUM) if delta else e0))
-        if delta:
-            low, high = (e0, e1) if delta > 0 else (e1, e0)
-            for threshold in thresholds:
-                if low < threshold < high:
-                    # The crossing instant, rounded up to the µs: at it, exactly `threshold` kWh
-                    # has been used, so a min_kwh equal to the sum of the samples does hold.
-                    offset = ((threshold - e0) * span / delta).to_integral_value(rounding=ROUND_CEILING)
-                    points.append((min(t1, t0 + int(offset)), threshold))
-            points.sort()
-        points.append((t1, e1))
-        charging = sample.charging
-        time_positions = positions[_DIM_TIME if charging else _DIM_PARKING_TIME]
+        inner = (
+            breakpoints[bisect_right(breakpoints, t0) : bisect_left(breakpoints, t1)] if breakpoints else ()
+        )
+        if inner or (delta and thresholds):
+            points = [(t0, e0)]
+            for bp in inner:
+                # Interpolated energy is kept to 1e-12 kWh so that it does not depend on which two
+                # samples it was interpolated between (more samples on the same line, same result).
+                points.append((bp, (e0 + delta * (bp - t0) / span).quantize(ENERGY_QUANTUM) if delta else e0))
+            if delta:
+                low, high = (e0, e1) if delta > 0 else (e1, e0)
+                for threshold in thresholds:
+                    if low < threshold < high:
+                        # The crossing instant, rounded up to the µs: at it, exactly `threshold` kWh
+                        # has been used, so a min_kwh equal to the sum of the samples does hold.
+                        offset = ((threshold - e0) * span / delta).to_integral_value(rounding=ROUND_CEILING)
+                        points.append((min(t1, t0 + int(offset)), threshold))
+                points.sort()
+            points.append((t1, e1))
+            segments: Iterable[tuple[tuple[int, Decimal], tuple[int, Decimal]]] = pairwise(points)
+        else:
+            segments = (((t0, e0), (t1, e1)),)  # the usual interval: one segment, nothing to cut
+        time_positions = charging_positions if charging else parking_positions
         current = sample.current_a
-        for (a, ea), (b, eb) in pairwise(points):
-            if clock_only:
-                stretch = bisect_right(breakpoints, a)
-                choice = chosen.get(stretch)
-                if choice is None:
-                    holds = [e.always or _matches(e, a, ea, 0, ZERO, None, windows) for e in elements]
-                    choice = chosen[stretch] = (
-                        next((elements[k] for k in energy_positions if holds[k]), None),
-                        next((elements[k] for k in charging_positions if holds[k]), None),
-                        next((elements[k] for k in parking_positions if holds[k]), None),
-                        next((elements[k] for k in flat_positions if holds[k]), None),
-                        next((elements[k] for k in parking_fee_positions if holds[k]), None),
+        for (a, ea), (b, eb) in segments:
+            duration = a - start_us
+            holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
+            energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
+            time_el = next((elements[k] for k in time_positions if holds[k]), None)
+            flat_el = None if flat_done else next((elements[k] for k in flat_positions if holds[k]), None)
+            fee_el = (
+                None
+                if parking_fee_done
+                else next((elements[k] for k in parking_fee_positions if holds[k]), None)
+            )
+            if p_charging is not charging or p_energy_el is not energy_el or p_time_el is not time_el:
+                if p_charging is not None:
+                    periods.append(
+                        (
+                            p_start,
+                            p_end,
+                            p_energy,
+                            p_charging,
+                            False,
+                            p_energy_el,
+                            p_time_el,
+                            p_flat_el,
+                            p_fee_el,
+                            p_stamp,
+                        )
                     )
-                energy_el, charging_el, parking_el, flat_el, fee_el = choice
-                time_el = charging_el if charging else parking_el
-            else:
-                duration = a - start_us
-                holds = [e.always or _matches(e, a, ea, duration, power, current, windows) for e in elements]
-                energy_el = next((elements[k] for k in energy_positions if holds[k]), None)
-                time_el = next((elements[k] for k in time_positions if holds[k]), None)
-                flat_el = None if flat_done else next((elements[k] for k in flat_positions if holds[k]), None)
-                fee_el = (
-                    None
-                    if parking_fee_done
-                    else next((elements[k] for k in parking_fee_positions if holds[k]), None)
-                )
-            last = periods[-1] if periods else None
-            if (
-                last is None
-                or last.charging is not charging
-                or last.energy_el is not energy_el
-                or last.time_el is not time_el
-            ):
-                last = _Period(a, charging, False, energy_el, time_el)
+                p_start, p_energy, p_charging = a, ZERO, charging
+                p_energy_el, p_time_el, p_flat_el, p_fee_el, p_stamp = energy_el, time_el, None, None, None
                 if a == t0:
                     stamp = sample.timestamp
                     if type(stamp) is datetime and stamp.tzinfo is UTC and not stamp.fold:
-                        last.start = stamp  # the very datetime from_us(a) would build
-                periods.append(last)
-            last.end_us = b
-            last.energy += eb - ea
+                        p_stamp = stamp  # the very datetime from_us(a) would build
+            p_end = b
+            p_energy += eb - ea
             # A start fee is paid once: the first matching element's, the first time one
             # matches. A parking fee (FLAT beside PARKING_TIME only) likewise, but only while
             # parked. Each is "the first element that matches" (mod_tariffs, Tariff object)
             # among its own kind: they are different fees, booked to different subtotals.
             if not flat_done and flat_el is not None:
-                last.flat_el, flat_done = flat_el, True
+                p_flat_el, flat_done = flat_el, True
             if not parking_fee_done and not charging and fee_el is not None:
-                last.parking_fee_el, parking_fee_done = fee_el, True
+                p_fee_el, parking_fee_done = fee_el, True
+    if p_charging is not None:
+        periods.append(
+            (
+                p_start,
+                p_end,
+                p_energy,
+                p_charging,
+                False,
+                p_energy_el,
+                p_time_el,
+                p_flat_el,
+                p_fee_el,
+                p_stamp,
+            )
+        )
     return periods
+
+
+def _clock_only_periods(
+    compiled: _Compiled,
+    samples: list[MeterSample],
+    times: list[int],
+    energies: list[Decimal],
+    end_us: int,
+    windows: Sequence[_Windows | None],
+    breakpoints: list[int],
+) -> list[_Period]:
+    """`_session_periods` for a tariff restricted by local time at most (the usual tariff).
+
+    Which elements price an instant then changes only at a breakpoint (every window boundary
+    inside the session is one), so the elements are chosen once per stretch between
+    breakpoints, found by walking the sorted breakpoints alongside the samples. The same
+    periods as the general path (a test compares them), in a fraction of the time.
+    """
+    elements = compiled.session_elements
+    periods: list[_Period] = []
+    # The period being built, kept in locals and closed into a _Period when the next one starts
+    # (p_charging None: none yet).
+    p_start = p_end = 0
+    p_energy = ZERO
+    p_charging: bool | None = None
+    p_energy_el = p_time_el = p_flat_el = p_fee_el = None
+    p_stamp: datetime | None = None
+    flat_done = parking_fee_done = False
+    # k: how many breakpoints are at or before the segment's start; `choice` holds the elements
+    # chosen for the stretch k (None: not chosen yet).
+    k, count = 0, len(breakpoints)
+    choice_k, choice = -1, (None, None, None, None, None)
+    n = len(samples)
+    for i in range(n):
+        t0 = times[i]
+        t1 = times[i + 1] if i + 1 < n else end_us
+        if t1 <= t0 and (p_charging is not None or i + 1 < n):
+            continue  # a zero-length interval; kept only when it is all the session has
+        e0 = energies[i]
+        e1 = energies[i + 1] if i + 1 < n else e0
+        sample = samples[i]
+        charging = sample.charging
+        while k < count and breakpoints[k] <= t0:
+            k += 1
+        a, ea = t0, e0
+        while True:
+            if k < count and breakpoints[k] < t1:
+                # Cut at the breakpoint. Interpolated energy is kept to 1e-12 kWh so that it does
+                # not depend on which two samples it was interpolated between.
+                b = breakpoints[k]
+                delta = e1 - e0
+                eb = (e0 + delta * (b - t0) / (t1 - t0)).quantize(ENERGY_QUANTUM) if delta else e0
+            else:
+                b, eb = t1, e1
+            if choice_k != k:
+                choice_k, choice = k, _clock_choice(elements, a, windows)
+            energy_el, charging_el, parking_el, flat_el, fee_el = choice
+            time_el = charging_el if charging else parking_el
+            if p_charging is not charging or p_energy_el is not energy_el or p_time_el is not time_el:
+                if p_charging is not None:
+                    periods.append(
+                        (
+                            p_start,
+                            p_end,
+                            p_energy,
+                            p_charging,
+                            False,
+                            p_energy_el,
+                            p_time_el,
+                            p_flat_el,
+                            p_fee_el,
+                            p_stamp,
+                        )
+                    )
+                p_start, p_energy, p_charging = a, ZERO, charging
+                p_energy_el, p_time_el, p_flat_el, p_fee_el, p_stamp = energy_el, time_el, None, None, None
+                if a == t0:
+                    stamp = sample.timestamp
+                    if type(stamp) is datetime and stamp.tzinfo is UTC and not stamp.fold:
+                        p_stamp = stamp  # the very datetime from_us(a) would build
+            p_end = b
+            p_energy += eb - ea
+            # The start fee and the parking fee, each paid once (see _session_periods).
+            if not flat_done and flat_el is not None:
+                p_flat_el, flat_done = flat_el, True
+            if not parking_fee_done and not charging and fee_el is not None:
+                p_fee_el, parking_fee_done = fee_el, True
+            if b == t1:
+                break
+            a, ea = b, eb
+            k += 1
+    if p_charging is not None:
+        periods.append(
+            (
+                p_start,
+                p_end,
+                p_energy,
+                p_charging,
+                False,
+                p_energy_el,
+                p_time_el,
+                p_flat_el,
+                p_fee_el,
+                p_stamp,
+            )
+        )
+    return periods
+
+
+def _clock_choice(
+    elements: list[_Element], at_us: int, windows: Sequence[_Windows | None]
+) -> tuple[_Element | None, _Element | None, _Element | None, _Element | None, _Element | None]:
+    """The elements that price ENERGY, TIME, PARKING_TIME, the start fee and the parking fee at
+    `at_us`, for elements restricted by local time at most: each the first that holds."""
+    energy_el = time_el = parking_el = flat_el = fee_el = None
+    for e in elements:
+        if e.clock is not None:
+            starts, ends = windows[e.index]
+            i = bisect_right(starts, at_us) - 1
+            if i < 0 or at_us >= ends[i]:
+                continue
+        if energy_el is None and e.energy is not None:
+            energy_el = e
+        if time_el is None and e.time is not None:
+            time_el = e
+        if parking_el is None and e.parking_time is not None:
+            parking_el = e
+        if e.flat is not None:
+            if e.flat_subtotal is FIXED:
+                if flat_el is None:
+                    flat_el = e
+            elif fee_el is None:
+                fee_el = e
+    return energy_el, time_el, parking_el, flat_el, fee_el
 
 
 def _reservation_periods(
     compiled: _Compiled, reservation: Reservation, end: datetime, tz: ZoneInfo
 ) -> list[_Period]:
-    elements = compiled.reservation_elements[reservation.expired]
+    elements = compiled.reservation_elements(reservation.expired)
     start_us = to_us(reservation.start)
     # A session that started before its reservation did (bad data) leaves a zero-length one.
     end_us = max(start_us, to_us(min(reservation.end, end)))
-    windows, breakpoints = _window_breakpoints(compiled, elements, tz, start_us, end_us)
+    key = _window_key(elements, len(compiled.elements))
+    windows, breakpoints = _window_breakpoints(key, tz, start_us, end_us)
     for threshold in compiled.duration_thresholds_us:
         if start_us < start_us + threshold < end_us:
             breakpoints.append(start_us + threshold)
     points = [start_us, *sorted(breakpoints), end_us]
-    periods: list[_Period] = []
+    spans: list[list[Any]] = []  # [start µs, end µs, TIME element, FLAT element] per period
     flat_done = False
     for a, b in pairwise(points):
         holds = [False] * len(compiled.tariff.elements)
@@ -688,23 +953,23 @@ def _reservation_periods(
             # Energy, power and current are nil while reserved; duration counts from the booking.
             holds[e.index] = _matches(e, a, ZERO, a - start_us, ZERO, None, windows)
         time_el = _first(elements, _DIM_TIME, holds)
-        last = periods[-1] if periods else None
-        if last is None or last.time_el is not time_el:
-            last = _Period(a, False, True, None, time_el)
-            periods.append(last)
-        last.end_us = b
+        if spans and spans[-1][2] is time_el:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b, time_el, None])
         if not flat_done:
             flat_el = _first(elements, _DIM_FLAT, holds)
             if flat_el is not None:
-                last.flat_el, flat_done = flat_el, True
-    return periods
+                spans[-1][3], flat_done = flat_el, True
+    return [(a, b, ZERO, False, True, None, time_el, flat_el, None, None) for a, b, time_el, flat_el in spans]
 
 
 # --------------------------------------------------------------------------- step_size
 
 
-def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, int]]:
-    """Extra kWh and extra µs that step_size adds, keyed by the index of the period that gets them.
+def _step_extras(periods: list[_Period]) -> tuple[int, Decimal, dict[int, int]]:
+    """What step_size adds: (index of the period that gets the extra kWh, the extra kWh) and the
+    extra µs keyed by the index of the period that gets them (-1, 0: no energy billed).
 
     mod_cdrs, CDR object, "step_size": applied once per session for ENERGY and once for TIME and
     PARKING_TIME combined, to the session total of that dimension, with the step of the last
@@ -712,38 +977,37 @@ def _step_extras(periods: list[_Period]) -> tuple[dict[int, Decimal], dict[int, 
     only the parking total is rounded (the charging time "is followed by another time based
     period"). Reservation time is rounded on its own, like a separate session.
     """
-    extra_energy: dict[int, Decimal] = {}
     extra_time: dict[int, int] = {}
     # One pass over the periods: the energy billed, and per time group (parked, charging,
-    # reserved) the µs billed and the last period billing it.
-    energy_total, last_energy = ZERO, -1
+    # reserved) the µs billed and the last period billing it, with its element.
+    energy_total, last_energy, extra_energy, energy_step = ZERO, -1, ZERO, 1
     group_us = [0, 0, 0]
     group_last = [-1, -1, -1]
-    for i, p in enumerate(periods):
-        if not p.reservation and p.energy_el is not None and p.energy > 0:
-            energy_total += p.energy
-            last_energy = i
-        if p.time_el is not None and p.end_us > p.start_us:
-            group = 2 if p.reservation else 1 if p.charging else 0
-            group_us[group] += p.end_us - p.start_us
-            group_last[group] = i
+    group_step = [1, 1, 1]
+    for i, (start_us, end_us, energy, charging, reservation, energy_el, time_el, _, _, _) in enumerate(
+        periods
+    ):
+        if energy_el is not None and not reservation and energy > 0:
+            energy_total += energy
+            last_energy, energy_step = i, energy_el.energy.step_size  # type: ignore[union-attr]
+        if time_el is not None and end_us > start_us:
+            if reservation:
+                group, component = 2, time_el.time
+            elif charging:
+                group, component = 1, time_el.time
+            else:
+                group, component = 0, time_el.parking_time
+            group_us[group] += end_us - start_us
+            group_last[group], group_step[group] = i, component.step_size  # type: ignore[union-attr]
     if last_energy >= 0:
-        energy_el = periods[last_energy].energy_el
-        assert energy_el is not None  # noqa: S101 - only priced periods count
-        step = Decimal(max(energy_el.components[_DIM_ENERGY].step_size, 1)) / WH_PER_KWH
+        step = Decimal(max(energy_step, 1)) / WH_PER_KWH
         rounded = (energy_total / step).to_integral_value(rounding=ROUND_CEILING) * step
-        extra_energy[last_energy] = rounded - energy_total
+        extra_energy = rounded - energy_total
     # Parking when there is any, else charging; reservation time on its own.
     for group in (0 if group_last[0] >= 0 else 1, 2):
-        last = group_last[group]
-        if last < 0:
-            continue
-        period = periods[last]
-        dimension = _DIM_TIME if period.reservation else period.time_dimension
-        assert period.time_el is not None  # noqa: S101 - only priced periods count
-        step_us = max(period.time_el.components[dimension].step_size, 1) * US_PER_SECOND
-        extra_time[last] = -group_us[group] % step_us
-    return extra_energy, extra_time
+        if group_last[group] >= 0:
+            extra_time[group_last[group]] = -group_us[group] % (max(group_step[group], 1) * US_PER_SECOND)
+    return last_energy, extra_energy, extra_time
 
 
 # --------------------------------------------------------------------------- money
@@ -831,16 +1095,23 @@ def _total_of(
         value = exact.value
         return Amount(value, value, ()), exact, exact
     if tax_included is _TAX_NO:
-        denominator = _US_PER_HOUR_PERCENT
-        taxes = tuple(TaxAmount(rate, _DIVIDE.divide(mul(sums[rate], rate), denominator)) for rate in rates)
+        # NamedTuples built without their Python-level __new__: this runs for every session.
+        new, divide, denominator = tuple.__new__, _DIVIDE.divide, _US_PER_HOUR_PERCENT
+        taxes = tuple(
+            [
+                new(TaxAmount, (rate, divide(mul(sums[rate], rate), denominator), "VAT", None))
+                for rate in rates
+            ]
+        )
         after_numerator = mul(total, HUNDRED)
         for rate in rates:
             after_numerator = add(after_numerator, mul(sums[rate], rate))
-        before_exact = _Exact(total, US_PER_HOUR)
+        before_exact = new(_Exact, (total, US_PER_HOUR))
+        before = divide(total, US_PER_HOUR)
         if sums.get(None) and not untaxed:
-            return Amount(before_exact.value, None, taxes), before_exact, None
-        after_exact = _Exact(after_numerator, denominator)
-        return Amount(before_exact.value, after_exact.value, taxes), before_exact, after_exact
+            return new(Amount, (before, None, taxes)), before_exact, None
+        after_exact = new(_Exact, (after_numerator, denominator))
+        return new(Amount, (before, divide(after_numerator, denominator), taxes)), before_exact, after_exact
     # Tax-inclusive: each rate's part before taxes is its amount x 100 / (100 + rate).
     after_exact = _Exact(total, US_PER_HOUR)
     taxes = tuple(
@@ -882,7 +1153,8 @@ def _rounded_total_of(
             before = _DIVIDE.divide(total, US_PER_HOUR).quantize(quantum, rounding)
             after_numerator = _EXACT.add(mul(total, HUNDRED), mul(total, rate))
             after = _DIVIDE.divide(after_numerator, _US_PER_HOUR_PERCENT).quantize(quantum, rounding)
-            return Amount(before, after, (TaxAmount(rate, after - before),))
+            new = tuple.__new__  # NamedTuples without their Python-level __new__, as in _total_of
+            return new(Amount, (before, after, (new(TaxAmount, (rate, after - before, "VAT", None)),)))
     return _total_of(sums, tax_included, untaxed)[0].rounded(currency, rounding)
 
 
@@ -906,6 +1178,7 @@ def _apply_limits(
         return total, False, False
     before, after = total.before_taxes, total.after_taxes
     mul = _EXACT.multiply
+    uniform_vat, top_vat = compiled.vat_rates()
     # The ratio after / before taxes as an exact fraction (numerator, denominator).
     ratio: tuple[Decimal, Decimal] | None = None
     if before_exact is not None and after_exact is not None and before_exact.numerator:
@@ -915,8 +1188,8 @@ def _apply_limits(
         )
     elif tariff.tax_included is _TAX_NOT_APPLICABLE:
         ratio = (_ONE, _ONE)
-    elif compiled.top_vat is not None:
-        ratio = (HUNDRED + compiled.top_vat, HUNDRED)
+    elif top_vat is not None:
+        ratio = (HUNDRED + top_vat, HUNDRED)
 
     def after_bound(limit_before: Decimal, limit_after: Decimal | None) -> Decimal | None:
         if limit_after is None and ratio is not None:
@@ -949,7 +1222,7 @@ def _apply_limits(
                 TaxAmount(t.percentage, t.amount * new / old, t.name, t.account_number) for t in taxes
             )
         elif new:
-            taxes = (TaxAmount(compiled.uniform_vat or compiled.top_vat, new),)
+            taxes = (TaxAmount(uniform_vat or top_vat, new),)
     return Amount(before, after, taxes), min_applied, max_applied
 
 
@@ -1061,16 +1334,20 @@ def _result(
 ) -> SessionPrice:
     tariff = compiled.tariff
     tax_included, untaxed = tariff.tax_included, tariff.untaxed_without_vat
-    extra_energy, extra_time = _step_extras(periods)
+    energy_index, extra_energy, extra_time = _step_extras(periods)
     lines: list[CostLine] = []
     # Per subtotal, the exact scaled cost per VAT rate (summed as lines are billed).
-    by_subtotal: dict[str, dict[Decimal | None, Decimal]] = {}
+    by_subtotal: dict[str, dict[Decimal | None, Decimal]] = {name: {} for name in SUBTOTALS}
+    energy_sums = by_subtotal[ENERGY_COST]
     charging_periods: list[ChargingPeriod] = []
     total_parking_us = total_reservation_us = 0
 
     mul, add = _EXACT.multiply, _EXACT.add
+    # Prices before taxes (the usual tax mode): a line with a known rate is billed inline below,
+    # every other line by `bill`.
     tax_no = tax_included is _TAX_NO
     new = tuple.__new__  # NamedTuples built without their Python-level __new__: the hot loop
+    tariff_id = tariff.id
 
     def bill(
         start: datetime,
@@ -1081,69 +1358,115 @@ def _result(
         raw: Decimal,
         scaled: Decimal,
     ) -> None:
+        before, after, tax = _line_figures(raw, component, tax_included, untaxed)
         vat = component.vat
-        if tax_no and vat is not None:  # the usual case, inlined: _line_figures' NO branch
-            tax = raw * vat * _PERCENT
-            figures: tuple[Decimal | None, Decimal | None, Decimal | None] = (raw, raw + tax, tax)
-        else:
-            figures = _line_figures(raw, component, tax_included, untaxed)
         lines.append(
-            new(CostLine, (start, name, volume, component.price, vat, component.step_size, *figures, scaled))
+            new(
+                CostLine,
+                (start, name, volume, component.price, vat, component.step_size, before, after, tax, scaled),
+            )
         )
-        sums = by_subtotal.get(subtotal)
-        if sums is None:
-            by_subtotal[subtotal] = {vat: scaled}
-        else:
-            sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
+        sums = by_subtotal[subtotal]
+        sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
 
     for index, period in enumerate(periods):
-        start = period.start or _EPOCH + timedelta(0, 0, period.start_us)  # from_us, inlined
-        duration_us = period.end_us - period.start_us
+        start_us, period_end_us, energy, charging, reservation, energy_el, time_el, flat_el, fee_el, start = (
+            period
+        )
+        if start is None:
+            start = _EPOCH + timedelta(0, 0, start_us)  # from_us, inlined
+        duration_us = period_end_us - start_us
         hours = duration_us / US_PER_HOUR
-        if period.reservation:
+        if reservation:
             total_reservation_us += duration_us
-            dimensions = [new(CdrDimension, (RESERVATION_TIME, hours))]
+            dimensions: tuple[CdrDimension, ...] = (new(CdrDimension, (RESERVATION_TIME, hours)),)
             time_name, time_subtotal, time_kind = RESERVATION_TIME, RESERVATION_COST, _DIM_TIME
-        elif period.charging:
-            dimensions = [new(CdrDimension, (_ENERGY, period.energy)), new(CdrDimension, (_TIME, hours))]
+        elif charging:
+            dimensions = (new(CdrDimension, (_ENERGY, energy)), new(CdrDimension, (_TIME, hours)))
             time_name, time_subtotal, time_kind = _TIME, TIME_COST, _DIM_TIME
         else:
             total_parking_us += duration_us
-            dimensions = [
-                new(CdrDimension, (_ENERGY, period.energy)),
-                new(CdrDimension, (_PARKING_TIME, hours)),
-            ]
+            dimensions = (new(CdrDimension, (_ENERGY, energy)), new(CdrDimension, (_PARKING_TIME, hours)))
             time_name, time_subtotal, time_kind = _PARKING_TIME, PARKING_COST, _DIM_PARKING_TIME
-        if period.energy_el is not None:
-            volume = period.energy + extra_energy[index] if index in extra_energy else period.energy
+        if energy_el is not None:
+            volume = energy + extra_energy if index == energy_index else energy
             if volume:
-                component = period.energy_el.components[_DIM_ENERGY]
-                raw = mul(component.price, volume)
-                bill(start, _ENERGY, ENERGY_COST, volume, component, raw, mul(raw, US_PER_HOUR))
-        if period.time_el is not None:
+                component = energy_el.energy
+                price, vat = component.price, component.vat
+                raw = mul(price, volume)
+                scaled = mul(raw, US_PER_HOUR)
+                if tax_no and vat is not None:
+                    tax = raw * vat * _PERCENT
+                    lines.append(
+                        new(
+                            CostLine,
+                            (
+                                start,
+                                _ENERGY,
+                                volume,
+                                price,
+                                vat,
+                                component.step_size,
+                                raw,
+                                raw + tax,
+                                tax,
+                                scaled,
+                            ),
+                        )
+                    )
+                    energy_sums[vat] = add(energy_sums[vat], scaled) if vat in energy_sums else scaled
+                else:
+                    bill(start, _ENERGY, ENERGY_COST, volume, component, raw, scaled)
+        if time_el is not None:
             billed_us = duration_us + extra_time[index] if index in extra_time else duration_us
             if billed_us:
-                component = period.time_el.components[time_kind]
+                component = time_el.parking_time if time_kind is _DIM_PARKING_TIME else time_el.time
+                price, vat = component.price, component.vat
                 # Price x µs first (exact), one division for the line's own figure; the
                 # totals divide the sum of the exact products once more, never the sum of these.
-                scaled = mul(component.price, Decimal(billed_us))
+                scaled = mul(price, billed_us)
+                raw = scaled / US_PER_HOUR
+                volume = hours if billed_us == duration_us else billed_us / US_PER_HOUR
+                if tax_no and vat is not None:
+                    tax = raw * vat * _PERCENT
+                    lines.append(
+                        new(
+                            CostLine,
+                            (
+                                start,
+                                time_name,
+                                volume,
+                                price,
+                                vat,
+                                component.step_size,
+                                raw,
+                                raw + tax,
+                                tax,
+                                scaled,
+                            ),
+                        )
+                    )
+                    sums = by_subtotal[time_subtotal]
+                    sums[vat] = add(sums[vat], scaled) if vat in sums else scaled
+                else:
+                    bill(start, time_name, time_subtotal, volume, component, raw, scaled)
+        if flat_el is not None or fee_el is not None:
+            for fee in (flat_el, fee_el):
+                if fee is None:
+                    continue
+                component = fee.flat
+                dimensions += (new(CdrDimension, (_FLAT, _ONE)),)
+                subtotal = RESERVATION_COST if reservation else fee.flat_subtotal
                 bill(
                     start,
-                    time_name,
-                    time_subtotal,
-                    hours if billed_us == duration_us else billed_us / US_PER_HOUR,
+                    _FLAT,
+                    subtotal,
+                    _ONE,
                     component,
-                    scaled / US_PER_HOUR,
-                    scaled,
+                    component.price,
+                    mul(component.price, US_PER_HOUR),
                 )
-        for flat_el in (period.flat_el, period.parking_fee_el):
-            if flat_el is None:
-                continue
-            component = flat_el.components[_DIM_FLAT]
-            dimensions.append(new(CdrDimension, (_FLAT, _ONE)))
-            subtotal = RESERVATION_COST if period.reservation else flat_el.flat_subtotal
-            bill(start, _FLAT, subtotal, _ONE, component, component.price, mul(component.price, US_PER_HOUR))
-        charging_periods.append(new(ChargingPeriod, (start, tuple(dimensions), tariff.id)))
+        charging_periods.append(new(ChargingPeriod, (start, dimensions, tariff_id)))
     all_sums: dict[Decimal | None, Decimal] = {}
     for sums in by_subtotal.values():
         for vat, value in sums.items():
@@ -1156,13 +1479,11 @@ def _result(
     if nothing is None:
         nothing = _ROUNDED_NOTHING[currency, rounding] = _NOTHING.rounded(currency, rounding)
     subtotals = {
-        name: _rounded_total_of(by_subtotal[name], tax_included, untaxed, currency, rounding)
-        if name in by_subtotal
-        else nothing
-        for name in SUBTOTALS
+        name: _rounded_total_of(sums, tax_included, untaxed, currency, rounding) if sums else nothing
+        for name, sums in by_subtotal.items()
     }
     return SessionPrice(
-        tariff_id=tariff.id,
+        tariff_id=tariff_id,
         currency=currency,
         charging_periods=tuple(charging_periods),
         cost_lines=tuple(lines),
