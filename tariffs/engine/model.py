@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 
@@ -269,6 +269,10 @@ class MeterSample:
     def __post_init__(self) -> None:
         if self.timestamp.utcoffset() is None:
             raise TariffError(f"meter sample timestamp must be timezone-aware: {self.timestamp!r}")
+        if self.timestamp.tzinfo is not UTC:
+            # Two datetimes of one ZoneInfo compare and subtract by wall clock (fold ignored), so
+            # the repeated autumn hour would run backwards: the engine works on UTC instants.
+            object.__setattr__(self, "timestamp", self.timestamp.astimezone(UTC))
         _require_decimal(self.energy_kwh, "energy_kwh", optional=False, negative=True)
         _require_decimal(self.power_kw, "power_kw", negative=True)
         _require_decimal(self.current_a, "current_a", negative=True)
@@ -285,5 +289,7 @@ class Reservation:
     def __post_init__(self) -> None:
         if self.start.utcoffset() is None or self.end.utcoffset() is None:
             raise TariffError("reservation times must be timezone-aware")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))  # as MeterSample: instants
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end < self.start:
             raise TariffError("reservation ends before it starts")

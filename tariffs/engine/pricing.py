@@ -1261,8 +1261,10 @@ def price_session(
             raise TariffError(f"no tariff of type {tariff_type or 'REGULAR'} is valid at {at.isoformat()}")
         chosen = found
     compiled = _compiled(chosen)
-    if end is not None and end.utcoffset() is None:
-        raise TariffError("`end` must be timezone-aware")
+    if end is not None:
+        if end.utcoffset() is None:
+            raise TariffError("`end` must be timezone-aware")
+        end = end.astimezone(UTC)  # an instant, as the samples' timestamps (MeterSample)
 
     with localcontext() as ctx:
         # Our own context: enough digits that 1 s at a price per hour stays exact, whatever

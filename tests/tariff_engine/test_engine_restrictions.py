@@ -338,3 +338,26 @@ def test_it_assumes_a_live_session_goes_on_at_the_power_it_last_had() -> None:
     samples = [MeterSample(start, D(0), True), MeterSample(start + timedelta(hours=1), D(22), True)]
     result = price_session(t, samples, time_zone=AMS, end=start + timedelta(hours=2))
     assert cost(result) == D(2)  # 22 kW in the metered hour, assumed 22 kW since
+
+
+def test_samples_in_the_repeated_autumn_hour_keep_their_order_in_real_time() -> None:
+    # 02:40 CEST comes before 02:10 CET on 2026-10-25 in Amsterdam. Python compares and subtracts
+    # two datetimes of one ZoneInfo by wall clock, so samples stamped in the location's zone
+    # must be priced as the same instants in UTC are.
+    t = tariff(element((Dimension.ENERGY, "1"), (Dimension.TIME, "6")))
+    amsterdam = ZoneInfo(AMS)
+    stamps = [
+        datetime(2026, 10, 25, 2, 0, tzinfo=amsterdam),
+        datetime(2026, 10, 25, 2, 40, tzinfo=amsterdam),
+        datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=amsterdam),
+        datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=amsterdam),
+    ]
+    energies = [D(0), D(4), D(7), D(9)]
+    in_their_zone = [MeterSample(stamp, kwh) for stamp, kwh in zip(stamps, energies, strict=True)]
+    in_utc = [MeterSample(stamp.astimezone(UTC), kwh) for stamp, kwh in zip(stamps, energies, strict=True)]
+
+    priced = price_session(t, in_their_zone, time_zone=AMS)
+
+    assert priced.total_time == D("1.5")
+    assert priced.total_energy == D(9)
+    assert priced.total_cost_exact == price_session(t, in_utc, time_zone=AMS).total_cost_exact
