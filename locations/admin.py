@@ -55,25 +55,41 @@ class LocationForm(BusinessDetailsForm):
         help_text="Asked when publishing a location that is not ready for the terminal.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "publish" not in kwargs.get("initial", {}):
+            # A new location starts unpublished: it is published once its checklist is complete.
+            self.initial["publish"] = False
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         instance = self.instance
-        switched_on = cleaned.get("publish") and instance.pk is not None and not self.initial.get("publish")
-        if switched_on and not cleaned.get("publish_although_not_ready"):
-            missing = missing_before_publishing(instance)
-            if missing:
-                self.add_error(
-                    "publish",
-                    "Not ready for the terminal: "
-                    + "; ".join(missing)
-                    + ". Tick 'Publish although not ready' to publish it anyway.",
-                )
+        if instance.pk is None:
+            # A new location has no connectors, tariffs or terminal yet (they are added on the EVSE
+            # and terminal pages), so it is never ready.
+            switched_on = cleaned.get("publish")
+            missing = ["a new location has no connectors, tariffs or terminal yet"]
+        else:
+            switched_on = cleaned.get("publish") and not self.initial.get("publish")
+            missing = missing_before_publishing(instance) if switched_on else []
+        if switched_on and not cleaned.get("publish_although_not_ready") and missing:
+            self.add_error(
+                "publish",
+                "Not ready for the terminal: "
+                + "; ".join(missing)
+                + ". Tick 'Publish although not ready' to publish it anyway.",
+            )
         return cleaned
 
     class Meta:
         model = Location
         widgets = {"time_zone": time_zone_input()}
         fields = ("directions", "operator", "suboperator", "owner")  # the admin adds its fieldsets' fields
+        help_texts = {
+            # ocpi_api.selectors: an unpublished location still reaches partners, marked so.
+            "publish": "Off: partners receive it marked unpublished and show it only to the tokens "
+            "listed under 'publish allowed to'.",
+        }
 
 
 class EvseForm(forms.ModelForm):

@@ -219,3 +219,29 @@ def test_the_time_zone_field_suggests_iana_names(staff_client: Client) -> None:
 
     assert 'list="iana-time-zones"' in page
     assert '<option value="Europe/Amsterdam">' in page
+
+
+def test_a_new_location_starts_unpublished_and_publishing_it_at_once_asks_first(staff_client: Client) -> None:
+    # A location without connectors, tariffs and a terminal is not ready for the terminal: it is
+    # published once its checklist is complete, or on purpose.
+    party = Party.objects.create(country_code="NL", party_id="TST", name="Test Charging")
+    data = new_location_data(staff_client, party)
+    assert "publish" not in data
+
+    response = staff_client.post(ADD_LOCATION, {**data, "publish": "on"})
+
+    assert response.status_code == 200
+    assert "Not ready for the terminal" in response.content.decode()
+    assert not Location.objects.filter(location_id="TEST01").exists()
+
+    response = staff_client.post(ADD_LOCATION, {**data, "publish": "on", "publish_although_not_ready": "on"})
+    assert response.status_code == 302
+    assert Location.objects.get(location_id="TEST01").publish is True
+
+
+def test_a_new_location_saved_as_offered_is_unpublished(staff_client: Client) -> None:
+    party = Party.objects.create(country_code="NL", party_id="TST", name="Test Charging")
+
+    assert staff_client.post(ADD_LOCATION, new_location_data(staff_client, party)).status_code == 302
+
+    assert Location.objects.get(location_id="TEST01").publish is False
