@@ -32,7 +32,7 @@ from finance.exports import (
     UNMASK_PERMISSION,
     ExportFilter,
     Format,
-    csv_lines,
+    csv_blocks,
     export_rows,
     filename,
     filtered_cdrs,
@@ -226,8 +226,8 @@ def _write(job: ExportJob, target: IO[bytes], start_progress: Callable[[int], _P
     queryset = filtered_cdrs(export_filter)
     progress = start_progress(queryset.count())
     if job.export_format == Format.CSV:
-        for line in csv_lines(progress.counted(export_rows(queryset, unmask=job.unmask))):
-            target.write(line.encode())
+        for block in csv_blocks(progress.counted(export_rows(queryset, unmask=job.unmask))):
+            target.write(block.encode())
     elif job.export_format == Format.XLSX:
         write_xlsx(progress.counted(export_rows(queryset, unmask=job.unmask)), target)
     else:
