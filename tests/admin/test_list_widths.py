@@ -4,11 +4,8 @@ day of partner traffic. Skips, saying why, where Chromium or Playwright is missi
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,41 +17,16 @@ from django.test.testcases import LiveServerThread
 from django.urls import reverse
 
 from tests.admin.widths import CONTENT_WIDTH_JS, partner_traffic
+from tests.chromium import chromium_browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WINDOW = 1440
 PASSWORD = "widths-correct-horse"
 
 
 @pytest.fixture
 def chromium() -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed (requirements-dev.txt)")
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are plain
-    # synchronous ones, so Django's guard against ORM calls inside a loop is lifted meanwhile.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture

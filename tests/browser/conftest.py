@@ -9,7 +9,6 @@ var/browser-tests/<time>/), and the folder is printed at the end of the run.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,25 +17,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from tests.chromium import chromium_browser
+
 VIEWPORT = {"width": 1440, "height": 900}
-
-
-def _chromium_missing() -> str | None:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (requirements-dev.txt)"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -63,24 +46,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def browser(django_db_setup: None) -> Iterator[Any]:
     """Chromium for one module: Playwright's sync API keeps an event loop running in this thread
     while it is open, so it is closed before other modules' tests run."""
-    reason = _chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    # With that loop running, Django refuses ORM calls from this thread; the test's own calls
-    # (setting up data, checking results) are plain synchronous ones, so the guard is lifted.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-            )
-            yield launched
-            launched.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium_browser() as launched:
+        yield launched
