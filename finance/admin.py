@@ -23,7 +23,8 @@ from django.utils.text import slugify
 
 from cpo_portal.admin import party_code
 from finance.charts import Series, bar_chart
-from finance.exports import EXPORT_PERMISSION, HEADER, SCREEN_ORDER, ExportFilter, Format, filtered_cdrs
+from finance.export_queries import SCREEN_ORDER
+from finance.exports import EXPORT_PERMISSION, HEADER, ExportFilter, Format, filtered_cdrs
 from finance.forms import ExportForm, SummaryForm
 from finance.http import export_response, summary_response
 from finance.jobs import (

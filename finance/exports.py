@@ -3,11 +3,12 @@
 Every export streams the ids in order from one query and reads the rows in chunks, so its memory
 does not grow with the number of CDRs: CSV and JSON lines are generated as the response is sent; the
 XLSX sheet is written as a stream into a compressed temporary file (see write_xlsx). The same SQL
-runs on PostgreSQL and SQLite. The columns are documented in the README ("Finance"); their names and
-order are part of the format.
+runs on PostgreSQL and SQLite; on PostgreSQL a CSV is written by the database itself from the same
+rules (csv_body(), finance.export_queries), byte for byte the CSV of export_rows(). The columns are
+documented in the README ("Finance"); their names and order are part of the format.
 
-Public: stream(), filtered_cdrs() and ExportFilter, export_rows(), csv_blocks(), csv_lines(),
-write_xlsx(), xlsx_file(), ocpi_json_lines(), filename(), mask_uid(), COLUMNS/HEADER.
+Public: stream(), csv_body(), filtered_cdrs() and ExportFilter, export_rows(), csv_blocks(),
+csv_lines(), write_xlsx(), xlsx_file(), ocpi_json_lines(), filename(), mask_uid(), COLUMNS/HEADER.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import csv
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -32,6 +32,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils.text import slugify
 
+from finance.export_queries import SCREEN_ORDER, copy_csv_rows, planner_settings, screen_order_sql
 from finance.selectors import ChainIndex, chain_index
 from locations.models import Location
 from ocpi_api.formatting import dumps
@@ -173,13 +174,9 @@ def filtered_cdrs(export_filter: ExportFilter, queryset: QuerySet[Cdr] | None = 
     return queryset
 
 
-# The order of the reconciliation page: newest chains first, a chain's CDRs in the order made.
-SCREEN_ORDER = ("-chain_end", "-chain_root", "pk")
-
-
 def _screen_ordered(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
     """The queryset in the screen's order, through the ORM (correlated subqueries per row): the
-    reference for _screen_order_sql(), which gives the same order in one join."""
+    reference for export_queries.screen_order_sql(), which gives the same order in one join."""
     if queryset.query.order_by:
         return queryset  # the order of the list it comes from
     chain = Cdr.objects.filter(
@@ -194,79 +191,6 @@ def _screen_ordered(queryset: QuerySet[Cdr]) -> QuerySet[Cdr]:
     ).order_by(*SCREEN_ORDER)
 
 
-def _screen_order_sql(queryset: QuerySet[Cdr]) -> tuple[str, tuple[Any, ...]]:
-    """The ids of ``queryset`` in the screen's order, as one query that PostgreSQL and SQLite both run.
-
-    A chain's first CDR (its root, whose end orders the chain) comes from one grouped join over the
-    chains of more than one CDR that the queryset touches (a chain of one is its own root), not from
-    two correlated subqueries per row. Plain SQL-92 (LEFT JOIN, GROUP BY,
-    COALESCE, IN (subquery)); the filter is the ORM's own compiled query, its values stay parameters.
-    """
-    rows, params = (
-        queryset.order_by()
-        .values(
-            chosen_id=F("pk"),
-            chosen_partner=F("partner_id"),
-            chosen_reference=F("authorization_reference"),
-            chosen_end=F("end_date_time"),
-        )
-        .query.sql_with_params()
-    )
-    references, more_params = (
-        queryset.order_by()
-        .filter(partner__isnull=False)
-        .values("authorization_reference")
-        .query.sql_with_params()
-    )
-    table = connection.ops.quote_name(Cdr._meta.db_table)
-    sql = f"""
-        SELECT c.chosen_id, r.root_id FROM ({rows}) c
-        LEFT JOIN (
-            SELECT m.partner_id, m.authorization_reference, MIN(m.id) AS root_id
-            FROM {table} m
-            WHERE m.partner_id IS NOT NULL AND m.authorization_reference <> ''
-              AND m.authorization_reference IN ({references})
-            GROUP BY m.partner_id, m.authorization_reference
-            HAVING COUNT(*) > 1
-        ) r ON r.partner_id = c.chosen_partner AND r.authorization_reference = c.chosen_reference
-        LEFT JOIN {table} root ON root.id = r.root_id
-        ORDER BY COALESCE(root.end_date_time, c.chosen_end) DESC, COALESCE(r.root_id, c.chosen_id) DESC,
-                 c.chosen_id
-    """  # noqa: S608 - our own table name and the ORM's compiled queries; values are parameters
-    return sql, (*params, *more_params)
-
-
-# PostgreSQL planner settings for the length of an export (measured in benchmarks/export_cdrs.py):
-# JIT would compile the ordering query for seconds to save milliseconds; parallel workers each built
-# the chains' aggregate again (three times the work on two cores); 64 MB sorts 200,000 keys without
-# spilling to disk; and the per-chunk lookups of chains and captures by reference (2,000 index probes)
-# are costed as if each probe read the disk, which made the planner scan 180,000 captures per chunk
-# instead (80 ms against 18 ms): the tables an export reads are in memory.
-_PLANNER_SETTINGS = {
-    "jit": "off",
-    "max_parallel_workers_per_gather": "0",
-    "work_mem": "64MB",
-    "random_page_cost": "1.1",
-}
-
-
-@contextmanager
-def _planner_settings() -> Iterator[None]:
-    """The export's planner settings on this connection (PostgreSQL), reset afterwards."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        for name, value in _PLANNER_SETTINGS.items():
-            cursor.execute(f"SET {name} = '{value}'")  # our own constants
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            for name in _PLANNER_SETTINGS:
-                cursor.execute(f"RESET {name}")
-
-
 def _ordered_id_chunks(queryset: QuerySet[Cdr]) -> Iterator[list[int]]:
     """The ids in the screen's order (or the list's own), CHUNK_SIZE at a time, read as a stream."""
     for chunk, _chained in _ordered_chunks(queryset):
@@ -278,19 +202,19 @@ def _ordered_chunks(queryset: QuerySet[Cdr]) -> Iterator[tuple[list[int], list[i
     CDRs (None when the list's own order does not tell: every chain is then read)."""
     order = tuple(queryset.query.order_by)
     if order and order != SCREEN_ORDER:
-        with _planner_settings():
+        with planner_settings():
             ids = queryset.values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
             while chunk := list(islice(ids, CHUNK_SIZE)):
                 yield chunk, None
         return
     try:
-        sql, params = _screen_order_sql(queryset)
+        sql, params = screen_order_sql(queryset)
     except EmptyResultSet:
         return  # a filter that can match nothing (an empty selection)
     # A server-side cursor on PostgreSQL (as QuerySet.iterator() uses), so the ids stream.
     chunked = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
     cursor = connection.chunked_cursor() if chunked else connection.cursor()
-    with _planner_settings(), cursor:
+    with planner_settings(), cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_SIZE):
             yield [row[0] for row in rows], [row[0] for row in rows if row[1] is not None]
@@ -496,7 +420,8 @@ def export_rows(queryset: QuerySet[Cdr], *, unmask: bool = False) -> Iterator[li
         ) in rows:  # fmt: skip
             zone = zones.get(location_pk, utc)
             start, end = utc_of(start_text), utc_of(end_text)
-            taxes = loads(taxes_text) if taxes_text else None
+            # Numbers as Decimals: a rate keeps its written digits ("5.50"), as the database reads it.
+            taxes = loads(taxes_text, parse_float=Decimal) if taxes_text else None
             rates, amounts, tax_total = _taxes(taxes)
             if total_incl is not None and not taxes:
                 tax_total = total_incl - total_excl
@@ -598,7 +523,12 @@ def _csv_cells(row: list[Any]) -> list[str]:
             cells[index] = f"'{value}"
     for index in _AMOUNTS:  # Decimals to the cent: str() is their plain notation
         value = cells[index]
-        cells[index] = "" if value is None else str(value)
+        if value is None:
+            cells[index] = ""
+        else:
+            value = cells[index] = str(value)
+            if value == "-0.00":  # less than half a cent below zero, rounded: nothing
+                cells[index] = "0.00"
     for index in _NUMBERS:
         value = cells[index]
         cells[index] = "" if value is None else f"{value:f}"
@@ -643,6 +573,32 @@ def csv_blocks(rows: Iterable[list[Any]], *, rows_per_block: int = CHUNK_SIZE) -
         header = ""
     if header:
         yield header  # an export without rows
+
+
+def csv_body(
+    queryset: QuerySet[Cdr], *, unmask: bool, on_rows: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """The CSV of ``queryset`` as bytes, the header first, CHUNK_SIZE rows a piece; ``on_rows`` is told
+    how many rows each piece holds. On PostgreSQL the database writes the lines (COPY, see
+    export_queries.copy_csv_rows()); elsewhere csv_blocks() writes them from export_rows(). The bytes
+    are the same either way."""
+    header = ",".join(HEADER).encode() + b"\r\n"  # plain names: nothing to quote
+    if connection.vendor == "postgresql":
+        yield header
+        try:
+            yield from copy_csv_rows(queryset, unmask=unmask, rows_per_block=CHUNK_SIZE, on_rows=on_rows)
+        except EmptyResultSet:
+            return  # a filter that can match nothing (an empty selection)
+        return
+    rows = export_rows(queryset, unmask=unmask)
+    for block in csv_blocks(rows if on_rows is None else _counted(rows, on_rows)):
+        yield block.encode()
+
+
+def _counted(rows: Iterable[list[Any]], on_rows: Callable[[int], None]) -> Iterator[list[Any]]:
+    for row in rows:
+        yield row
+        on_rows(1)
 
 
 # -- XLSX: SpreadsheetML (ECMA-376 Part 1, §18.3 Worksheets) written as a stream -------------------------
@@ -791,7 +747,7 @@ def stream(
     """The body (an iterator of bytes, or an open file for XLSX) and its content type."""
     body: Iterator[bytes] | IO[bytes]
     if export_format == Format.CSV:
-        body = (block.encode() for block in csv_blocks(export_rows(queryset, unmask=unmask)))
+        body = csv_body(queryset, unmask=unmask)
     elif export_format == Format.XLSX:
         body = xlsx_file(export_rows(queryset, unmask=unmask))
     elif export_format == Format.JSONL:
@@ -814,6 +770,7 @@ __all__ = [
     "ExportFilter",
     "Format",
     "csv_blocks",
+    "csv_body",
     "csv_lines",
     "export_rows",
     "filename",

@@ -32,7 +32,7 @@ from finance.exports import (
     UNMASK_PERMISSION,
     ExportFilter,
     Format,
-    csv_blocks,
+    csv_body,
     export_rows,
     filename,
     filtered_cdrs,
@@ -199,7 +199,10 @@ class _Progress:
             raise JobLost
 
     def tick(self) -> None:
-        self.done += 1
+        self.advance(1)
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
         clock = time.monotonic()
         if clock - self._written_at >= PROGRESS_SECONDS:
             self._written_at = clock
@@ -226,8 +229,8 @@ def _write(job: ExportJob, target: IO[bytes], start_progress: Callable[[int], _P
     queryset = filtered_cdrs(export_filter)
     progress = start_progress(queryset.count())
     if job.export_format == Format.CSV:
-        for block in csv_blocks(progress.counted(export_rows(queryset, unmask=job.unmask))):
-            target.write(block.encode())
+        for block in csv_body(queryset, unmask=job.unmask, on_rows=progress.advance):
+            target.write(block)
     elif job.export_format == Format.XLSX:
         write_xlsx(progress.counted(export_rows(queryset, unmask=job.unmask)), target)
     else:
