@@ -581,7 +581,8 @@ def csv_body(
     """The CSV of ``queryset`` as bytes, the header first, CHUNK_SIZE rows a piece; ``on_rows`` is told
     how many rows each piece holds. On PostgreSQL the database writes the lines (COPY, see
     export_queries.copy_csv_rows()); elsewhere csv_blocks() writes them from export_rows(). The bytes
-    are the same either way."""
+    are the same either way. Until the last piece the COPY holds the connection: neither ``on_rows``
+    nor the consumer of the pieces may run a query on it."""
     header = ",".join(HEADER).encode() + b"\r\n"  # plain names: nothing to quote
     if connection.vendor == "postgresql":
         yield header
