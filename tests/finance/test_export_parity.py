@@ -192,3 +192,20 @@ def test_a_capture_for_another_partner_is_not_this_chain() -> None:
 
     assert_same_csv(Cdr.objects.all())
     assert b"AWAITING_CAPTURE" in database_csv(Cdr.objects.all())
+
+
+def test_a_download_abandoned_midway_leaves_the_connection_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    dataset()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        work_mem = cursor.fetchone()
+
+    body = csv_body(Cdr.objects.all(), unmask=False)
+    next(body), next(body)  # the header and two rows: the client goes away
+    body.close()
+
+    assert Cdr.objects.count() == 6  # the COPY ended: the connection takes queries again
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone() == work_mem
