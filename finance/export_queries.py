@@ -23,9 +23,10 @@ from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from psycopg import ClientCursor
 
+from finance.selectors import ChainRole, ReconciliationStatus
 from locations.models import Location
 from partners.models import Partner, Party
-from payments.models import FinancialAdviceConfirmation, PaymentTerminal
+from payments.models import CaptureStatusCode, FinancialAdviceConfirmation, PaymentTerminal
 from sessions.models import Cdr, ChargingSession
 
 # The order of the reconciliation page: newest chains first, a chain's CDRs in the order made.
@@ -36,15 +37,20 @@ def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _chains_sql(queryset: QuerySet[Cdr], columns: str = "") -> tuple[str, tuple[Any, ...]]:
-    """The chains of more than one CDR that the queryset touches, one row each: partner_id,
-    authorization_reference, root_id (the chain's first CDR) and ``columns`` (aggregates of ``m``)."""
-    references, params = (
+def _references_sql(queryset: QuerySet[Cdr]) -> tuple[str, tuple[Any, ...]]:
+    """The authorisation references of the queryset's CDRs that have a partner."""
+    return (
         queryset.order_by()
         .filter(partner__isnull=False)
         .values("authorization_reference")
         .query.sql_with_params()
     )
+
+
+def _chains_sql(queryset: QuerySet[Cdr], columns: str = "") -> tuple[str, tuple[Any, ...]]:
+    """The chains of more than one CDR that the queryset touches, one row each: partner_id,
+    authorization_reference, root_id (the chain's first CDR) and ``columns`` (aggregates of ``m``)."""
+    references, params = _references_sql(queryset)
     sql = f"""
         SELECT m.partner_id, m.authorization_reference, MIN(m.id) AS root_id{columns}
         FROM {_table(Cdr)} m
@@ -229,7 +235,7 @@ COPY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("credit", "CASE WHEN x.credit THEN 'yes' ELSE 'no' END"),
     ("credited_cdr_id", _text("x.credit_reference_id")),
     ("chain_role", "x.chain_role"),
-    ("capture_status", "x.capture_status"),
+    ("capture_status", _text("x.capture_status")),
     ("captured_incl_vat", _cents("x.captured")),
     ("chain_net_incl_vat", _cents("x.billed")),
     ("difference", _cents("x.captured - x.billed")),
@@ -240,16 +246,17 @@ COPY_COLUMNS: tuple[tuple[str, str], ...] = (
 # What the captured amount and the chain's status are, per row of the inner query (the rules of
 # finance.selectors: _facts() and chain_status()). ``card``: a card payment (an authorisation of a
 # partner); ``billed``: the net of the chain, or the CDR's own total when it is not a card payment.
-_CAPTURED = """CASE WHEN cap.capture_status_code IS NULL THEN NULL
-        WHEN cap.capture_status_code = 'FAILED' THEN 0
+_CAPTURED = f"""CASE WHEN cap.capture_status_code IS NULL THEN NULL
+        WHEN cap.capture_status_code = '{CaptureStatusCode.FAILED}' THEN 0
         ELSE COALESCE(cap.total_costs_incl_vat, 0) END"""
-_STATUS = """CASE WHEN NOT y.card THEN 'NOT_CARD_PAYMENT'
-        WHEN y.capture_status IS NULL THEN 'AWAITING_CAPTURE'
-        WHEN y.capture_status = 'FAILED' THEN 'CAPTURE_FAILED'
-        WHEN y.captured > y.billed THEN 'REFUND_DUE'
-        WHEN y.capture_status = 'PARTIAL_SUCCESS' THEN 'PARTIAL_CAPTURE'
-        WHEN y.captured = y.billed THEN 'MATCHED'
-        ELSE 'AMOUNT_MISMATCH' END"""
+_STATUS = f"""CASE WHEN NOT y.card THEN '{ReconciliationStatus.NOT_CARD_PAYMENT}'
+        WHEN y.capture_status IS NULL THEN '{ReconciliationStatus.AWAITING_CAPTURE}'
+        WHEN y.capture_status = '{CaptureStatusCode.FAILED}' THEN '{ReconciliationStatus.CAPTURE_FAILED}'
+        WHEN y.captured > y.billed THEN '{ReconciliationStatus.REFUND_DUE}'
+        WHEN y.capture_status = '{CaptureStatusCode.PARTIAL_SUCCESS}'
+          THEN '{ReconciliationStatus.PARTIAL_CAPTURE}'
+        WHEN y.captured = y.billed THEN '{ReconciliationStatus.MATCHED}'
+        ELSE '{ReconciliationStatus.AMOUNT_MISMATCH}' END"""
 
 
 def _taxes(value: str) -> tuple[str, str, str]:
@@ -311,12 +318,7 @@ def _copy_sql(queryset: QuerySet[Cdr], *, unmask: bool) -> tuple[str, tuple[Any,
         ", COALESCE(SUM(m.total_cost_incl_vat), 0) AS net, bool_or(m.credit IS TRUE) AS has_credit,"
         " array_agg(m.credit_reference_id) FILTER (WHERE m.credit) AS credited",
     )
-    references, reference_params = (
-        queryset.order_by()
-        .filter(partner__isnull=False)
-        .values("authorization_reference")
-        .query.sql_with_params()
-    )
+    references, reference_params = _references_sql(queryset)
     rates, amounts, tax_sum = _taxes("cdr.total_cost_taxes")
     # mask_uid(): all but the last four characters hidden.
     masked = "repeat('*', greatest(length(cdr.token_uid) - 4, 0)) || right(cdr.token_uid, 4)"
@@ -363,13 +365,13 @@ def _copy_sql(queryset: QuerySet[Cdr], *, unmask: bool) -> tuple[str, tuple[Any,
               {token_uid} AS token_cell,
               COALESCE(NULLIF(evse_terminal.terminal_id, ''), location_terminal.terminal_id) AS terminal_id,
               {card} AS card,
-              CASE WHEN cdr.credit THEN 'CREDIT'
-                   WHEN {card} AND cdr.cdr_id = ANY(chosen.credited) THEN 'CREDITED'
+              CASE WHEN cdr.credit THEN '{ChainRole.CREDIT}'
+                   WHEN {card} AND cdr.cdr_id = ANY(chosen.credited) THEN '{ChainRole.CREDITED}'
                    WHEN NOT {card} AND (cdr.party_id, cdr.cdr_id) IN (
                      SELECT k.party_id, k.credit_reference_id FROM {_table(Cdr)} k WHERE k.credit
-                   ) THEN 'CREDITED'
-                   WHEN {card} AND chosen.has_credit THEN 'REPLACEMENT'
-                   ELSE 'SINGLE' END AS chain_role,
+                   ) THEN '{ChainRole.CREDITED}'
+                   WHEN {card} AND chosen.has_credit THEN '{ChainRole.REPLACEMENT}'
+                   ELSE '{ChainRole.SINGLE}' END AS chain_role,
               CASE WHEN {card} THEN COALESCE(chosen.net, cdr.total_cost_incl_vat, 0)
                    ELSE cdr.total_cost_incl_vat END AS billed,
               cap.capture_status_code AS capture_status,
