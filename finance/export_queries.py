@@ -302,6 +302,17 @@ def _eft_lines(value: str) -> str:
                ELSE array_to_string(ARRAY(SELECT jsonb_array_elements_text({value})), ' | ') END"""
 
 
+def _first_terminal(link: Any, column: str) -> str:
+    """Per EVSE or location (``column`` of the ``link`` table), the first of its terminals by id, as
+    finance.exports._terminals() picks it."""
+    return f"""
+        SELECT link.{column}, MIN(terminal.terminal_id) AS terminal_id
+        FROM {_table(link)} link
+        JOIN {_table(PaymentTerminal)} terminal ON terminal.id = link.paymentterminal_id
+        GROUP BY link.{column}
+    """  # noqa: S608 - our own table and column names
+
+
 def _copy_sql(queryset: QuerySet[Cdr], *, unmask: bool) -> tuple[str, tuple[Any, ...]]:
     """The COPY statement: the rows of ``queryset`` in the screen's order (or the list's own order),
     one CSV line each."""
@@ -325,7 +336,6 @@ def _copy_sql(queryset: QuerySet[Cdr], *, unmask: bool) -> tuple[str, tuple[Any,
     token_uid = "cdr.token_uid" if unmask else masked
     card = "(cdr.authorization_reference <> '' AND cdr.partner_id IS NOT NULL)"
     zone = "COALESCE(NULLIF(location.time_zone, ''), 'UTC')"
-    terminals = PaymentTerminal.evses.through, PaymentTerminal.locations.through
     cdr_columns = ", ".join(f"cdr.{column}" for column in _CDR_COLUMNS)
     location_cells = ", ".join(
         f"cdr.cdr_location ->> '{key}' AS {column}"
@@ -392,18 +402,10 @@ def _copy_sql(queryset: QuerySet[Cdr], *, unmask: bool) -> tuple[str, tuple[Any,
             LEFT JOIN {_table(Partner)} partner ON partner.id = cdr.partner_id
             LEFT JOIN {_table(ChargingSession)} session ON session.id = cdr.session_id
             LEFT JOIN {_table(Location)} location ON location.id = session.location_id
-            LEFT JOIN (
-              SELECT link.evse_id, MIN(terminal.terminal_id) AS terminal_id
-              FROM {_table(terminals[0])} link
-              JOIN {_table(PaymentTerminal)} terminal ON terminal.id = link.paymentterminal_id
-              GROUP BY link.evse_id
-            ) evse_terminal ON evse_terminal.evse_id = session.evse_id
-            LEFT JOIN (
-              SELECT link.location_id, MIN(terminal.terminal_id) AS terminal_id
-              FROM {_table(terminals[1])} link
-              JOIN {_table(PaymentTerminal)} terminal ON terminal.id = link.paymentterminal_id
-              GROUP BY link.location_id
-            ) location_terminal ON location_terminal.location_id = session.location_id
+            LEFT JOIN ({_first_terminal(PaymentTerminal.evses.through, "evse_id")}) evse_terminal
+              ON evse_terminal.evse_id = session.evse_id
+            LEFT JOIN ({_first_terminal(PaymentTerminal.locations.through, "location_id")}) location_terminal
+              ON location_terminal.location_id = session.location_id
             LEFT JOIN (
               -- The newest confirmation of each authorisation wins (finance.selectors._latest_capture()).
               SELECT DISTINCT ON (f.partner_id, f.authorization_reference) f.partner_id,

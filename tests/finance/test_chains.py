@@ -19,18 +19,9 @@ from finance.selectors import (
 from sessions.credits import cdr_credit_and_correct
 from sessions.models import Cdr
 from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory
+from tests.finance.export_data import capture
 
 pytestmark = pytest.mark.django_db
-
-
-def capture(cdr: Cdr, amount: str, status: str = "SUCCESS") -> None:
-    FinancialAdviceConfirmationFactory(
-        partner=cdr.partner,
-        authorization_reference=cdr.authorization_reference,
-        total_costs_incl_vat=Decimal(amount),
-        currency=cdr.currency,
-        capture_status_code=status,
-    )
 
 
 def correct(cdr: Cdr, incl: str | None) -> tuple[Cdr, Cdr | None]:
