@@ -20,7 +20,8 @@ from finance.selectors import cdrs_with_reconciliation, reconciliation_totals
 from finance.summaries import SummaryRow, period_summary, summary_totals
 from sessions.credits import cdr_credit_and_correct
 from sessions.models import Cdr
-from tests.factories import CdrFactory, FinancialAdviceConfirmationFactory, LocationFactory
+from tests.factories import CdrFactory, LocationFactory
+from tests.finance.export_data import capture
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +46,6 @@ def cdr(
         start_date_time=end.replace(hour=end.hour - 1),
         end_date_time=end,
         **fields,
-    )
-
-
-def capture(of: Cdr, amount: str, status: str = "SUCCESS") -> None:
-    FinancialAdviceConfirmationFactory(
-        partner=of.partner,
-        authorization_reference=of.authorization_reference,
-        total_costs_incl_vat=Decimal(amount),
-        currency=of.currency,
-        capture_status_code=status,
     )
 
 
