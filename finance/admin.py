@@ -449,10 +449,14 @@ class ExportJobAdmin(admin.ModelAdmin[ExportJob]):
     def progress(self, job: ExportJob) -> str:
         if job.rows_total is None:
             return "-"
+        done = job.status == ExportJob.Status.DONE
+        # No row counted yet (queued, or a CSV the database is writing in one statement): a bar
+        # that moves without a value.
+        value = format_html(' value="{}"', job.rows_total or 1 if done else job.rows_done)
         return format_html(
-            '<progress max="{}" value="{}">{} %</progress> {} / {}',
+            '<progress max="{}"{}>{} %</progress> {} / {}',
             job.rows_total or 1,
-            job.rows_total if job.status == ExportJob.Status.DONE else job.rows_done,
+            value if done or job.rows_done else "",
             job.percent,
             job.rows_done,
             job.rows_total,

@@ -190,6 +190,27 @@ def test_a_running_job_shows_its_progress_and_follows_it_with_or_without_script(
     )
 
 
+def test_a_job_with_no_row_counted_yet_shows_a_bar_without_a_value(finance_client: Client) -> None:
+    """A CSV job on PostgreSQL counts its rows when the database has written them all (one COPY
+    statement): until then its bar moves without a value rather than standing at 0 %."""
+    owner = get_user_model().objects.get(username="finance")
+    running = ExportJob.objects.create(
+        owner=owner, export_format="csv", status=ExportJob.Status.RUNNING, rows_done=0, rows_total=160
+    )
+    empty = ExportJob.objects.create(
+        owner=owner, export_format="csv", status=ExportJob.Status.DONE, rows_done=0, rows_total=0
+    )
+
+    page = finance_client.get(f"/admin/finance/exportjob/{running.pk}/change/").content.decode()
+    listed = finance_client.get("/admin/finance/exportjob/").content.decode()
+
+    assert '<progress max="160">0 %</progress>' in page
+    assert "Running: 160 rows to write." in page
+    assert '<progress max="160">0 %</progress> 0 / 160' in listed
+    assert '<progress max="1" value="1">100 %</progress> 0 / 0' in listed  # done, if empty
+    assert empty.percent == 100
+
+
 def test_a_job_delivered_twice_writes_its_file_once(
     export_dir: Path, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -13,12 +13,17 @@
   function show(status) {
     if (bar) {
       bar.max = status.rows_total || 1;
-      bar.value = status.rows_done;
+      if (status.rows_done) {
+        bar.value = status.rows_done;
+      } else {
+        bar.removeAttribute("value"); // nothing counted yet: a bar that moves without a value
+      }
       bar.textContent = status.percent + " %";
     }
     if (text) {
-      text.textContent = status.status_label.charAt(0).toUpperCase() + status.status_label.slice(1) +
-        ": " + status.rows_done + " of " + (status.rows_total === null ? "?" : status.rows_total) + " rows.";
+      var total = status.rows_total === null ? "?" : status.rows_total;
+      text.textContent = status.status_label.charAt(0).toUpperCase() + status.status_label.slice(1) + ": " +
+        (status.rows_done ? status.rows_done + " of " + total + " rows." : total + " rows to write.");
     }
   }
 
