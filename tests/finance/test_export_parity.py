@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from finance import exports
@@ -209,3 +210,23 @@ def test_a_download_abandoned_midway_leaves_the_connection_as_it_was(monkeypatch
     with connection.cursor() as cursor:
         cursor.execute("SHOW work_mem")
         assert cursor.fetchone() == work_mem
+
+
+@pytest.mark.parametrize("order", ["1", "-6", "10.-4", ""])
+def test_the_reconciliation_list_sorted_by_a_column_downloads_the_rows_of_the_page(
+    order: str, finance_client: Client
+) -> None:
+    """Sorted by the CDR, the chain's net or its status and end (annotations of the page), the list's
+    CSV holds the page's rows in the page's order, as the Python rows write them."""
+    dataset()
+    odd_rows()
+    params = {"o": order} if order else {}
+    listed = finance_client.get("/admin/finance/cdrreconciliation/", {**params, "all": ""})
+    page_ids = [cdr.cdr_id for cdr in listed.context["cl"].result_list]
+
+    response = finance_client.get("/admin/finance/cdrreconciliation/export/", params)
+    body = b"".join(response.streaming_content)
+
+    queryset = listed.context["cl"].get_queryset(listed.wsgi_request)
+    assert body == python_csv(queryset)
+    assert [line.split(b",", 1)[0].decode() for line in body.split(b"\r\n")[1:-1]] == page_ids
