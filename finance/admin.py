@@ -449,14 +449,14 @@ class ExportJobAdmin(admin.ModelAdmin[ExportJob]):
     def progress(self, job: ExportJob) -> str:
         if job.rows_total is None:
             return "-"
-        done = job.status == ExportJob.Status.DONE
+        shown = (job.rows_total or 1) if job.status == ExportJob.Status.DONE else job.rows_done
         # No row counted yet (queued, or a CSV the database is writing in one statement): a bar
         # that moves without a value.
-        value = format_html(' value="{}"', job.rows_total or 1 if done else job.rows_done)
+        value = format_html(' value="{}"', shown) if shown else ""
         return format_html(
             '<progress max="{}"{}>{} %</progress> {} / {}',
             job.rows_total or 1,
-            value if done or job.rows_done else "",
+            value,
             job.percent,
             job.rows_done,
             job.rows_total,
